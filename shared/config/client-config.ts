@@ -1,0 +1,103 @@
+/** Schema of client.yaml (public interface: see README "Client config"). */
+import { z } from 'zod';
+import { byteRate, cidr, hostPort, logConfig, name, seconds } from './common.js';
+
+const port = z.number().int().min(0).max(65535);
+
+const tunnelCommon = {
+  name,
+  /** The local service, e.g. "127.0.0.1:22". */
+  local: hostPort,
+  /** Per-tunnel bandwidth limit, each direction. */
+  bandwidth: byteRate.optional(),
+};
+
+export const TcpTunnelSchema = z
+  .object({
+    ...tunnelCommon,
+    type: z.literal('tcp'),
+    /** Public port on the server; 0 lets the server choose. */
+    remotePort: port,
+    allow: z.array(cidr).optional(),
+    deny: z.array(cidr).optional(),
+  })
+  .strict();
+
+export const UdpTunnelSchema = z
+  .object({
+    ...tunnelCommon,
+    type: z.literal('udp'),
+    remotePort: port,
+    allow: z.array(cidr).optional(),
+    deny: z.array(cidr).optional(),
+    /** A remote sender's session is dropped after this long without traffic. */
+    idleTimeout: seconds.default(60),
+  })
+  .strict();
+
+export const SecretTunnelSchema = z
+  .object({
+    ...tunnelCommon,
+    type: z.literal('secret'),
+    secret: z.string().min(8, 'expected a secret of at least 8 characters'),
+  })
+  .strict();
+
+export const TunnelSchema = z.discriminatedUnion('type', [TcpTunnelSchema, UdpTunnelSchema, SecretTunnelSchema]);
+
+export const VisitorSchema = z
+  .object({
+    name,
+    /** Name of the secret tunnel to reach (registered by another client). */
+    tunnel: name,
+    secret: z.string().min(8, 'expected a secret of at least 8 characters'),
+    /** Local address the visitor listens on. */
+    bind: hostPort,
+  })
+  .strict();
+
+export const ClientConfigSchema = z
+  .object({
+    server: hostPort,
+    token: z.string().min(8, 'expected a token of at least 8 characters'),
+    tls: z.boolean().default(true),
+    /** SHA-256 fingerprint of the server certificate ("AB:CD:…" or plain hex). Unset: trust on first use. */
+    serverFingerprint: z
+      .string()
+      .regex(/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, 'expected a SHA-256 fingerprint (64 hex digits, colons allowed)')
+      .optional(),
+    clientId: name.optional(),
+    /** Where remembered server fingerprints live. Default: $XDG_STATE_HOME/burrow/client. */
+    stateDir: z.string().optional(),
+    /** Work connections opened ahead of demand. */
+    poolSize: z.number().int().min(0).max(64).default(4),
+    heartbeat: z
+      .object({ interval: seconds.default(10), timeout: seconds.default(30) })
+      .strict()
+      .default({ interval: 10, timeout: 30 }),
+    /** Local status endpoint read by `burrow status`; `false` disables it. */
+    admin: z
+      .union([z.literal(false), z.object({ listen: hostPort.default('127.0.0.1:7400') }).strict()])
+      .default({ listen: '127.0.0.1:7400' }),
+    log: logConfig,
+    tunnels: z.array(TunnelSchema).default([]),
+    visitors: z.array(VisitorSchema).default([]),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.tunnels.forEach((t, i) => {
+      if (seen.has(t.name)) ctx.addIssue({ code: 'custom', message: `duplicate tunnel name "${t.name}"`, path: ['tunnels', i, 'name'] });
+      seen.add(t.name);
+    });
+    const seenV = new Set<string>();
+    c.visitors.forEach((v, i) => {
+      if (seenV.has(v.name)) ctx.addIssue({ code: 'custom', message: `duplicate visitor name "${v.name}"`, path: ['visitors', i, 'name'] });
+      seenV.add(v.name);
+    });
+  });
+
+export type ClientConfig = z.output<typeof ClientConfigSchema>;
+export type ClientConfigInput = z.input<typeof ClientConfigSchema>;
+export type TunnelConfig = z.output<typeof TunnelSchema>;
+export type VisitorConfig = z.output<typeof VisitorSchema>;
