@@ -1,0 +1,42 @@
+/** What the server's admin API returns (public interface: see README "Admin API"). */
+import type { TrafficCounters } from './status.js';
+
+export interface ServerTunnelInfo extends TrafficCounters {
+  name: string;
+  type: 'tcp' | 'udp' | 'secret';
+  clientId: string;
+  /** Public port (tcp/udp). */
+  remotePort?: number;
+  createdAt: string;
+}
+
+export interface ServerClientInfo extends TrafficCounters {
+  clientId: string;
+  sessionId: string;
+  /** Source address of the control connection. */
+  address: string;
+  version: string;
+  connectedAt: string;
+  idleWorkConnections: number;
+  tunnels: ServerTunnelInfo[];
+}
+
+export interface ServerCounters {
+  loginsSucceeded: number;
+  loginsFailed: number;
+  loginsRateLimited: number;
+  protocolErrors: number;
+  refusedByAccessList: number;
+  workConnTimeouts: number;
+  visitorsRefused: number;
+}
+
+export interface ServerSnapshot {
+  version: string;
+  startedAt: string;
+  listen: string;
+  tls: boolean;
+  fingerprint?: string;
+  clients: ServerClientInfo[];
+  counters: ServerCounters;
+}
