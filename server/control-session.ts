@@ -1,0 +1,269 @@
+/**
+ * One logged-in client: its control connection, its tunnels, and its pool of idle work
+ * connections. Watches the heartbeat; a silent client is dropped and its ports are freed.
+ */
+import type { Logger } from 'pino';
+import { AccessList } from '../io/access-list.js';
+import type { FramedConnection } from '../io/framed-connection.js';
+import type { ServerConfig } from '../shared/config/server-config.js';
+import { formatHostPort } from '../shared/net-address.js';
+import { Heartbeat } from '../shared/protocol/heartbeat.js';
+import type { Message, MessageOf } from '../shared/protocol/messages.js';
+import type { ServerClientInfo, ServerCounters } from '../shared/types/server-status.js';
+import { describeRanges, portAllowed, randomAllowedPort } from './port-policy.js';
+import { SecretTunnel, type SecretTunnelRegistry } from './secret-tunnel.js';
+import { TunnelError, type ServerTunnel, type TunnelContext, type WorkConnSource } from './server-tunnel.js';
+import { TcpTunnel } from './tcp-tunnel.js';
+import { UdpTunnel } from './udp-tunnel.js';
+
+/** Idle work connections kept per client; extra ones are closed. */
+const MAX_IDLE_WORK_CONNS = 64;
+/** Attempts to find a free port for remotePort: 0. */
+const RANDOM_PORT_ATTEMPTS = 20;
+
+export interface SessionContext {
+  readonly logger: Logger;
+  readonly config: () => ServerConfig;
+  readonly secrets: SecretTunnelRegistry;
+  readonly counters: ServerCounters;
+  readonly onClosed: (session: ControlSession) => void;
+}
+
+interface Waiter {
+  resolve: (conn: FramedConnection) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class ControlSession implements WorkConnSource {
+  readonly tunnels = new Map<string, ServerTunnel>();
+  readonly connectedAt = new Date();
+  private readonly idle: FramedConnection[] = [];
+  private readonly waiters: Waiter[] = [];
+  private readonly heartbeat: Heartbeat;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly tunnelContext: TunnelContext;
+  private readonly logger: Logger;
+  /** Serialises tunnel changes so a quick add/remove/add of the same name stays ordered. */
+  private tunnelOps: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly control: FramedConnection,
+    readonly sessionId: string,
+    readonly clientId: string,
+    readonly version: string,
+    private readonly ctx: SessionContext,
+  ) {
+    this.logger = ctx.logger.child({ clientId, session: sessionId.slice(0, 8) });
+    this.heartbeat = new Heartbeat({ intervalMs: Infinity, timeoutMs: ctx.config().heartbeatTimeout * 1000 }, Date.now());
+    this.tunnelContext = {
+      clientId,
+      logger: this.logger,
+      workConns: this,
+      workConnTimeoutMs: () => ctx.config().workConnTimeout * 1000,
+      counters: ctx.counters,
+    };
+  }
+
+  get address(): string {
+    return this.control.remoteAddress;
+  }
+
+  get isClosed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  start(): void {
+    this.control.onFailure = (err) => void this.close(err.message);
+    this.control.dispatch((m) => this.onMessage(m));
+    this.scheduleHeartbeat(Date.now());
+  }
+
+  private scheduleHeartbeat(now: number): void {
+    const tick = this.heartbeat.tick(now);
+    if (tick.dead) {
+      void this.close(`no heartbeat for ${this.ctx.config().heartbeatTimeout} s`);
+      return;
+    }
+    clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = setTimeout(() => this.scheduleHeartbeat(Date.now()), Math.max(100, tick.nextTickAt - now));
+    this.heartbeatTimer.unref();
+  }
+
+  private onMessage(m: Message): void {
+    this.heartbeat.received(Date.now());
+    switch (m.type) {
+      case 'Ping':
+        this.control.send({ type: 'Pong', time: m.time });
+        return;
+      case 'NewTunnel':
+        this.tunnelOps = this.tunnelOps.then(() => this.openTunnel(m));
+        return;
+      case 'CloseTunnel':
+        this.tunnelOps = this.tunnelOps.then(() => this.closeTunnel(m.name));
+        return;
+      default:
+        this.ctx.counters.protocolErrors++;
+        this.logger.warn({ type: m.type }, 'unexpected message on control connection');
+        this.control.closeWithError('unexpected-message', `${m.type} is not valid on a control connection`);
+    }
+  }
+
+  private async openTunnel(req: MessageOf<'NewTunnel'>): Promise<void> {
+    if (this.isClosed) return;
+    const old = this.tunnels.get(req.name);
+    if (old) {
+      this.tunnels.delete(req.name);
+      await old.close();
+    }
+    try {
+      const tunnel = await this.createTunnel(req);
+      if (this.isClosed) {
+        await tunnel.close();
+        return;
+      }
+      this.tunnels.set(req.name, tunnel);
+      this.logger.info({ tunnel: req.name, type: req.kind, remotePort: tunnel.remotePort }, 'tunnel open');
+      this.control.send({ type: 'TunnelResult', name: req.name, ok: true, remotePort: tunnel.remotePort });
+    } catch (err) {
+      const reason = err instanceof TunnelError ? err.message : `internal error: ${(err as Error).message}`;
+      this.logger.warn({ tunnel: req.name, reason }, 'tunnel refused');
+      this.control.send({ type: 'TunnelResult', name: req.name, ok: false, error: reason });
+    }
+  }
+
+  private async createTunnel(req: MessageOf<'NewTunnel'>): Promise<ServerTunnel> {
+    if (req.kind === 'secret') {
+      if (!req.secretKey) throw new TunnelError('secret tunnel without a key');
+      const tunnel = new SecretTunnel(req.name, req.secretKey, this.tunnelContext, this.ctx.secrets);
+      this.ctx.secrets.register(tunnel);
+      return tunnel;
+    }
+    let access: AccessList;
+    try {
+      access = new AccessList(req.allow, req.deny);
+    } catch (err) {
+      throw new TunnelError((err as Error).message);
+    }
+    const config = this.ctx.config();
+    const open = req.kind === 'tcp' ? TcpTunnel.open : UdpTunnel.open;
+    const requested = req.remotePort ?? 0;
+    if (requested !== 0) {
+      if (!portAllowed(requested, config.allowPorts)) {
+        throw new TunnelError(`port ${requested} is not allowed (allowed: ${describeRanges(config.allowPorts)})`);
+      }
+      return open(req.name, config.proxyBind, requested, access, this.tunnelContext);
+    }
+    for (let i = 0; i < RANDOM_PORT_ATTEMPTS; i++) {
+      try {
+        return await open(req.name, config.proxyBind, randomAllowedPort(config.allowPorts), access, this.tunnelContext);
+      } catch (err) {
+        if (!(err instanceof TunnelError)) throw err;
+      }
+    }
+    throw new TunnelError(`no free port in ${describeRanges(config.allowPorts)}`);
+  }
+
+  private async closeTunnel(name: string): Promise<void> {
+    const tunnel = this.tunnels.get(name);
+    if (!tunnel) return;
+    this.tunnels.delete(name);
+    await tunnel.close();
+    this.logger.info({ tunnel: name }, 'tunnel closed');
+  }
+
+  addWorkConn(conn: FramedConnection): void {
+    if (this.isClosed) {
+      conn.destroy();
+      return;
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(conn);
+      return;
+    }
+    if (this.idle.length >= MAX_IDLE_WORK_CONNS) {
+      conn.destroy();
+      return;
+    }
+    conn.onFailure = () => {
+      const i = this.idle.indexOf(conn);
+      if (i >= 0) this.idle.splice(i, 1);
+    };
+    this.idle.push(conn);
+  }
+
+  takeWorkConn(timeoutMs: number): Promise<FramedConnection> {
+    if (this.isClosed) return Promise.reject(new Error('client session closed'));
+    // Ask for a replacement for every one taken, so the pool stays full ahead of demand.
+    this.control.send({ type: 'ReqWorkConn' });
+    for (;;) {
+      const conn = this.idle.shift();
+      if (!conn) break;
+      if (conn.closed) continue;
+      conn.onFailure = undefined;
+      return Promise.resolve(conn);
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(new Error(`no work connection from ${this.clientId} within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  returnWorkConn(conn: FramedConnection): void {
+    if (conn.closed) return;
+    this.addWorkConn(conn);
+  }
+
+  /** Closes the control connection, every tunnel and idle work connection; resolves when ports are free. */
+  close(reason: string): Promise<void> {
+    if (this.closing) return this.closing;
+    this.logger.info({ reason }, 'client session closed');
+    clearTimeout(this.heartbeatTimer);
+    this.control.closeWithError('session-closed', reason);
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new Error(`client session closed: ${reason}`));
+    }
+    for (const c of this.idle.splice(0)) c.destroy();
+    const tunnels = [...this.tunnels.values()];
+    this.tunnels.clear();
+    this.closing = Promise.all(tunnels.map((t) => t.close())).then(() => this.ctx.onClosed(this));
+    return this.closing;
+  }
+
+  info(): ServerClientInfo {
+    const tunnels = [...this.tunnels.values()].map((t) => ({
+      name: t.name,
+      type: t.type,
+      clientId: this.clientId,
+      remotePort: t.remotePort,
+      createdAt: t.createdAt.toISOString(),
+      ...t.stats.snapshot(),
+    }));
+    const sum = (k: 'bytesIn' | 'bytesOut' | 'activeConnections' | 'totalConnections') => tunnels.reduce((n, t) => n + t[k], 0);
+    return {
+      clientId: this.clientId,
+      sessionId: this.sessionId,
+      address: formatHostPort(this.control.remoteAddress, this.control.remotePort),
+      version: this.version,
+      connectedAt: this.connectedAt.toISOString(),
+      idleWorkConnections: this.idle.length,
+      tunnels,
+      bytesIn: sum('bytesIn'),
+      bytesOut: sum('bytesOut'),
+      activeConnections: sum('activeConnections'),
+      totalConnections: sum('totalConnections'),
+    };
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * A secret tunnel has no public port: a visitor that proves knowledge of the tunnel's secret
+ * (through the key derived from it) is spliced to one of the owner's work connections.
+ * Names of secret tunnels are unique on the server.
+ */
+import type { Socket } from 'node:net';
+import { splice } from '../io/splice.js';
+import { TrafficStats } from '../shared/traffic-stats.js';
+import type { ServerTunnel, TunnelContext } from './server-tunnel.js';
+import { TunnelError } from './server-tunnel.js';
+
+export class SecretTunnel implements ServerTunnel {
+  readonly type = 'secret';
+  readonly stats = new TrafficStats();
+  readonly createdAt = new Date();
+  private readonly sockets = new Set<Socket>();
+  private nextConnId = 1;
+
+  constructor(
+    readonly name: string,
+    /** Hex key derived from the secret by the owner; visitors prove they can derive it too. */
+    readonly secretKey: string,
+    private readonly ctx: TunnelContext,
+    private readonly registry: SecretTunnelRegistry,
+  ) {}
+
+  get clientId(): string {
+    return this.ctx.clientId;
+  }
+
+  /** Join an authenticated visitor's raw socket to a work connection of the owner. */
+  async connectVisitor(visitor: Socket, srcAddr: string, srcPort: number): Promise<void> {
+    this.stats.opened();
+    this.sockets.add(visitor);
+    visitor.once('close', () => this.sockets.delete(visitor));
+    visitor.on('error', () => {});
+    let work;
+    try {
+      work = await this.ctx.workConns.takeWorkConn(this.ctx.workConnTimeoutMs());
+    } catch (err) {
+      this.ctx.counters.workConnTimeouts++;
+      this.stats.closed();
+      visitor.destroy();
+      throw err;
+    }
+    if (visitor.destroyed) {
+      this.ctx.workConns.returnWorkConn(work);
+      this.stats.closed();
+      return;
+    }
+    work.send({ type: 'StartWorkConn', tunnel: this.name, connId: this.nextConnId++, srcAddr, srcPort });
+    const workSocket = work.release();
+    this.sockets.add(workSocket);
+    await splice(visitor, workSocket, {
+      onAToB: (n) => (this.stats.bytesIn += n),
+      onBToA: (n) => (this.stats.bytesOut += n),
+    });
+    this.sockets.delete(workSocket);
+    this.stats.closed();
+  }
+
+  async close(): Promise<void> {
+    this.registry.unregister(this);
+    for (const s of this.sockets) s.destroy();
+  }
+}
+
+export class SecretTunnelRegistry {
+  private readonly byName = new Map<string, SecretTunnel>();
+
+  register(tunnel: SecretTunnel): void {
+    const existing = this.byName.get(tunnel.name);
+    if (existing && existing.clientId !== tunnel.clientId) {
+      throw new TunnelError(`secret tunnel name "${tunnel.name}" is taken by another client`);
+    }
+    this.byName.set(tunnel.name, tunnel);
+  }
+
+  unregister(tunnel: SecretTunnel): void {
+    if (this.byName.get(tunnel.name) === tunnel) this.byName.delete(tunnel.name);
+  }
+
+  get(name: string): SecretTunnel | undefined {
+    return this.byName.get(name);
+  }
+}
