@@ -1,0 +1,50 @@
+/** `burrow` command line: dispatches to the subcommands (public interface: see README "CLI"). */
+import { runClient } from './client-command.js';
+import { runDemo } from './demo-command.js';
+import { runServer } from './server-command.js';
+import { runStatus } from './status-command.js';
+import { BURROW_VERSION } from '../shared/version.js';
+
+export const USAGE = `burrow ${BURROW_VERSION}: relay tunnels through a public server
+
+Usage:
+  burrow demo [--no-tls] [--duration SECONDS] [--json]
+      Start a server and a client on loopback, expose a built-in demo web service through
+      the relay, print its public address and show live byte counters until Ctrl-C.
+  burrow server --config server.yaml
+      Run the public server (control port, tunnels, admin API).
+  burrow client --config client.yaml
+      Run the client engine headless (tunnels and visitors from the config).
+  burrow status [--admin HOST:PORT | --config client.yaml] [--json]
+      Show a running client's tunnels, states, addresses and counters.
+  burrow --version | --help
+
+Config files are YAML; see README.md. SIGHUP (or saving the file) reloads them.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'server':
+      return runServer(rest);
+    case 'client':
+      return runClient(rest);
+    case 'status':
+      return runStatus(rest);
+    case 'demo':
+      return runDemo(rest);
+    case '--version':
+    case '-v':
+    case 'version':
+      console.log(BURROW_VERSION);
+      return 0;
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`burrow: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}

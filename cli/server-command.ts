@@ -1,0 +1,48 @@
+/** `burrow server --config server.yaml` */
+import { resolve } from 'node:path';
+import { AdminApi } from '../server/admin-api.js';
+import { BurrowServer } from '../server/burrow-server.js';
+import { ConfigError, loadServerConfig } from '../io/config-loader.js';
+import { watchConfigFile } from '../io/config-watch.js';
+import { createLogger } from '../io/logger.js';
+import { defaultStateDir } from '../io/state-dir.js';
+import { parseFlags, UsageError, withExitCode } from './args.js';
+import { untilSignal } from './signals.js';
+
+export function runServer(argv: string[]): Promise<number> {
+  return withExitCode(async () => {
+    const flags = parseFlags(argv, { config: { type: 'string', short: 'c' }, 'json-logs': { type: 'boolean' } });
+    if (!flags.config) throw new UsageError('server needs --config FILE');
+    const file = resolve(flags.config);
+    const config = await loadServerConfig(file);
+    const logger = createLogger({ level: config.log.level, json: flags['json-logs'], name: 'server' });
+    const server = new BurrowServer(config, { logger, stateDir: config.stateDir ?? defaultStateDir('server') });
+    await server.start();
+    if (server.fingerprint) {
+      // Printed whatever the log level when the certificate is new: clients pin this value.
+      const line = `certificate fingerprint (SHA-256): ${server.fingerprint}`;
+      if (server.createdCertificate) logger.warn(`${line}; set serverFingerprint to this in client configs`);
+      else logger.info(line);
+    }
+    const admin = config.admin ? new AdminApi(server, config.admin, logger) : undefined;
+    await admin?.start();
+    const reload = async () => {
+      try {
+        const next = await loadServerConfig(file);
+        server.reload(next);
+        if (admin) admin.reload(next.admin);
+        else if (next.admin) logger.warn('the admin API was added to the config; it starts after a restart');
+      } catch (err) {
+        logger.error({ reason: err instanceof ConfigError ? err.message : String(err as Error) }, 'reload failed; keeping the running config');
+      }
+    };
+    const watcher = watchConfigFile(file, () => void reload());
+    await untilSignal({ SIGHUP: () => void reload() });
+    watcher.close();
+    logger.info('shutting down');
+    await admin?.stop();
+    await server.stop();
+    logger.flush();
+    return 0;
+  });
+}

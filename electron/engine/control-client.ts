@@ -1,0 +1,174 @@
+/**
+ * The client's control connection: log in with an HMAC proof, keep the heartbeat, and on any
+ * loss reconnect with exponential backoff and jitter. The engine learns about sessions coming
+ * and going through callbacks and re-registers its tunnels on each new session.
+ */
+import type { Logger } from 'pino';
+import { loginProof, loginResultProof, proofsEqual, randomHex } from '../../io/auth-proof.js';
+import type { FramedConnection } from '../../io/framed-connection.js';
+import type { ClientConfig } from '../../shared/config/client-config.js';
+import { Heartbeat } from '../../shared/protocol/heartbeat.js';
+import type { Message } from '../../shared/protocol/messages.js';
+import type { ConnectionState } from '../../shared/types/status.js';
+import { BURROW_VERSION } from '../../shared/version.js';
+import { Backoff } from './backoff.js';
+import type { ServerDialer } from './server-dialer.js';
+
+const LOGIN_TIMEOUT_MS = 10_000;
+
+export interface ControlEvents {
+  online(sessionId: string): void;
+  offline(reason: string): void;
+  message(message: Message): void;
+}
+
+export class ControlClient {
+  state: ConnectionState = 'stopped';
+  error: string | undefined;
+  sessionId: string | undefined;
+  fingerprint: string | undefined;
+  onlineSince: number | undefined;
+  reconnects = 0;
+  private conn: FramedConnection | undefined;
+  private stopped = true;
+  private wake: (() => void) | undefined;
+  private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: () => ClientConfig,
+    readonly clientId: string,
+    private readonly dialer: ServerDialer,
+    private readonly events: ControlEvents,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.state = 'stopped';
+    this.conn?.destroy();
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** Drop the current connection and reconnect now (config change of server/token). */
+  reconnectNow(): void {
+    this.conn?.destroy();
+    this.backoff.reset();
+    this.wake?.();
+  }
+
+  send(message: Message): boolean {
+    return this.conn?.send(message) ?? false;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      this.state = 'connecting';
+      try {
+        const conn = await this.login();
+        this.backoff.reset();
+        const reason = await this.serve(conn);
+        if (!this.stopped) this.logger.warn({ reason }, 'connection to server lost; reconnecting');
+      } catch (err) {
+        const message = (err as Error).message;
+        this.error = message;
+        this.state = 'error';
+        this.logger.error({ server: this.config().server, reason: message }, message.startsWith('authentication failed') ? 'authentication failed' : 'cannot connect to server');
+      }
+      if (this.sessionId) {
+        this.sessionId = undefined;
+        this.onlineSince = undefined;
+        this.events.offline(this.error ?? 'connection lost');
+      }
+      if (this.stopped) break;
+      this.reconnects++;
+      const delay = this.backoff.next();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private async login(): Promise<FramedConnection> {
+    const config = this.config();
+    const { conn, challenge, fingerprint } = await this.dialer.open();
+    this.conn = conn;
+    try {
+      const nonce = randomHex(16);
+      const timestamp = Date.now();
+      conn.send({
+        type: 'Login',
+        version: BURROW_VERSION,
+        clientId: this.clientId,
+        timestamp,
+        nonce,
+        proof: loginProof(config.token, challenge.nonce, nonce, timestamp, this.clientId),
+      });
+      const reply = await conn.next(LOGIN_TIMEOUT_MS);
+      if (reply.type === 'Error') {
+        throw new Error(reply.code === 'auth-failed' ? 'authentication failed: the server refused the token' : `${reply.code}: ${reply.message}`);
+      }
+      if (reply.type !== 'LoginResult') throw new Error(`unexpected ${reply.type} in reply to Login`);
+      if (!proofsEqual(loginResultProof(config.token, nonce, reply.sessionId), reply.proof)) {
+        throw new Error('authentication failed: the server could not prove it holds the token');
+      }
+      this.sessionId = reply.sessionId;
+      this.fingerprint = fingerprint;
+      this.error = undefined;
+      this.state = 'online';
+      this.onlineSince = Date.now();
+      this.logger.info({ server: config.server, session: reply.sessionId.slice(0, 8), fingerprint }, 'logged in');
+      return conn;
+    } catch (err) {
+      conn.destroy();
+      throw err;
+    }
+  }
+
+  /** Runs the session until the connection fails; resolves with the reason. */
+  private serve(conn: FramedConnection): Promise<string> {
+    const { interval, timeout } = this.config().heartbeat;
+    const heartbeat = new Heartbeat({ intervalMs: interval * 1000, timeoutMs: timeout * 1000 }, Date.now());
+    return new Promise<string>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (reason: string) => {
+        clearTimeout(timer);
+        conn.destroy();
+        this.error = reason;
+        resolve(reason);
+      };
+      const tick = () => {
+        const now = Date.now();
+        const t = heartbeat.tick(now);
+        if (t.dead) return finish(`no heartbeat reply for ${timeout} s`);
+        if (t.sendPing) conn.send({ type: 'Ping', time: now });
+        timer = setTimeout(tick, Math.max(50, t.nextTickAt - now));
+        timer.unref();
+      };
+      conn.onFailure = (err) => finish(err.message);
+      this.events.online(this.sessionId!);
+      conn.dispatch((m) => {
+        heartbeat.received(Date.now());
+        if (m.type === 'Pong') return;
+        if (m.type === 'Error') {
+          this.logger.warn({ code: m.code, reason: m.message }, 'server closed the session');
+          return;
+        }
+        this.events.message(m);
+      });
+      tick();
+    });
+  }
+}

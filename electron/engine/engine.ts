@@ -1,0 +1,201 @@
+/**
+ * The client engine: runs headless as `burrow client` and, later, inside the desktop app's main
+ * process. Imports nothing from Electron. Owns the control client, the tunnels, the work
+ * connection pool and the visitors; `reload()` applies a new config without touching tunnels
+ * whose config did not change.
+ */
+import { hostname } from 'node:os';
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'pino';
+import { secretTunnelKey } from '../../io/auth-proof.js';
+import type { FramedConnection } from '../../io/framed-connection.js';
+import { TrustStore } from '../../io/trust-store.js';
+import type { ClientConfig, TunnelConfig, VisitorConfig } from '../../shared/config/client-config.js';
+import { parseHostPort } from '../../shared/net-address.js';
+import type { Message } from '../../shared/protocol/messages.js';
+import type { ClientStatus } from '../../shared/types/status.js';
+import { ClientTunnel } from './client-tunnel.js';
+import { ControlClient } from './control-client.js';
+import { ServerDialer } from './server-dialer.js';
+import { Visitor } from './visitor.js';
+import { openWorkConnection } from './work-connection.js';
+
+export interface EngineOptions {
+  logger: Logger;
+  /** Resolved state directory (remembered server fingerprints). */
+  stateDir: string;
+}
+
+export class Engine {
+  private config: ClientConfig;
+  private readonly tunnels = new Map<string, ClientTunnel>();
+  private readonly visitors = new Map<string, Visitor>();
+  private readonly workConns = new Set<FramedConnection>();
+  private readonly control: ControlClient;
+  private readonly dialer: ServerDialer;
+  private readonly logger: Logger;
+
+  constructor(config: ClientConfig, options: EngineOptions) {
+    this.config = config;
+    this.logger = options.logger;
+    this.dialer = new ServerDialer(() => this.config, new TrustStore(options.stateDir), this.logger);
+    const clientId = config.clientId ?? sanitizeId(hostname());
+    this.control = new ControlClient(
+      () => this.config,
+      clientId,
+      this.dialer,
+      {
+        online: (sessionId) => this.onOnline(sessionId),
+        offline: (reason) => this.onOffline(reason),
+        message: (m) => this.onMessage(m),
+      },
+      this.logger,
+    );
+    for (const t of config.tunnels) this.tunnels.set(t.name, new ClientTunnel(t));
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.config.visitors.map((v) => this.addVisitor(v)));
+    this.control.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.control.stop();
+    for (const c of this.workConns) c.destroy();
+    await Promise.all([...this.visitors.values()].map((v) => v.close()));
+  }
+
+  /** Apply a new config: added tunnels come up, removed ones go down, unchanged ones are untouched. */
+  async reload(next: ClientConfig): Promise<void> {
+    const prev = this.config;
+    this.config = next;
+    const serverChanged = prev.server !== next.server || prev.token !== next.token || prev.tls !== next.tls || prev.serverFingerprint !== next.serverFingerprint;
+    const wanted = new Map(next.tunnels.map((t) => [t.name, t]));
+    for (const [name, tunnel] of this.tunnels) {
+      const cfg = wanted.get(name);
+      if (!cfg || !isDeepStrictEqual(cfg, tunnel.config)) {
+        this.tunnels.delete(name);
+        if (!serverChanged) this.control.send({ type: 'CloseTunnel', name });
+        this.logger.info({ tunnel: name }, 'tunnel removed');
+      }
+    }
+    for (const cfg of next.tunnels) {
+      if (this.tunnels.has(cfg.name)) continue;
+      const tunnel = new ClientTunnel(cfg);
+      this.tunnels.set(cfg.name, tunnel);
+      this.logger.info({ tunnel: cfg.name }, 'tunnel added');
+      if (!serverChanged && this.control.sessionId) this.register(tunnel);
+    }
+    const wantedVisitors = new Map(next.visitors.map((v) => [v.name, v]));
+    for (const [name, visitor] of this.visitors) {
+      const cfg = wantedVisitors.get(name);
+      if (!cfg || !isDeepStrictEqual(cfg, visitor.config)) {
+        this.visitors.delete(name);
+        await visitor.close();
+      }
+    }
+    for (const cfg of next.visitors) if (!this.visitors.has(cfg.name)) await this.addVisitor(cfg);
+    if (serverChanged) this.control.reconnectNow();
+    this.logger.info({ tunnels: next.tunnels.length, visitors: next.visitors.length }, 'configuration reloaded');
+  }
+
+  status(): ClientStatus {
+    const host = parseHostPort(this.config.server)!.host;
+    return {
+      server: this.config.server,
+      clientId: this.control.clientId,
+      state: this.control.state,
+      ...(this.control.error !== undefined && this.control.state !== 'online' ? { error: this.control.error } : {}),
+      ...(this.control.fingerprint ? { serverFingerprint: this.control.fingerprint } : {}),
+      ...(this.control.onlineSince !== undefined ? { uptimeMs: Date.now() - this.control.onlineSince } : {}),
+      reconnects: this.control.reconnects,
+      tunnels: [...this.tunnels.values()].map((t) => t.status(host)),
+      visitors: [...this.visitors.values()].map((v) => v.status()),
+    };
+  }
+
+  private async addVisitor(cfg: VisitorConfig): Promise<void> {
+    const visitor = new Visitor(cfg, {
+      dialer: this.dialer,
+      token: () => this.config.token,
+      sessionId: () => this.control.sessionId,
+      logger: this.logger,
+    });
+    this.visitors.set(cfg.name, visitor);
+    await visitor.start();
+  }
+
+  private onOnline(sessionId: string): void {
+    for (const tunnel of this.tunnels.values()) this.register(tunnel);
+    for (let i = 0; i < this.config.poolSize; i++) this.openWorkConn(sessionId);
+  }
+
+  private onOffline(reason: string): void {
+    for (const tunnel of this.tunnels.values()) {
+      tunnel.state = 'connecting';
+      tunnel.error = `server connection lost: ${reason}`;
+    }
+    for (const c of this.workConns) c.destroy();
+  }
+
+  private register(tunnel: ClientTunnel): void {
+    tunnel.state = 'connecting';
+    tunnel.error = undefined;
+    this.control.send({ type: 'NewTunnel', ...tunnelRequest(tunnel.config) });
+  }
+
+  private onMessage(m: Message): void {
+    switch (m.type) {
+      case 'ReqWorkConn':
+        if (this.control.sessionId) this.openWorkConn(this.control.sessionId);
+        return;
+      case 'TunnelResult': {
+        const tunnel = this.tunnels.get(m.name);
+        if (!tunnel) return;
+        if (m.ok) {
+          tunnel.state = 'online';
+          tunnel.error = undefined;
+          tunnel.remotePort = m.remotePort;
+          this.logger.info({ tunnel: m.name, remotePort: m.remotePort }, 'tunnel online');
+        } else {
+          tunnel.state = 'error';
+          tunnel.error = m.error ?? 'refused by server';
+          this.logger.error({ tunnel: m.name, reason: tunnel.error }, 'tunnel refused by server');
+        }
+        return;
+      }
+      default:
+        this.logger.debug({ type: m.type }, 'ignored message');
+    }
+  }
+
+  private openWorkConn(sessionId: string): void {
+    openWorkConnection(sessionId, {
+      dialer: this.dialer,
+      token: () => this.config.token,
+      tunnel: (name) => this.tunnels.get(name),
+      logger: this.logger,
+      track: (conn) => {
+        this.workConns.add(conn);
+        conn.socket.once('close', () => this.workConns.delete(conn));
+      },
+    }).catch((err: Error) => {
+      if (this.control.sessionId === sessionId) this.logger.warn({ err: err.message }, 'work connection failed');
+    });
+  }
+}
+
+function tunnelRequest(t: TunnelConfig): Omit<Extract<Message, { type: 'NewTunnel' }>, 'type'> {
+  switch (t.type) {
+    case 'secret':
+      return { name: t.name, kind: 'secret', secretKey: secretTunnelKey(t.secret, t.name) };
+    case 'tcp':
+    case 'udp':
+      return { name: t.name, kind: t.type, remotePort: t.remotePort, allow: t.allow, deny: t.deny };
+  }
+}
+
+function sanitizeId(text: string): string {
+  const id = text.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
+  return id.length > 0 ? id : 'burrow-client';
+}

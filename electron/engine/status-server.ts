@@ -1,0 +1,34 @@
+/**
+ * The client's local status endpoint (read by `burrow status`): GET /status returns the
+ * engine's ClientStatus as JSON. Loopback by default; nothing here changes state.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseHostPort } from '../../shared/net-address.js';
+import type { ClientStatus } from '../../shared/types/status.js';
+
+export async function startStatusServer(listen: string, status: () => ClientStatus): Promise<Server> {
+  const { host, port } = parseHostPort(listen)!;
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && (req.url === '/status' || req.url === '/')) {
+      const body = JSON.stringify(status());
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(body);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: 'not found' }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+export function serverPort(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}

@@ -1,0 +1,70 @@
+/**
+ * Client side of a udp tunnel: datagrams arrive over the work connection tagged with the remote
+ * sender; each sender gets its own local UDP socket (a session), so the local service's replies
+ * map back to the right sender. Sessions expire after the tunnel's idleTimeout.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { Logger } from 'pino';
+import type { FramedConnection } from '../../io/framed-connection.js';
+import { parseHostPort } from '../../shared/net-address.js';
+import { UdpSessionTable } from '../../shared/udp-session-table.js';
+import type { ClientTunnel } from './client-tunnel.js';
+
+/** Datagrams are dropped (UDP semantics) rather than queued beyond this much unsent data. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+interface UdpSession {
+  socket: UdpSocket;
+  /** Datagrams that arrived before the local socket finished connecting. */
+  pending: Buffer[] | undefined;
+}
+
+export function forwardUdp(conn: FramedConnection, tunnel: ClientTunnel, logger: Logger): void {
+  if (tunnel.config.type !== 'udp') throw new Error('not a udp tunnel');
+  const { host, port } = parseHostPort(tunnel.config.local)!;
+  const sessions = new UdpSessionTable<UdpSession>(tunnel.config.idleTimeout * 1000);
+  const closeSession = (session: UdpSession) => {
+    session.socket.close();
+    tunnel.stats.closed();
+  };
+  const sweep = setInterval(() => {
+    for (const [, session] of sessions.expire(Date.now())) closeSession(session);
+  }, 1000);
+  sweep.unref();
+
+  const openSession = (key: string, address: string, senderPort: number, now: number): UdpSession => {
+    const socket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+    const session: UdpSession = { socket, pending: [] };
+    socket.on('error', (err) => logger.debug({ tunnel: tunnel.name, err: err.message }, 'udp session error'));
+    socket.on('message', (reply) => {
+      sessions.get(key, Date.now());
+      if (conn.socket.writableLength > MAX_BUFFERED_BYTES) return;
+      tunnel.stats.bytesOut += reply.length;
+      conn.send({ type: 'UdpDatagram', address, port: senderPort, data: reply });
+    });
+    socket.connect(port, host, () => {
+      const queued = session.pending ?? [];
+      session.pending = undefined;
+      for (const d of queued) socket.send(d);
+    });
+    const evicted = sessions.set(key, session, now);
+    if (evicted) closeSession(evicted);
+    tunnel.stats.opened();
+    return session;
+  };
+
+  conn.dispatch((m) => {
+    if (m.type !== 'UdpDatagram') return;
+    const key = `${m.address}|${m.port}`;
+    const now = Date.now();
+    const session = sessions.get(key, now) ?? openSession(key, m.address, m.port, now);
+    tunnel.stats.bytesIn += m.data.length;
+    if (session.pending) session.pending.push(Buffer.from(m.data));
+    else session.socket.send(m.data);
+  });
+  conn.onFailure = () => {
+    clearInterval(sweep);
+    for (const session of sessions.values()) closeSession(session);
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * A visitor: a local port that reaches another client's secret tunnel through the server.
+ * Each local connection opens its own server connection, proves the session and the secret,
+ * and on the server's OK becomes a plain byte pipe.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { secretTunnelKey, visitorProof, workConnProof } from '../../io/auth-proof.js';
+import { splice } from '../../io/splice.js';
+import type { VisitorConfig } from '../../shared/config/client-config.js';
+import { parseHostPort } from '../../shared/net-address.js';
+import { TrafficStats } from '../../shared/traffic-stats.js';
+import type { ConnectionState, VisitorStatus } from '../../shared/types/status.js';
+import type { ServerDialer } from './server-dialer.js';
+
+const VISITOR_REPLY_TIMEOUT_MS = 10_000;
+
+export interface VisitorDeps {
+  dialer: ServerDialer;
+  token: () => string;
+  sessionId: () => string | undefined;
+  logger: Logger;
+}
+
+export class Visitor {
+  readonly stats = new TrafficStats();
+  state: ConnectionState = 'connecting';
+  error: string | undefined;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly key: string;
+
+  constructor(
+    readonly config: VisitorConfig,
+    private readonly deps: VisitorDeps,
+  ) {
+    this.key = secretTunnelKey(config.secret, config.tunnel);
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = parseHostPort(this.config.bind)!;
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+    server.on('connection', (socket) => void this.onLocal(socket));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port }, () => resolve());
+      });
+    } catch (err) {
+      this.state = 'error';
+      this.error = `cannot listen on ${this.config.bind}: ${(err as Error).message}`;
+      this.deps.logger.error({ visitor: this.config.name, reason: this.error }, 'visitor failed');
+      return;
+    }
+    this.server = server;
+    this.state = 'online';
+  }
+
+  get port(): number | undefined {
+    const a = this.server?.address();
+    return a && typeof a !== 'string' ? a.port : undefined;
+  }
+
+  private async onLocal(local: Socket): Promise<void> {
+    local.on('error', () => {});
+    this.sockets.add(local);
+    local.once('close', () => this.sockets.delete(local));
+    const sessionId = this.deps.sessionId();
+    if (!sessionId) {
+      local.destroy();
+      return;
+    }
+    try {
+      const { conn, challenge } = await this.deps.dialer.open();
+      this.sockets.add(conn.socket);
+      conn.socket.once('close', () => this.sockets.delete(conn.socket));
+      conn.send({
+        type: 'NewVisitorConn',
+        sessionId,
+        proof: workConnProof(this.deps.token(), challenge.nonce, sessionId),
+        tunnel: this.config.tunnel,
+        secretProof: visitorProof(this.key, challenge.nonce, sessionId),
+      });
+      const reply = await conn.next(VISITOR_REPLY_TIMEOUT_MS);
+      if (reply.type !== 'VisitorResult' || !reply.ok) {
+        const reason = reply.type === 'VisitorResult' ? (reply.error ?? 'refused') : reply.type === 'Error' ? reply.message : `unexpected ${reply.type}`;
+        throw new Error(reason);
+      }
+      if (this.state === 'error') {
+        this.state = 'online';
+        this.error = undefined;
+      }
+      this.stats.opened();
+      await splice(local, conn.release(), {
+        onAToB: (n) => (this.stats.bytesOut += n),
+        onBToA: (n) => (this.stats.bytesIn += n),
+      });
+      this.stats.closed();
+    } catch (err) {
+      this.state = 'error';
+      this.error = (err as Error).message;
+      this.deps.logger.warn({ visitor: this.config.name, tunnel: this.config.tunnel, reason: this.error }, 'visitor connection refused');
+      local.destroy();
+    }
+  }
+
+  status(): VisitorStatus {
+    return {
+      name: this.config.name,
+      tunnel: this.config.tunnel,
+      bind: this.config.bind,
+      state: this.state,
+      ...(this.error !== undefined ? { error: this.error } : {}),
+      ...this.stats.snapshot(),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.state = 'stopped';
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * One work connection: opened ahead of demand, it waits for the server's StartWorkConn, then
+ * joins the user's connection to the local service (tcp/secret) or carries datagrams (udp).
+ */
+import { connect } from 'node:net';
+import type { Logger } from 'pino';
+import { workConnProof } from '../../io/auth-proof.js';
+import type { FramedConnection } from '../../io/framed-connection.js';
+import { splice } from '../../io/splice.js';
+import { createThrottle } from '../../io/throttle.js';
+import { parseHostPort } from '../../shared/net-address.js';
+import type { MessageOf } from '../../shared/protocol/messages.js';
+import type { ClientTunnel } from './client-tunnel.js';
+import type { ServerDialer } from './server-dialer.js';
+import { forwardUdp } from './udp-forwarder.js';
+
+export interface WorkConnDeps {
+  dialer: ServerDialer;
+  token: () => string;
+  tunnel: (name: string) => ClientTunnel | undefined;
+  logger: Logger;
+  /** Tracks live connections so stop() and session loss can close them. */
+  track: (conn: FramedConnection) => void;
+}
+
+export async function openWorkConnection(sessionId: string, deps: WorkConnDeps): Promise<void> {
+  const { conn, challenge } = await deps.dialer.open();
+  deps.track(conn);
+  conn.send({ type: 'NewWorkConn', sessionId, proof: workConnProof(deps.token(), challenge.nonce, sessionId) });
+  // Waits as long as the server keeps it in the pool.
+  const start = await conn.next().catch(() => undefined);
+  if (!start) return;
+  if (start.type !== 'StartWorkConn') {
+    if (start.type === 'Error') deps.logger.warn({ code: start.code, reason: start.message }, 'work connection refused');
+    conn.destroy();
+    return;
+  }
+  const tunnel = deps.tunnel(start.tunnel);
+  if (!tunnel) {
+    deps.logger.warn({ tunnel: start.tunnel }, 'work connection for an unknown tunnel');
+    conn.destroy();
+    return;
+  }
+  if (tunnel.config.type === 'udp') {
+    forwardUdp(conn, tunnel, deps.logger);
+    return;
+  }
+  await joinLocalService(conn, start, tunnel, deps.logger);
+}
+
+async function joinLocalService(conn: FramedConnection, start: MessageOf<'StartWorkConn'>, tunnel: ClientTunnel, logger: Logger): Promise<void> {
+  const work = conn.release();
+  const { host, port } = parseHostPort(tunnel.config.local)!;
+  const local = connect({ host, port, allowHalfOpen: true, noDelay: true });
+  tunnel.stats.opened();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      local.once('connect', resolve);
+      local.once('error', reject);
+    });
+  } catch (err) {
+    logger.warn({ tunnel: tunnel.name, local: tunnel.config.local, err: (err as Error).message }, 'local service unreachable');
+    work.destroy();
+    tunnel.stats.closed();
+    return;
+  }
+  logger.debug({ tunnel: tunnel.name, from: `${start.srcAddr}:${start.srcPort}` }, 'user connection');
+  await splice(work, local, {
+    onAToB: (n) => (tunnel.stats.bytesIn += n),
+    onBToA: (n) => (tunnel.stats.bytesOut += n),
+    aToB: tunnel.inbound && createThrottle(tunnel.inbound),
+    bToA: tunnel.outbound && createThrottle(tunnel.outbound),
+  });
+  tunnel.stats.closed();
+}
