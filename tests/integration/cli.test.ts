@@ -1,0 +1,201 @@
+/**
+ * The `burrow` command as a user runs it: real processes, real config files, real signals.
+ * Needs the build (`npm test` builds first).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ClientStatus } from '../../shared/types/status.js';
+import { connectTcp, echoServer, roundTrip, tempDir } from './harness.js';
+
+const BIN = resolve(import.meta.dirname, '../../bin/burrow.js');
+const cleanup: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+function burrow(args: string[]): Run {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  cleanup.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exit;
+    }
+  });
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function fetchStatus(adminPort: number): Promise<ClientStatus | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/status`);
+    return (await res.json()) as ClientStatus;
+  } catch {
+    return undefined;
+  }
+}
+
+async function until<T>(f: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const clientYaml = (controlPort: number, adminPort: number, stateDir: string, tunnels: string) => `
+server: 127.0.0.1:${controlPort}
+token: cli-test-token-123
+stateDir: ${stateDir}
+poolSize: 2
+admin: { listen: "127.0.0.1:${adminPort}" }
+log: { level: warn }
+tunnels:
+${tunnels}`;
+
+describe('burrow server + client processes', () => {
+  it('SIGHUP adds and removes tunnels while an untouched tunnel keeps its live connection; status --json reports it', async () => {
+    const echo = await echoServer();
+    cleanup.push(echo.close);
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    const [controlPort, adminPort] = [await freePort(), await freePort()];
+    const serverFile = join(dir.path, 'server.yaml');
+    await writeFile(serverFile, `listen: 127.0.0.1:${controlPort}\ntoken: cli-test-token-123\nstateDir: server-state\nproxyBind: 127.0.0.1\nlog: { level: warn }\n`);
+    const server = burrow(['server', '--config', serverFile]);
+    await until(() => connectTcp(controlPort).then((s) => (s.destroy(), true), () => false), `server listening; stderr: ${server.stderr()}`);
+
+    const clientFile = join(dir.path, 'client.yaml');
+    const local = `"127.0.0.1:${echo.port}"`;
+    const tunnel = (name: string) => `  - { name: ${name}, type: tcp, local: ${local}, remotePort: 0 }\n`;
+    await writeFile(clientFile, clientYaml(controlPort, adminPort, join(dir.path, 'client-state'), tunnel('keep') + tunnel('drop')));
+    const client = burrow(['client', '--config', clientFile]);
+
+    const online = (s: ClientStatus | undefined, names: string[]) =>
+      s && s.state === 'online' && names.every((n) => s.tunnels.find((t) => t.name === n)?.state === 'online') ? s : undefined;
+    const first = await until(async () => online(await fetchStatus(adminPort), ['keep', 'drop']), `tunnels online; client stderr: ${client.stderr()}`);
+    expect(first.serverFingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    const portOf = (s: ClientStatus, n: string) => Number(s.tunnels.find((t) => t.name === n)!.remoteAddress!.split(':').pop());
+    const keepPort = portOf(first, 'keep');
+    const dropPort = portOf(first, 'drop');
+
+    // A live connection through "keep".
+    const live = await connectTcp(keepPort);
+    const echoOnce = (s: Socket, text: string) =>
+      new Promise<string>((r) => {
+        s.once('data', (d: Buffer) => r(d.toString()));
+        s.write(text);
+      });
+    expect(await echoOnce(live, 'one')).toBe('one');
+
+    await writeFile(clientFile, clientYaml(controlPort, adminPort, join(dir.path, 'client-state'), tunnel('keep') + tunnel('added')));
+    client.child.kill('SIGHUP');
+    const second = await until(async () => {
+      const s = online(await fetchStatus(adminPort), ['keep', 'added']);
+      return s && !s.tunnels.some((t) => t.name === 'drop') ? s : undefined;
+    }, 'reloaded tunnels');
+    expect(second.tunnels.map((t) => t.name).sort()).toEqual(['added', 'keep']);
+    expect(portOf(second, 'keep')).toBe(keepPort);
+
+    // The untouched tunnel's connection survived the reload.
+    expect(await echoOnce(live, 'two')).toBe('two');
+    live.destroy();
+    // The added one works, the removed one is gone.
+    expect((await roundTrip(await connectTcp(portOf(second, 'added')), Buffer.from('new'))).toString()).toBe('new');
+    await expect(connectTcp(dropPort)).rejects.toThrow(/ECONNREFUSED/);
+
+    // `burrow status --json` prints the same picture.
+    const status = burrow(['status', '--admin', `127.0.0.1:${adminPort}`, '--json']);
+    expect(await status.exit).toBe(0);
+    const printed = JSON.parse(status.stdout()) as ClientStatus;
+    expect(printed.tunnels.find((t) => t.name === 'keep')).toMatchObject({ state: 'online', remoteAddress: `127.0.0.1:${keepPort}`, totalConnections: 1 });
+    expect(printed.tunnels.find((t) => t.name === 'keep')!.bytesIn).toBe(6);
+    const human = burrow(['status', '--config', clientFile]);
+    expect(await human.exit).toBe(0);
+    expect(human.stdout()).toMatch(/keep\s+tcp\s+online\s+127\.0\.0\.1:\d+/);
+
+    client.child.kill('SIGTERM');
+    expect(await client.exit).toBe(0);
+    server.child.kill('SIGTERM');
+    expect(await server.exit).toBe(0);
+  }, 60_000);
+
+  it('status without a running client says so and exits 1', async () => {
+    const port = await freePort();
+    const run = burrow(['status', '--admin', `127.0.0.1:${port}`]);
+    expect(await run.exit).toBe(1);
+    expect(run.stderr()).toContain(`no client answering at 127.0.0.1:${port}`);
+  });
+});
+
+describe('bad config files', () => {
+  const cases: Array<[string, string, 'client' | 'server', RegExp]> = [
+    ['yaml syntax', 'server: [127.0.0.1:7000\ntoken: x', 'client', /line \d+/],
+    ['missing token', 'server: 127.0.0.1:7000\n', 'client', /token: required/],
+    ['port out of range', 'server: 127.0.0.1:7000\ntoken: abcdefgh12\ntunnels:\n  - { name: a, type: tcp, local: "127.0.0.1:22", remotePort: 70000 }\n', 'client', /tunnels\[0\]\.remotePort/],
+    ['unknown key', 'server: 127.0.0.1:7000\ntoken: abcdefgh12\nremote_port: 1\n', 'client', /remote_port/],
+    ['bad tunnel type', 'server: 127.0.0.1:7000\ntoken: abcdefgh12\ntunnels:\n  - { name: a, type: http, local: "127.0.0.1:22", remotePort: 1 }\n', 'client', /tunnels\[0\]\.type/],
+    ['bad listen', 'listen: nowhere\ntoken: abcdefgh12\n', 'server', /listen: expected "host:port"/],
+  ];
+  for (const [title, text, kind, expected] of cases) {
+    it(`${kind}: ${title} -> exit 2 with the key named`, async () => {
+      const dir = await tempDir();
+      cleanup.push(dir.remove);
+      const file = join(dir.path, `${kind}.yaml`);
+      await writeFile(file, text);
+      const run = burrow([kind, '--config', file]);
+      expect(await run.exit).toBe(2);
+      expect(run.stderr()).toContain(file);
+      expect(run.stderr()).toMatch(expected);
+    });
+  }
+
+  it('a missing config file is a clear error', async () => {
+    const run = burrow(['server', '--config', '/nonexistent/burrow.yaml']);
+    expect(await run.exit).toBe(2);
+    expect(run.stderr()).toMatch(/\/nonexistent\/burrow\.yaml: cannot read config/);
+  });
+});
+
+describe('burrow demo', () => {
+  it('exposes the demo service through the relay and counts the bytes', async () => {
+    const run = burrow(['demo', '--duration', '4', '--json']);
+    const ready = await until(async () => {
+      const line = run.stdout().split('\n').find((l) => l.includes('"ready"'));
+      return line ? (JSON.parse(line) as { url: string; tls: boolean; fingerprint: string }) : undefined;
+    }, `demo ready; stderr: ${run.stderr()}`);
+    expect(ready.tls).toBe(true);
+    const body = await (await fetch(ready.url)).text();
+    expect(body).toContain('Hello from behind the NAT');
+    expect(await run.exit).toBe(0);
+    const last = run.stdout().trim().split('\n').pop()!;
+    const counters = JSON.parse(last) as { event: string; bytesOut: number; totalConnections: number };
+    expect(counters.event).toBe('counters');
+    expect(counters.totalConnections).toBeGreaterThanOrEqual(1);
+    expect(counters.bytesOut).toBeGreaterThan(body.length);
+  }, 30_000);
+});
+

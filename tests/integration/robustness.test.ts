@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeFrame, PROTOCOL_VERSION } from '../../shared/protocol/frame.js';
+import { MessageType } from '../../shared/protocol/messages.js';
+import {
+  connectTcp,
+  echoServer,
+  roundTrip,
+  sha256,
+  startClient,
+  startServer,
+  tempDir,
+  tunnelOnline,
+  waitFor,
+} from './harness.js';
+
+const cleanup: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+/** Opens a raw connection to the control port, sends `bytes`, resolves with what came back once closed. */
+async function sendRaw(port: number, bytes: Buffer | undefined, timeoutMs = 8000): Promise<{ closed: boolean; received: Buffer }> {
+  // Not half-open: the server's FIN closes this socket, as it would for an ordinary client.
+  const socket = connect({ host: '127.0.0.1', port });
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ closed: false, received: Buffer.concat(chunks) });
+    }, timeoutMs);
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => {});
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve({ closed: true, received: Buffer.concat(chunks) });
+    });
+    if (bytes) socket.write(bytes);
+  });
+}
+
+function errorFrameCode(received: Buffer): string | undefined {
+  // Skip the Challenge frame; find the Error frame.
+  let offset = 0;
+  while (offset + 6 <= received.length) {
+    const type = received[offset + 1]!;
+    const length = received.readUInt32BE(offset + 2);
+    const payload = received.subarray(offset + 6, offset + 6 + length);
+    if (type === MessageType.Error) return (JSON.parse(payload.toString()) as { code: string }).code;
+    offset += 6 + length;
+  }
+  return undefined;
+}
+
+describe('authentication', () => {
+  it('a wrong token fails with "authentication failed", retries with backoff, and the server rate-limits the source', async () => {
+    const server = await startServer({ authFailureLimit: { failures: 2, windowSeconds: 60 } });
+    cleanup.push(() => server.stop());
+    const engine = await startClient(server, { token: 'not-the-right-token' });
+    cleanup.push(() => engine.stop());
+    await waitFor(() => engine.status().reconnects >= 3, 'three login attempts', 15_000);
+    const status = engine.status();
+    expect(status.state).not.toBe('online');
+    expect(status.error).toMatch(/authentication failed|too many failed logins/);
+    const counters = server.snapshot().counters;
+    expect(counters.loginsFailed).toBe(2);
+    expect(counters.loginsRateLimited).toBeGreaterThanOrEqual(1);
+    expect(server.snapshot().clients).toHaveLength(0);
+  }, 30_000);
+});
+
+describe('malformed input on the control port', () => {
+  it('closes each bad connection with a reason while a tunnel keeps carrying traffic', async () => {
+    const echo = await echoServer();
+    cleanup.push(echo.close);
+    const server = await startServer({ handshakeTimeout: 1 });
+    cleanup.push(() => server.stop());
+    const engine = await startClient(server, { tunnels: [{ name: 'echo', type: 'tcp', local: `127.0.0.1:${echo.port}`, remotePort: 0 }] });
+    cleanup.push(() => engine.stop());
+    const port = await tunnelOnline(engine, 'echo');
+    const control = server.address.port;
+
+    // A transfer in flight through the tunnel while garbage arrives.
+    const payload = randomBytes(16 * 1024 * 1024);
+    const transfer = connectTcp(port).then((s) => roundTrip(s, payload));
+
+    const oversize = Buffer.alloc(6);
+    oversize[0] = PROTOCOL_VERSION;
+    oversize[1] = MessageType.Login;
+    oversize.writeUInt32BE(0xffffffff, 2);
+    const results = await Promise.all([
+      sendRaw(control, randomBytes(4096)),
+      sendRaw(control, oversize),
+      sendRaw(control, Buffer.from(encodeFrame(0xee, new Uint8Array(4)))),
+      sendRaw(control, Buffer.from([9, 2, 0, 0, 0, 0])),
+      sendRaw(control, Buffer.from(encodeFrame(MessageType.Login, new TextEncoder().encode('{"not":"a login"}')))),
+      sendRaw(control, Buffer.from(encodeFrame(MessageType.Ping, new TextEncoder().encode('{"time":1}')))),
+      sendRaw(control, undefined), // silence: the handshake timeout closes it
+    ]);
+    expect(results.every((r) => r.closed)).toBe(true);
+    expect(errorFrameCode(results[1]!.received)).toBe('oversize');
+    expect(errorFrameCode(results[2]!.received)).toBe('unknown-type');
+    expect(errorFrameCode(results[3]!.received)).toBe('bad-version');
+    expect(errorFrameCode(results[4]!.received)).toBe('bad-payload');
+    expect(errorFrameCode(results[5]!.received)).toBe('unexpected-message');
+
+    const back = await transfer;
+    expect(sha256(back)).toBe(sha256(payload));
+    expect(server.snapshot().counters.protocolErrors).toBeGreaterThanOrEqual(5);
+    // Still serving: a new connection through the tunnel works and the client never dropped.
+    expect((await roundTrip(await connectTcp(port), Buffer.from('after'))).toString()).toBe('after');
+    expect(engine.status().reconnects).toBe(0);
+  }, 30_000);
+
+  it('a half-finished TLS handshake is dropped after the handshake timeout', async () => {
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    const server = await startServer({ tls: true, handshakeTimeout: 1 }, dir.path);
+    cleanup.push(() => server.stop());
+    // The first bytes of a TLS ClientHello record, then nothing.
+    const started = Date.now();
+    const r = await sendRaw(server.address.port, Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]));
+    expect(r.closed).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5000);
+    // And a proper TLS client still gets a Challenge.
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: server.address.port, rejectUnauthorized: false }, () => undefined);
+      s.once('data', (d: Buffer) => {
+        resolve(d[1] === MessageType.Challenge);
+        s.destroy();
+      });
+      s.once('error', () => resolve(false));
+    });
+    expect(ok).toBe(true);
+  });
+});
+
+describe('recovery', () => {
+  it('after a server restart the client reconnects, re-registers, and the tunnel works again', async () => {
+    const echo = await echoServer();
+    cleanup.push(echo.close);
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    let server = await startServer({ tls: true }, dir.path);
+    const controlPort = server.address.port;
+    const engine = await startClient(server, { tls: true, tunnels: [{ name: 'echo', type: 'tcp', local: `127.0.0.1:${echo.port}`, remotePort: 0 }] });
+    cleanup.push(() => engine.stop());
+    const port = await tunnelOnline(engine, 'echo');
+    expect((await roundTrip(await connectTcp(port), Buffer.from('before'))).toString()).toBe('before');
+
+    await server.stop();
+    await waitFor(() => engine.status().state !== 'online', 'client to notice the server is gone');
+    // Same state dir (same certificate, so trust-on-first-use still matches), same control port.
+    server = await startServer({ tls: true, listen: `127.0.0.1:${controlPort}`, allowPorts: [String(port)] }, dir.path);
+    cleanup.push(() => server.stop());
+    await waitFor(() => engine.status().state === 'online' && engine.status().tunnels[0]!.state === 'online', 'client back online', 20_000);
+    expect(await tunnelOnline(engine, 'echo')).toBe(port);
+    expect((await roundTrip(await connectTcp(port), Buffer.from('after restart'))).toString()).toBe('after restart');
+    expect(engine.status().reconnects).toBeGreaterThanOrEqual(1);
+  }, 40_000);
+
+  it('refuses a server whose certificate changed since first use', async () => {
+    const echo = await echoServer();
+    cleanup.push(echo.close);
+    const [a, b, clientState] = await Promise.all([tempDir(), tempDir(), tempDir()]);
+    cleanup.push(a.remove, b.remove, clientState.remove);
+    let server = await startServer({ tls: true }, a.path);
+    const controlPort = server.address.port;
+    const engine = await startClient(server, { tls: true }, clientState.path);
+    cleanup.push(() => engine.stop());
+    await waitFor(() => engine.status().state === 'online', 'first connection');
+    await server.stop();
+    server = await startServer({ tls: true, listen: `127.0.0.1:${controlPort}` }, b.path); // new certificate
+    cleanup.push(() => server.stop());
+    await waitFor(() => /certificate changed/.test(engine.status().error ?? ''), 'fingerprint refusal', 20_000);
+    expect(server.snapshot().clients).toHaveLength(0);
+  }, 40_000);
+});
