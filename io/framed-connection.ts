@@ -29,6 +29,11 @@ export class FramedConnection {
   private readonly onEnd = () => this.fail(new Error('connection closed by peer'));
   private readonly onClose = () => this.fail(new Error('connection closed'));
   private readonly onError = (err: Error) => this.fail(err);
+  /**
+   * Ends framing right after a message for which this returns true: the connection is switching
+   * to raw bytes, and whatever follows in the same chunk must reach `release()`'s reader untouched.
+   */
+  rawAfter: ((message: Message) => boolean) | undefined;
   /** Called once when the connection fails or closes (not after release). */
   onFailure: ((error: Error) => void) | undefined;
 
@@ -116,7 +121,7 @@ export class FramedConnection {
   private receive(chunk: Buffer): void {
     let messages: Message[];
     try {
-      messages = this.decoder.push(chunk);
+      messages = this.decoder.push(chunk, this.rawAfter);
     } catch (err) {
       const e = err instanceof ProtocolError ? err : new ProtocolError('bad-payload', String(err));
       this.protocolViolation(e);

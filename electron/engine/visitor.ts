@@ -81,6 +81,8 @@ export class Visitor {
         tunnel: this.config.tunnel,
         secretProof: visitorProof(this.key, challenge.nonce, sessionId),
       });
+      // The owner's service may speak first: its bytes can share a chunk with VisitorResult.
+      conn.rawAfter = (m) => m.type === 'VisitorResult' && m.ok;
       const reply = await conn.next(VISITOR_REPLY_TIMEOUT_MS);
       if (reply.type !== 'VisitorResult' || !reply.ok) {
         const reason = reply.type === 'VisitorResult' ? (reply.error ?? 'refused') : reply.type === 'Error' ? reply.message : `unexpected ${reply.type}`;

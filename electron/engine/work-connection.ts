@@ -27,6 +27,8 @@ export async function openWorkConnection(sessionId: string, deps: WorkConnDeps):
   const { conn, challenge } = await deps.dialer.open();
   deps.track(conn);
   conn.send({ type: 'NewWorkConn', sessionId, proof: workConnProof(deps.token(), challenge.nonce, sessionId) });
+  // tcp and secret tunnels switch to raw bytes right after StartWorkConn; udp stays framed.
+  conn.rawAfter = (m) => m.type === 'StartWorkConn' && deps.tunnel(m.tunnel)?.config.type !== 'udp';
   // Waits as long as the server keeps it in the pool.
   const start = await conn.next().catch(() => undefined);
   if (!start) return;

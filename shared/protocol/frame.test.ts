@@ -179,25 +179,33 @@ describe('FrameDecoder', () => {
 
   describe('protocol switch: frames followed by raw bytes in the same chunk', () => {
     const raw = text('SSH-2.0-OpenSSH_9.6\r\n');
+    const stopOnType1 = (f: { type: number }) => f.type === 1;
 
-    it('delivers the frames and keeps the raw bytes for takeRemainder()', () => {
+    it('stops after the switching frame and keeps the raw bytes for takeRemainder()', () => {
       const d = decoder();
-      const frames = d.push(concat(encodeFrame(1, text('start')), raw));
+      const frames = d.push(concat(encodeFrame(1, text('start')), raw), stopOnType1);
       expect(frames).toEqual([{ type: 1, payload: text('start') }]);
+      expect(d.isStopped).toBe(true);
       expect(d.takeRemainder()).toEqual(raw);
     });
 
-    it('the bad header is still an error if framing goes on', () => {
+    it('raw bytes that happen to form valid frames are not decoded after the switch', () => {
       const d = decoder();
-      expect(d.push(concat(encodeFrame(1, text('start')), raw))).toHaveLength(1);
-      expectCode(() => d.push(new Uint8Array(0)), 'bad-version');
+      const lookalike = concat(encodeFrame(2, text('not a frame, user data')), encodeFrame(3, new Uint8Array(0)));
+      expect(d.push(concat(encodeFrame(1, text('start')), lookalike), stopOnType1)).toHaveLength(1);
+      expect(d.push(text('more'))).toEqual([]);
+      expect(d.takeRemainder()).toEqual(concat(lookalike, text('more')));
     });
 
     it('raw bytes that look like an oversize header are kept too', () => {
       const d = decoder();
       const tail = header(PROTOCOL_VERSION, 1, 0x7fffffff);
-      expect(d.push(concat(encodeFrame(2, new Uint8Array(0)), tail))).toHaveLength(1);
+      expect(d.push(concat(encodeFrame(1, new Uint8Array(0)), tail), stopOnType1)).toHaveLength(1);
       expect(d.takeRemainder()).toEqual(tail);
+    });
+
+    it('without a switch, a bad header after a good frame is an error at once', () => {
+      expectCode(() => decoder().push(concat(encodeFrame(1, text('start')), raw)), 'bad-version');
     });
   });
 

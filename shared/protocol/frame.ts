@@ -67,41 +67,46 @@ export interface FrameDecoderOptions {
 export class FrameDecoder {
   private buffer: Uint8Array = new Uint8Array(0);
   private readonly maxPayload: number;
+  private stopped = false;
 
   constructor(private readonly options: FrameDecoderOptions) {
     this.maxPayload = options.maxPayload ?? MAX_FRAME_PAYLOAD;
   }
 
   /**
-   * Returns every complete frame in the data so far; throws ProtocolError on a bad header (after
-   * returning any whole frames that precede it in the buffer).
+   * Returns every complete frame in the data so far; throws ProtocolError on a bad header.
+   *
+   * `stopAfter` marks a protocol switch: when it returns true for a frame, decoding stops right
+   * after that frame and everything behind it stays buffered for `takeRemainder()`, even bytes
+   * that happen to look like frames (a StartWorkConn and the first piped bytes often arrive in one
+   * chunk). A stopped decoder only buffers.
    */
-  push(chunk: Uint8Array): RawFrame[] {
+  push(chunk: Uint8Array, stopAfter?: (frame: RawFrame) => boolean): RawFrame[] {
     this.buffer = this.buffer.length === 0 ? chunk : concat(this.buffer, chunk);
     const frames: RawFrame[] = [];
     let offset = 0;
-    for (;;) {
+    while (!this.stopped) {
       const available = this.buffer.length - offset;
       if (available < FRAME_HEADER_LENGTH) break;
       const view = new DataView(this.buffer.buffer, this.buffer.byteOffset + offset, FRAME_HEADER_LENGTH);
-      const version = view.getUint8(0);
+      const error = this.checkHeader(view.getUint8(0), view.getUint8(1), view.getUint32(2, false));
+      if (error) throw error;
       const type = view.getUint8(1);
       const length = view.getUint32(2, false);
-      const error = this.checkHeader(version, type, length);
-      if (error) {
-        // Whole frames before a bad header are delivered first and the bad bytes stay buffered: the
-        // next push() throws, or takeRemainder() hands them back if the stream switched to raw bytes
-        // (a StartWorkConn and the first piped bytes often arrive in one chunk).
-        if (frames.length > 0) break;
-        throw error;
-      }
       if (available < FRAME_HEADER_LENGTH + length) break;
       const start = offset + FRAME_HEADER_LENGTH;
-      frames.push({ type, payload: this.buffer.slice(start, start + length) });
+      const frame = { type, payload: this.buffer.slice(start, start + length) };
+      frames.push(frame);
       offset = start + length;
+      if (stopAfter?.(frame)) this.stopped = true;
     }
     this.buffer = offset === 0 ? this.buffer : this.buffer.slice(offset);
     return frames;
+  }
+
+  /** True once a `stopAfter` predicate ended framing. */
+  get isStopped(): boolean {
+    return this.stopped;
   }
 
   private checkHeader(version: number, type: number, length: number): ProtocolError | undefined {

@@ -141,8 +141,16 @@ export class MessageDecoder {
   constructor(maxPayload?: number) {
     this.frames = new FrameDecoder({ knownTypes: KNOWN_MESSAGE_TYPES, maxPayload });
   }
-  push(chunk: Uint8Array): Message[] {
-    return this.frames.push(chunk).map(decodeMessage);
+  /** Whole messages so far; `stopAfter` ends framing after the message that switches to raw bytes. */
+  push(chunk: Uint8Array, stopAfter?: (message: Message) => boolean): Message[] {
+    if (!stopAfter) return this.frames.push(chunk).map(decodeMessage);
+    const messages: Message[] = [];
+    this.frames.push(chunk, (frame) => {
+      const m = decodeMessage(frame);
+      messages.push(m);
+      return stopAfter(m);
+    });
+    return messages;
   }
   takeRemainder(): Uint8Array {
     return this.frames.takeRemainder();
