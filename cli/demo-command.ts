@@ -47,6 +47,8 @@ export function runDemo(argv: string[]): Promise<number> {
         server: `127.0.0.1:${server.address.port}`,
         token,
         tls,
+        // The demo knows its own server's certificate: pin it rather than trust on first use.
+        serverFingerprint: server.fingerprint,
         clientId: 'demo-client',
         admin: false,
         poolSize: 2,

@@ -128,16 +128,19 @@ export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Resolves true if the socket is closed by the other side within timeoutMs without any data. */
+/** Resolves true if the other side ends or resets the socket within timeoutMs without sending any data. */
 export function closedWithoutData(socket: Socket, timeoutMs = 5000): Promise<boolean> {
   return new Promise((resolve) => {
     let got = false;
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(!got);
+    };
     const timer = setTimeout(() => resolve(false), timeoutMs);
     socket.on('data', () => (got = true));
     socket.on('error', () => {});
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve(!got);
-    });
+    socket.once('end', done);
+    socket.once('close', done);
   });
 }
