@@ -94,8 +94,14 @@ export class BurrowServer {
       });
     } else {
       server = createTcpServer({ allowHalfOpen: true, noDelay: true });
-      server.on('connection', (socket) => this.accept(socket));
+      server.on('connection', (socket: Socket) => this.accept(socket));
     }
+    // Track raw connections from the first byte (TLS ones before their handshake ends) so stop()
+    // can close them all without waiting for handshake timeouts.
+    server.on('connection', (raw: Socket) => {
+      this.sockets.add(raw);
+      raw.once('close', () => this.sockets.delete(raw));
+    });
     server.on('error', (err) => this.logger.error({ err: err.message }, 'control listener error'));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -115,8 +121,6 @@ export class BurrowServer {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 15_000);
     socket.on('error', () => {});
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
     handshake(socket, this.handshakeContext).catch((err: Error) => {
       this.logger.error({ err: err.message }, 'handshake crashed');
       socket.destroy();

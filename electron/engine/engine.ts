@@ -175,6 +175,7 @@ export class Engine {
       token: () => this.config.token,
       tunnel: (name) => this.tunnels.get(name),
       logger: this.logger,
+      current: (id) => this.control.sessionId === id,
       track: (conn) => {
         this.workConns.add(conn);
         conn.socket.once('close', () => this.workConns.delete(conn));

@@ -21,10 +21,16 @@ export interface WorkConnDeps {
   logger: Logger;
   /** Tracks live connections so stop() and session loss can close them. */
   track: (conn: FramedConnection) => void;
+  /** False once the session this connection was opened for has ended (or the engine stopped). */
+  current: (sessionId: string) => boolean;
 }
 
 export async function openWorkConnection(sessionId: string, deps: WorkConnDeps): Promise<void> {
   const { conn, challenge } = await deps.dialer.open();
+  if (!deps.current(sessionId)) {
+    conn.destroy();
+    return;
+  }
   deps.track(conn);
   conn.send({ type: 'NewWorkConn', sessionId, proof: workConnProof(deps.token(), challenge.nonce, sessionId) });
   // tcp and secret tunnels switch to raw bytes right after StartWorkConn; udp stays framed.

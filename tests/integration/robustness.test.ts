@@ -161,6 +161,23 @@ describe('recovery', () => {
     expect(engine.status().reconnects).toBeGreaterThanOrEqual(1);
   }, 40_000);
 
+  it('refuses a server whose certificate does not match the pinned serverFingerprint', async () => {
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    const server = await startServer({ tls: true }, dir.path);
+    cleanup.push(() => server.stop());
+    const wrong = 'AA:'.repeat(31) + 'AA';
+    const engine = await startClient(server, { tls: true, serverFingerprint: wrong });
+    cleanup.push(() => engine.stop());
+    await waitFor(() => engine.status().state === 'error', 'pinning refusal');
+    expect(engine.status().error).toBe(`server certificate fingerprint ${server.fingerprint} does not match serverFingerprint ${wrong} in the config`);
+    expect(server.snapshot().counters.loginsSucceeded).toBe(0);
+    // With the right pin it connects.
+    const good = await startClient(server, { tls: true, serverFingerprint: server.fingerprint!.replace(/:/g, '').toLowerCase() });
+    cleanup.push(() => good.stop());
+    await waitFor(() => good.status().state === 'online', 'pinned client online');
+  });
+
   it('refuses a server whose certificate changed since first use', async () => {
     const echo = await echoServer();
     cleanup.push(echo.close);

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine/engine.js';
 import type { BurrowServer } from '../../server/burrow-server.js';
@@ -54,10 +55,24 @@ describe('tcp tunnel', () => {
     expect(server.snapshot().clients[0]!.tunnels[0]!.bytesIn).toBe(200 * 1024 * 1024);
   }, 120_000);
 
-  it('honours half-close: the reply still arrives after the user finished sending', async () => {
-    const { port } = await setup(false);
-    const socket = await connectTcp(port);
-    const back = await roundTrip(socket, Buffer.from('half-close works'));
-    expect(back.toString()).toBe('half-close works');
+  it('honours half-close: a service that answers only after the user finished sending still gets its answer through', async () => {
+    // The service reads until FIN, then replies with the SHA-256 of what it got and closes.
+    const service = createServer({ allowHalfOpen: true }, (s) => {
+      const hash = createHash('sha256');
+      s.on('data', (c: Buffer) => hash.update(c));
+      s.once('end', () => s.end(hash.digest('hex')));
+    });
+    await new Promise<void>((r) => service.listen(0, '127.0.0.1', () => r()));
+    cleanup.push(() => service.close());
+    const server = await startServer();
+    cleanup.push(() => server.stop());
+    const engine = await startClient(server, {
+      tunnels: [{ name: 'digest', type: 'tcp', local: `127.0.0.1:${(service.address() as AddressInfo).port}`, remotePort: 0 }],
+    });
+    cleanup.push(() => engine.stop());
+    const port = await tunnelOnline(engine, 'digest');
+    const payload = randomBytes(3 * 1024 * 1024);
+    const answer = await roundTrip(await connectTcp(port), payload);
+    expect(answer.toString()).toBe(sha256(payload));
   });
 });
