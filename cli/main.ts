@@ -1,9 +1,8 @@
 /** `burrow` command line: dispatches to the subcommands (public interface: see README "CLI"). */
-import { runClient } from './client-command.js';
-import { runDemo } from './demo-command.js';
-import { runServer } from './server-command.js';
-import { runStatus } from './status-command.js';
 import { BURROW_VERSION } from '../shared/version.js';
+
+// Each command is loaded on demand: a server process never loads the client engine, and
+// nothing pays for modules it does not use (RSS matters at thousands of connections).
 
 export const USAGE = `burrow ${BURROW_VERSION}: relay tunnels through a public server
 
@@ -25,13 +24,13 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'server':
-      return runServer(rest);
+      return (await import('./server-command.js')).runServer(rest);
     case 'client':
-      return runClient(rest);
+      return (await import('./client-command.js')).runClient(rest);
     case 'status':
-      return runStatus(rest);
+      return (await import('./status-command.js')).runStatus(rest);
     case 'demo':
-      return runDemo(rest);
+      return (await import('./demo-command.js')).runDemo(rest);
     case '--version':
     case '-v':
     case 'version':

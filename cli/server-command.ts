@@ -1,6 +1,5 @@
 /** `burrow server --config server.yaml` */
 import { resolve } from 'node:path';
-import { AdminApi } from '../server/admin-api.js';
 import { BurrowServer } from '../server/burrow-server.js';
 import { ConfigError, loadServerConfig } from '../io/config-loader.js';
 import { watchConfigFile } from '../io/config-watch.js';
@@ -24,7 +23,8 @@ export function runServer(argv: string[]): Promise<number> {
       if (server.createdCertificate) logger.warn(`${line}; set serverFingerprint to this in client configs`);
       else logger.info(line);
     }
-    const admin = config.admin ? new AdminApi(server, config.admin, logger) : undefined;
+    // prom-client and the HTTP server load only when the admin API is configured.
+    const admin = config.admin ? new (await import('../server/admin-api.js')).AdminApi(server, config.admin, logger) : undefined;
     await admin?.start();
     const reload = async () => {
       try {

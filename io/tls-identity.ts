@@ -5,7 +5,6 @@
 import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 
 export interface TlsIdentity {
   readonly cert: string;
@@ -41,6 +40,8 @@ export async function ensureSelfSignedIdentity(stateDir: string): Promise<TlsIde
   }
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const notAfterDate = new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000);
+  // selfsigned pulls in node-forge: load it only on the first start, when a certificate is made.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: 'burrow-server' }], {
     keyType: 'ec',
     algorithm: 'sha256',
