@@ -1,6 +1,57 @@
 /** Schema of server.yaml (public interface: see README "Server config"). */
 import { z } from 'zod';
-import { hostPort, logConfig, portRange, seconds } from './common.js';
+import { byteRate, cidr, hostPort, logConfig, portRange, seconds } from './common.js';
+
+/** STUN service (RFC 8489; RFC 5780 behaviour discovery when `alternate` is set). Off unless present. */
+export const StunConfigSchema = z
+  .object({
+    /** Primary address: UDP and TCP. */
+    listen: hostPort.default('0.0.0.0:3478'),
+    /** TLS (STUN/TURN over TLS), using the server's certificate. */
+    tlsListen: hostPort.optional(),
+    /**
+     * RFC 5780: a second IP and/or port. `ip` omitted means the same IP as `listen` (a second port
+     * only, so CHANGE-REQUEST can change the port but not the IP); `port` defaults to listen port + 1.
+     */
+    alternate: z
+      .object({ ip: z.string().optional(), port: z.number().int().min(1).max(65535).optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** TURN relay (RFC 8656, RFC 6062) on the STUN ports. Off unless present; needs `stun`. */
+export const TurnConfigSchema = z
+  .object({
+    realm: z.string().min(1).max(127).default('burrow'),
+    /** Long-term credentials: username -> password. */
+    users: z.record(z.string().min(1).max(508), z.string().min(1)).default({}),
+    /** TURN REST API shared secret: username "expiry:user", password base64(HMAC-SHA1(secret, username)). */
+    restSecret: z.string().min(8).optional(),
+    /** Addresses relayed transport addresses are allocated on (one IPv4 and/or one IPv6). */
+    relayIps: z.array(z.string()).min(1).default(['0.0.0.0']),
+    /** Address to advertise in XOR-RELAYED-ADDRESS when the relay IP is behind a 1:1 NAT. */
+    externalIp: z.string().optional(),
+    relayPorts: portRange.prefault('49152-65535'),
+    /** RFC 8656 §3.2 default 600 s; the server caps requested lifetimes at `maxLifetime`. */
+    defaultLifetime: seconds.default(600),
+    maxLifetime: seconds.default(3600),
+    /** Allocations per user and in total (486 / 508 past these). */
+    userQuota: z.number().int().positive().default(10),
+    totalQuota: z.number().int().positive().default(1000),
+    /** Per-allocation relayed bandwidth, bytes per second, each direction. */
+    bandwidth: byteRate.optional(),
+    /** Peers otherwise refused (loopback, RFC 1918, CGNAT, link-local, multicast, own addresses) allowed here. */
+    allowPeers: z.array(cidr).default([]),
+    /** Extra peers to refuse. */
+    denyPeers: z.array(cidr).default([]),
+    /** 401 answers per source address per minute before requests from it are dropped. */
+    unauthorizedPerMinute: z.number().int().positive().default(60),
+  })
+  .strict();
+
+export type StunConfig = z.output<typeof StunConfigSchema>;
+export type TurnConfig = z.output<typeof TurnConfigSchema>;
 
 export const ServerConfigSchema = z
   .object({
@@ -37,9 +88,12 @@ export const ServerConfigSchema = z
       })
       .strict()
       .optional(),
+    stun: StunConfigSchema.optional(),
+    turn: TurnConfigSchema.optional(),
     log: logConfig,
   })
   .strict()
+  .refine((c) => c.turn === undefined || c.stun !== undefined, { message: 'turn needs a stun section (TURN runs on the STUN ports)', path: ['turn'] })
   .refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), {
     message: 'tlsCert and tlsKey go together',
     path: ['tlsCert'],
