@@ -1,0 +1,862 @@
+/**
+ * The STUN/TURN listener: the I/O adapter that owns the UDP, TCP and TLS sockets of the STUN
+ * service, classifies what arrives (STUN message, ChannelData, garbage), answers Binding through the
+ * pure `handleBinding` (./binding-handler.ts), and hands TURN methods and ChannelData to the TURN
+ * core (`deps.turn`, a `TurnHandler`).
+ *
+ * Sockets (A1:P1 = `listen`, A2 = `alternate.ip`, P2 = `alternate.port`, default P1 + 1):
+ *   - no `alternate`:          UDP and TCP on A1:P1 (RFC 5780 off: no OTHER-ADDRESS, CHANGE-REQUEST -> 420).
+ *   - `alternate` without ip:  UDP and TCP on A1:P1 and A1:P2 (CHANGE-REQUEST can change the port only).
+ *   - `alternate.ip`:          UDP on A1:P1, A1:P2, A2:P1, A2:P2; TCP on A1:P1 and A2:P2.
+ *   - `tlsListen`:             TLS there (needs `deps.tls`); no RFC 5780 attributes on it.
+ * Port 0 means an OS-chosen port: P1 is picked by the OS, then P2 (OS-chosen too unless configured),
+ * and the other sockets reuse those numbers; if one of them is taken, everything bound so far is
+ * closed and the whole set retried. `addresses()` reports what was actually bound.
+ *
+ * What arrives:
+ *   - Binding requests/indications -> handleBinding; the response is encoded with FINGERPRINT and sent
+ *     from the socket the decision names (UDP: same / changed IP / changed port; streams: the connection).
+ *   - TURN methods (Allocate, Refresh, Send, CreatePermission, ChannelBind, Connect, ConnectionBind)
+ *     and ChannelData -> `deps.turn`; without it, requests get 400 "TURN is not enabled" and
+ *     indications and ChannelData are dropped.
+ *   - Other methods: requests get 400 "Unsupported method"; indications are dropped.
+ *   - Responses (a server gets none), garbage, undecodable datagrams: dropped and counted.
+ *
+ * Streams (TCP, TLS): StunStreamDecoder frames them; an undecodable frame closes that connection
+ * only (messages before it in the same read are still handled), and so does a stream whose first
+ * byte is not the start of a STUN message. A ConnectionBind request (RFC 6062) stops framing until
+ * the TURN core either takes the socket over (`takeOver()`: the bytes read after the request are
+ * pushed back in front of it and the socket is returned paused: its new owner resumes it, pipe()
+ * does) or answers with an error response (framing resumes); after HOLD_TIMEOUT_MS without either,
+ * the connection is closed. `send()` pads ChannelData to 4 bytes on streams (RFC 8656 §12.5).
+ * Connections are capped (`limits.maxConnections` per listening socket) and closed if no valid STUN
+ * message arrives within `limits.firstMessageTimeoutMs`. A connection whose unsent bytes pass
+ * MAX_STREAM_BACKLOG is closed rather than answered by the listener.
+ */
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { createServer as createTcpServer, isIPv6, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Logger } from 'pino';
+import type { StunConfig } from '../../shared/config/server-config.js';
+import { formatHostPort, parseHostPort } from '../../shared/net-address.js';
+import { canonicalAddress } from '../../shared/stun/address.js';
+import { ErrorCode, StunClass, StunMethod } from '../../shared/stun/constants.js';
+import {
+  decodeChannelData,
+  decodeStun,
+  encodeStun,
+  isChannelData,
+  isStunMessage,
+  type DecodedStunMessage,
+  type TransportAddress,
+} from '../../shared/stun/message.js';
+import { StunStreamDecoder, type StreamItem } from '../../shared/stun/stream.js';
+import { errorResponse, handleBinding, type BindingContext, type ResponseSource } from './binding-handler.js';
+import type { ClientProtocol, ClientTransport, TurnHandler } from './client-transport.js';
+
+/** TURN methods (RFC 8656, RFC 6062) a client may send; they go to `deps.turn`. */
+export const TURN_METHODS: ReadonlySet<number> = new Set<number>([
+  StunMethod.Allocate,
+  StunMethod.Refresh,
+  StunMethod.Send,
+  StunMethod.CreatePermission,
+  StunMethod.ChannelBind,
+  StunMethod.Connect,
+  StunMethod.ConnectionBind,
+]);
+
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+export const DEFAULT_FIRST_MESSAGE_TIMEOUT_MS = 10_000;
+/** A stream whose unsent bytes pass this is closed instead of being answered by the listener. */
+export const MAX_STREAM_BACKLOG = 1024 * 1024;
+/** How long a stream waits after a ConnectionBind for TURN to take it over or refuse. */
+export const HOLD_TIMEOUT_MS = 30_000;
+/** How often start() retries when an OS-chosen port is taken on one of the other sockets. */
+const BIND_ATTEMPTS = 10;
+
+export interface StunListenerDeps {
+  logger: Logger;
+  /** Certificate and key (PEM) for `tlsListen`. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** The TURN core; without it TURN requests get 400 "TURN is not enabled". */
+  turn?: TurnHandler;
+  /** SOFTWARE attribute of the listener's own responses (cut to 64 bytes; "" for none). */
+  software: string;
+  /** Stream limits: connections per listening socket (10000), ms to the first STUN message (10000). */
+  limits?: { maxConnections?: number; firstMessageTimeoutMs?: number };
+}
+
+export interface StunProtocolStats {
+  /** STUN requests received (any method). */
+  requests: number;
+  /** STUN indications received (any method). */
+  indications: number;
+  /** ChannelData messages received. */
+  channelData: number;
+  /** Success responses sent by the listener itself (Binding). The TURN core's answers are not counted. */
+  responses: number;
+  /** Error responses sent by the listener itself (400, 420). */
+  errors: number;
+  /** Dropped: garbage, undecodable, responses, ChannelData without TURN, refused connections, full backlog. */
+  dropped: number;
+}
+
+export interface StunListenerStats {
+  udp: StunProtocolStats;
+  tcp: StunProtocolStats;
+  tls: StunProtocolStats;
+  /** Stream connections open now (taken-over ones excluded). */
+  connections: { tcp: number; tls: number };
+  /** Stream connections the listener closed: undecodable data, no STUN message in time. */
+  streamsClosed: { invalid: number; timeout: number };
+}
+
+export interface StunListenerAddresses {
+  /** Primary first, then A1:P2, A2:P1, A2:P2 (those bound). */
+  udp: TransportAddress[];
+  /** Primary first. */
+  tcp: TransportAddress[];
+  tls?: TransportAddress;
+}
+
+type Bit = 0 | 1;
+
+interface UdpRole {
+  readonly socket: UdpSocket;
+  readonly ip: Bit;
+  readonly port: Bit;
+  readonly local: TransportAddress;
+  /** Binding context, set once every socket is bound. */
+  ctx: BindingContext;
+}
+
+interface StreamSide {
+  readonly protocol: 'tcp' | 'tls';
+  readonly server: Server;
+  readonly local: TransportAddress;
+  readonly ctx: BindingContext;
+}
+
+function newStats(): StunProtocolStats {
+  return { requests: 0, indications: 0, channelData: 0, responses: 0, errors: 0, dropped: 0 };
+}
+
+export class StunTurnListener {
+  private readonly logger: Logger;
+  private readonly udp: UdpRole[] = [];
+  private readonly streams: StreamSide[] = [];
+  private readonly connections = new Set<StreamConnection>();
+  private readonly counters = { udp: newStats(), tcp: newStats(), tls: newStats() };
+  private readonly closedStreams = { invalid: 0, timeout: 0 };
+  private started = false;
+  private stopped = false;
+  private readonly maxConnections: number;
+  /** @internal */
+  readonly firstMessageTimeoutMs: number;
+
+  constructor(
+    private readonly config: StunConfig,
+    private readonly deps: StunListenerDeps,
+  ) {
+    this.logger = deps.logger;
+    this.maxConnections = deps.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.firstMessageTimeoutMs = deps.limits?.firstMessageTimeoutMs ?? DEFAULT_FIRST_MESSAGE_TIMEOUT_MS;
+  }
+
+  /** Binds every socket (see the file comment); rejects, with nothing left open, if one cannot be bound. */
+  async start(): Promise<void> {
+    if (this.started) throw new Error('the STUN listener was already started');
+    this.started = true;
+    const primary = parseHostPort(this.config.listen);
+    if (!primary) throw new Error(`stun.listen: bad address ${this.config.listen}`);
+    const alt = this.config.alternate;
+    if (alt?.ip !== undefined && isIPv6(alt.ip) !== isIPv6(primary.host)) {
+      throw new Error('stun.alternate.ip must be of the same address family as stun.listen');
+    }
+    if (this.config.tlsListen !== undefined && !this.deps.tls) throw new Error('stun.tlsListen needs a TLS certificate');
+    let altPort: number | undefined;
+    if (alt) {
+      altPort = alt.port ?? (primary.port === 0 ? 0 : primary.port + 1);
+      if (altPort > 65535) throw new Error('stun.alternate.port: listen port + 1 is past 65535; set it explicitly');
+      if (altPort !== 0 && altPort === primary.port) throw new Error('stun.alternate.port must differ from the listen port');
+    }
+    const osChosen = primary.port === 0 || altPort === 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.bindSet(primary.host, primary.port, alt?.ip, altPort);
+        break;
+      } catch (err) {
+        await this.closeAll();
+        const code = (err as NodeJS.ErrnoException).code;
+        if (!osChosen || code !== 'EADDRINUSE' || attempt >= BIND_ATTEMPTS) throw err;
+      }
+    }
+    if (this.config.tlsListen !== undefined) {
+      const at = parseHostPort(this.config.tlsListen);
+      try {
+        if (!at) throw new Error(`stun.tlsListen: bad address ${this.config.tlsListen}`);
+        this.streams.push(await this.listenStream('tls', at.host, at.port, undefined));
+      } catch (err) {
+        await this.closeAll();
+        throw err;
+      }
+    }
+    const a = this.addresses();
+    if (alt !== undefined && isWildcard(a.udp[0]!.address)) {
+      this.logger.warn(
+        { listen: this.config.listen },
+        'stun.listen is a wildcard address: UDP Binding answers cannot name the IP the client reached, so they carry no OTHER-ADDRESS or RESPONSE-ORIGIN (RFC 5780 clients then skip the behaviour tests); set stun.listen to the public IP',
+      );
+    }
+    this.logger.info(
+      { udp: a.udp.map(fmt), tcp: a.tcp.map(fmt), tls: a.tls ? fmt(a.tls) : undefined, rfc5780: alt !== undefined, turn: this.deps.turn !== undefined },
+      'STUN listening',
+    );
+  }
+
+  /** The actual bound addresses, primary first. */
+  addresses(): StunListenerAddresses {
+    const order = (r: UdpRole) => r.ip * 2 + r.port;
+    const udp = [...this.udp].sort((x, y) => order(x) - order(y)).map((r) => r.local);
+    const tcp = this.streams.filter((s) => s.protocol === 'tcp').map((s) => s.local);
+    const tls = this.streams.find((s) => s.protocol === 'tls')?.local;
+    return tls ? { udp, tcp, tls } : { udp, tcp };
+  }
+
+  stats(): StunListenerStats {
+    let tcp = 0;
+    let tls = 0;
+    for (const c of this.connections) {
+      if (c.protocol === 'tcp') tcp++;
+      else tls++;
+    }
+    return {
+      udp: { ...this.counters.udp },
+      tcp: { ...this.counters.tcp },
+      tls: { ...this.counters.tls },
+      connections: { tcp, tls },
+      streamsClosed: { ...this.closedStreams },
+    };
+  }
+
+  /**
+   * Closes every socket and open stream connection (the TURN core hears `clientClosed` for each).
+   * Does not close `deps.turn` (its owner does) nor sockets it took over.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.closeAll();
+    this.logger.info('STUN stopped');
+  }
+
+  // ---- binding sockets ----
+
+  private async bindSet(host1: string, port1: number, host2: string | undefined, port2: number | undefined): Promise<void> {
+    const software = this.deps.software;
+    const fixed: BindingContext = { software, canChange: { ip: false, port: false } };
+    const u11 = await this.bindUdp(host1, port1, 0, 0);
+    const p1 = u11.local.port;
+    if (port2 === undefined) {
+      u11.ctx = fixed;
+      this.streams.push(await this.listenStream('tcp', host1, p1, fixed));
+      return;
+    }
+    const u12 = await this.bindUdp(host1, port2, 0, 1);
+    const p2 = u12.local.port;
+    if (host2 !== undefined) {
+      await this.bindUdp(host2, p1, 1, 0);
+      await this.bindUdp(host2, p2, 1, 1);
+    }
+    // OTHER-ADDRESS is the socket across both IP and port; with one IP, across the port.
+    for (const r of this.udp) {
+      const other = this.findUdp(host2 !== undefined ? flip(r.ip) : r.ip, flip(r.port))!;
+      r.ctx = {
+        software,
+        otherAddress: other.local,
+        canChange: { ip: this.findUdp(flip(r.ip), r.port) !== undefined, port: this.findUdp(r.ip, flip(r.port)) !== undefined },
+      };
+    }
+    const tcpOther = this.findUdp(host2 !== undefined ? 1 : 0, 1)!;
+    // A stream cannot change where its answers come from: OTHER-ADDRESS is only a hint there.
+    this.streams.push(await this.listenStream('tcp', host1, p1, { software, otherAddress: tcpOther.local, canChange: { ip: false, port: false } }));
+    this.streams.push(await this.listenStream('tcp', tcpOther.local.address, p2, { software, otherAddress: u11.local, canChange: { ip: false, port: false } }));
+  }
+
+  private findUdp(ip: Bit, port: Bit): UdpRole | undefined {
+    return this.udp.find((r) => r.ip === ip && r.port === port);
+  }
+
+  private async bindUdp(host: string, port: number, ip: Bit, portIndex: Bit): Promise<UdpRole> {
+    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', (err) => {
+        try {
+          socket.close();
+        } catch {
+          // not bound
+        }
+        reject(err);
+      });
+      socket.bind({ address: host, port, exclusive: true }, () => resolve());
+    });
+    socket.removeAllListeners('error');
+    const a = socket.address();
+    const role: UdpRole = {
+      socket,
+      ip,
+      port: portIndex,
+      local: transportAddress(a.address, a.port),
+      ctx: { software: this.deps.software, canChange: { ip: false, port: false } },
+    };
+    socket.on('message', (msg, rinfo) => this.onDatagram(role, msg, rinfo));
+    socket.on('error', (err) => this.logger.warn({ local: fmt(role.local), err: err.message }, 'STUN udp socket error'));
+    this.udp.push(role);
+    return role;
+  }
+
+  private async listenStream(protocol: 'tcp' | 'tls', host: string, port: number, ctx: BindingContext | undefined): Promise<StreamSide> {
+    let server: Server;
+    if (protocol === 'tls') {
+      const tls = this.deps.tls!;
+      server = createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', handshakeTimeout: this.firstMessageTimeoutMs });
+      server.on('secureConnection', (socket: Socket) => this.onStream(side, socket));
+      server.on('tlsClientError', (err: Error, socket: Socket) => {
+        this.counters.tls.dropped++;
+        this.logger.debug({ remote: socket.remoteAddress, reason: err.message }, 'STUN TLS handshake failed');
+        socket.destroy();
+      });
+    } else {
+      server = createTcpServer({ noDelay: true });
+      server.on('connection', (socket: Socket) => this.onStream(side, socket));
+    }
+    server.maxConnections = this.maxConnections;
+    server.on('drop', () => this.counters[protocol].dropped++);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port, backlog: 1024, exclusive: true }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.logger.error({ protocol, err: err.message }, 'STUN listener error'));
+    const a = server.address();
+    if (!a || typeof a === 'string') throw new Error('the STUN listener has no address');
+    const side: StreamSide = {
+      protocol,
+      server,
+      local: transportAddress(a.address, a.port),
+      ctx: ctx ?? { software: this.deps.software, canChange: { ip: false, port: false } },
+    };
+    return side;
+  }
+
+  private async closeAll(): Promise<void> {
+    for (const r of this.udp.splice(0)) {
+      try {
+        r.socket.close();
+      } catch {
+        // already closed
+      }
+    }
+    const closed = this.streams.splice(0).map((s) => new Promise<void>((resolve) => s.server.close(() => resolve())));
+    for (const c of [...this.connections]) c.destroy();
+    await Promise.all(closed);
+  }
+
+  // ---- UDP ----
+
+  private onDatagram(role: UdpRole, msg: Buffer, rinfo: RemoteInfo): void {
+    const stats = this.counters.udp;
+    let transport: UdpTransport;
+    try {
+      transport = new UdpTransport(role, rinfo);
+    } catch {
+      stats.dropped++;
+      return;
+    }
+    try {
+      if (isStunMessage(msg)) {
+        let decoded: DecodedStunMessage;
+        try {
+          decoded = decodeStun(msg);
+        } catch {
+          stats.dropped++;
+          return;
+        }
+        this.onStun(decoded, transport, role.ctx);
+      } else if (isChannelData(msg)) {
+        stats.channelData++;
+        if (!this.deps.turn) {
+          stats.dropped++;
+          return;
+        }
+        const frame = decodeChannelData(msg);
+        this.deps.turn.handleChannelData(frame.channel, frame.data, transport);
+      } else {
+        stats.dropped++;
+      }
+    } catch (err) {
+      // A bug in a handler must not take the listener down.
+      stats.dropped++;
+      this.logger.error({ err: (err as Error).message, remote: fmt(transport.remote) }, 'STUN datagram handling failed');
+    }
+  }
+
+  // ---- TCP / TLS ----
+
+  private onStream(side: StreamSide, socket: Socket): void {
+    socket.on('error', () => {});
+    if (this.stopped) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    this.connections.add(new StreamConnection(socket, side, this));
+  }
+
+  /** @internal */
+  streamClosed(c: StreamConnection): void {
+    if (!this.connections.delete(c)) return;
+    if (this.deps.turn) {
+      try {
+        this.deps.turn.clientClosed(c);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message }, 'TURN clientClosed failed');
+      }
+    }
+  }
+
+  /** @internal */
+  streamTakenOver(c: StreamConnection): void {
+    this.connections.delete(c);
+  }
+
+  /** @internal */
+  streamInvalid(c: StreamConnection, reason: string): void {
+    this.counters[c.protocol].dropped++;
+    this.closedStreams.invalid++;
+    this.logger.debug({ remote: fmt(c.remote), protocol: c.protocol, reason }, 'STUN stream closed: invalid data');
+  }
+
+  /** @internal */
+  streamTimedOut(c: StreamConnection, what: string): void {
+    this.closedStreams.timeout++;
+    this.logger.debug({ remote: fmt(c.remote), protocol: c.protocol }, `STUN stream closed: ${what}`);
+  }
+
+  /** @internal A decoded STUN message from a stream. */
+  streamStun(c: StreamConnection, message: DecodedStunMessage): void {
+    try {
+      this.onStun(message, c, c.side.ctx);
+    } catch (err) {
+      this.counters[c.protocol].dropped++;
+      this.logger.error({ err: (err as Error).message, remote: fmt(c.remote) }, 'STUN message handling failed');
+    }
+  }
+
+  /** @internal ChannelData from a stream. */
+  streamChannelData(c: StreamConnection, channel: number, data: Uint8Array): void {
+    const stats = this.counters[c.protocol];
+    stats.channelData++;
+    if (!this.deps.turn) {
+      stats.dropped++;
+      return;
+    }
+    try {
+      this.deps.turn.handleChannelData(channel, data, c);
+    } catch (err) {
+      stats.dropped++;
+      this.logger.error({ err: (err as Error).message, remote: fmt(c.remote) }, 'TURN ChannelData handling failed');
+    }
+  }
+
+  // ---- both ----
+
+  private onStun(message: DecodedStunMessage, transport: UdpTransport | StreamConnection, ctx: BindingContext): void {
+    const stats = this.counters[transport.protocol];
+    if (message.cls === StunClass.Request) stats.requests++;
+    else if (message.cls === StunClass.Indication) stats.indications++;
+    else {
+      stats.dropped++; // a response: a server expects none
+      return;
+    }
+    if (message.method === StunMethod.Binding) {
+      const outcome = handleBinding(message, { remote: transport.remote, local: transport.local, protocol: transport.protocol }, ctx);
+      if (outcome.kind === 'drop') {
+        if (message.cls !== StunClass.Indication) stats.dropped++;
+        return;
+      }
+      const sent = this.respond(transport, encodeStun(outcome.response, { fingerprint: true }), outcome.from, outcome.toPort);
+      if (!sent) stats.dropped++;
+      else if (outcome.errorCode === undefined) stats.responses++;
+      else stats.errors++;
+      return;
+    }
+    if (TURN_METHODS.has(message.method) && this.deps.turn) {
+      if (message.method === StunMethod.ConnectionBind && message.cls === StunClass.Request && transport instanceof StreamConnection) {
+        transport.hold(message.transactionId);
+      }
+      this.deps.turn.handleMessage(message, transport);
+      return;
+    }
+    if (message.cls !== StunClass.Request) {
+      stats.dropped++;
+      return;
+    }
+    const reason = TURN_METHODS.has(message.method) ? 'TURN is not enabled' : 'Unsupported method';
+    const bytes = encodeStun(errorResponse(message, ErrorCode.BadRequest, reason, this.deps.software), { fingerprint: true });
+    if (this.respond(transport, bytes, 'same', undefined)) stats.errors++;
+    else stats.dropped++;
+  }
+
+  /** Sends a listener-made response: over UDP from the socket `from` picks (and to `toPort`), over a stream on it. */
+  private respond(transport: UdpTransport | StreamConnection, bytes: Uint8Array, from: ResponseSource, toPort: number | undefined): boolean {
+    if (transport instanceof StreamConnection) return transport.sendChecked(bytes);
+    const role = transport.role;
+    const ip = from === 'change-ip' || from === 'change-both' ? flip(role.ip) : role.ip;
+    const port = from === 'change-port' || from === 'change-both' ? flip(role.port) : role.port;
+    const out = this.findUdp(ip, port);
+    if (!out) return false;
+    transport.sendVia(out.socket, bytes, toPort);
+    return true;
+  }
+}
+
+// ---- transports ----
+
+class UdpTransport implements ClientTransport {
+  readonly protocol = 'udp' as const;
+  readonly local: TransportAddress;
+  readonly remote: TransportAddress;
+  readonly key: string;
+  readonly pendingBytes = 0;
+
+  constructor(
+    readonly role: UdpRole,
+    private readonly rinfo: RemoteInfo,
+  ) {
+    this.local = role.local;
+    this.remote = transportAddress(rinfo.address, rinfo.port);
+    this.key = transportKey('udp', this.remote, this.local);
+  }
+
+  send(bytes: Uint8Array): void {
+    this.sendVia(this.role.socket, bytes, undefined);
+  }
+
+  /** @internal */
+  sendVia(socket: UdpSocket, bytes: Uint8Array, toPort: number | undefined): void {
+    try {
+      socket.send(bytes, toPort ?? this.rinfo.port, this.rinfo.address, () => {});
+    } catch {
+      // the socket is closed
+    }
+  }
+
+  close(): void {}
+}
+
+/**
+ * Bytes in stream order as the chunks they arrived in (no copy per chunk: a peer dribbling a large
+ * message a byte at a time must not cost a copy of everything buffered per byte). Past 64 chunks
+ * they are merged into one, so that costs at most one copy of the buffer per 64 chunks.
+ */
+class ByteQueue {
+  private chunks: Buffer[] = [];
+  length = 0;
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    if (this.chunks.length > 64) this.chunks = [Buffer.concat(this.chunks)];
+  }
+
+  firstByte(): number | undefined {
+    return this.chunks[0]?.[0];
+  }
+
+  skip(n: number): void {
+    this.length -= n;
+    while (n > 0) {
+      const c = this.chunks[0];
+      if (!c) break;
+      if (n < c.length) {
+        this.chunks[0] = c.subarray(n);
+        return;
+      }
+      n -= c.length;
+      this.chunks.shift();
+    }
+  }
+
+  bytes(): Buffer {
+    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+  }
+
+  clear(): void {
+    this.chunks = [];
+    this.length = 0;
+  }
+}
+
+/** One TCP or TLS connection: frames it, and is the ClientTransport of its 5-tuple. */
+class StreamConnection implements ClientTransport {
+  readonly protocol: 'tcp' | 'tls';
+  readonly local: TransportAddress;
+  readonly remote: TransportAddress;
+  readonly key: string;
+  private readonly decoder = new StunStreamDecoder();
+  /** Items decoded and not yet dispatched, in stream order. */
+  private readonly items: StreamItem[] = [];
+  /** Chunks read while held (not given to the decoder: they may be relayed data). */
+  private held: Buffer[] = [];
+  /**
+   * Every byte read and not yet dispatched, in stream order: `items`, what the decoder still
+   * buffers, and `held`. This is what takeOver() pushes back, byte for byte.
+   */
+  private readonly unhandled = new ByteQueue();
+  private state: 'framing' | 'held' | 'taken' = 'framing';
+  private heldTransaction: Uint8Array | undefined;
+  private gotMessage = false;
+  private pumping = false;
+  /** The decoder failed (its message): nothing after the queued items can be framed. */
+  private poisoned: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onData = (chunk: Buffer) => this.receive(chunk);
+
+  constructor(
+    private readonly socket: Socket,
+    readonly side: StreamSide,
+    private readonly owner: StunTurnListener,
+  ) {
+    this.protocol = side.protocol;
+    this.local = transportAddress(socket.localAddress ?? side.local.address, socket.localPort ?? side.local.port);
+    this.remote = transportAddress(socket.remoteAddress ?? '0.0.0.0', socket.remotePort ?? 0);
+    this.key = transportKey(this.protocol, this.remote, this.local);
+    this.arm(owner.firstMessageTimeoutMs, 'no STUN message in time');
+    socket.on('data', this.onData);
+    socket.once('close', () => {
+      this.disarm();
+      if (this.state !== 'taken') owner.streamClosed(this);
+    });
+  }
+
+  get pendingBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Writes a STUN message or ChannelData; ChannelData is padded to a multiple of 4 (RFC 8656 §12.5). */
+  send(bytes: Uint8Array): void {
+    if (this.state === 'taken' || this.socket.destroyed || !this.socket.writable) return;
+    this.socket.write(bytes);
+    if (bytes.length >= 4 && (bytes[0]! & 0xc0) === 0x40) {
+      const padded = (4 + ((bytes[2]! << 8) | bytes[3]!) + 3) & ~3;
+      if (bytes.length < padded) this.socket.write(Buffer.alloc(padded - bytes.length));
+    }
+    if (this.state === 'held' && this.heldTransaction && isErrorResponseTo(bytes, this.heldTransaction)) this.release();
+  }
+
+  /** @internal Sends, unless the client has stopped reading: then the connection is closed. */
+  sendChecked(bytes: Uint8Array): boolean {
+    if (this.socket.destroyed || !this.socket.writable) return false;
+    if (this.socket.writableLength > MAX_STREAM_BACKLOG) {
+      this.destroy();
+      return false;
+    }
+    this.send(bytes);
+    return true;
+  }
+
+  close(): void {
+    if (this.state === 'taken' || this.socket.destroyed) return;
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 2_000).unref();
+  }
+
+  /** @internal */
+  destroy(): void {
+    if (this.state !== 'taken') this.socket.destroy();
+  }
+
+  takeOver(): Socket {
+    if (this.state === 'taken') throw new Error('the connection was already taken over');
+    this.state = 'taken';
+    this.disarm();
+    this.socket.pause();
+    this.socket.off('data', this.onData);
+    if (this.unhandled.length > 0) this.socket.unshift(this.unhandled.bytes());
+    this.unhandled.clear();
+    this.items.length = 0;
+    this.held = [];
+    this.owner.streamTakenOver(this);
+    return this.socket;
+  }
+
+  /** @internal A ConnectionBind request is going to TURN: what follows it may be relayed data (RFC 6062 §5.4). */
+  hold(transactionId: Uint8Array): void {
+    this.state = 'held';
+    this.heldTransaction = transactionId;
+    this.socket.pause();
+    this.arm(HOLD_TIMEOUT_MS, 'ConnectionBind neither taken over nor refused');
+  }
+
+  /** TURN refused the ConnectionBind: frame again what waited. */
+  private release(): void {
+    this.state = 'framing';
+    this.heldTransaction = undefined;
+    this.disarm();
+    const chunks = this.held;
+    this.held = [];
+    for (const c of chunks) this.decode(c);
+    this.socket.resume();
+    // Not from inside the TURN core's send(): dispatch on the next microtask.
+    queueMicrotask(() => this.pump());
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.state === 'taken') return;
+    this.unhandled.push(chunk);
+    if (this.state === 'held') {
+      this.held.push(chunk);
+      return;
+    }
+    // ChannelData needs an allocation, so a stream that does not start with a STUN message is not
+    // TURN (this closes e.g. "GET / HTTP/1.1" at once instead of waiting for 0x5420 bytes of "ChannelData").
+    if (!this.gotMessage && this.items.length === 0 && (this.unhandled.firstByte()! & 0xc0) !== 0) {
+      this.fail('the stream does not start with a STUN message');
+      return;
+    }
+    this.decode(chunk);
+    this.pump();
+  }
+
+  /**
+   * Feeds the decoder. On garbage the messages before it still count (a ConnectionBind may be
+   * followed by relayed data in the same segment): they are queued, and the stream is marked
+   * `poisoned`, which closes it once they are handled unless it was taken over meanwhile.
+   */
+  private decode(chunk: Buffer): void {
+    if (this.poisoned !== undefined) return;
+    try {
+      for (const item of this.decoder.push(chunk)) this.items.push(item);
+    } catch (err) {
+      this.poisoned = (err as Error).message;
+      let queued = 0;
+      for (const item of this.items) queued += rawLength(item);
+      for (const item of decodeValidPrefix(this.unhandled.bytes().subarray(queued))) this.items.push(item);
+    }
+  }
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.state === 'framing' && !this.socket.destroyed) {
+        const item = this.items.shift();
+        if (!item) break;
+        this.unhandled.skip(rawLength(item));
+        if (item.kind === 'channel') {
+          this.owner.streamChannelData(this, item.channel, item.data);
+          continue;
+        }
+        let message: DecodedStunMessage;
+        try {
+          message = decodeStun(item.bytes);
+        } catch (err) {
+          this.fail((err as Error).message);
+          return;
+        }
+        if (!this.gotMessage) {
+          this.gotMessage = true;
+          this.disarm();
+        }
+        this.owner.streamStun(this, message);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    if (this.state === 'framing' && this.poisoned !== undefined && this.items.length === 0 && !this.socket.destroyed) this.fail(this.poisoned);
+  }
+
+  private fail(reason: string): void {
+    this.owner.streamInvalid(this, reason);
+    this.socket.destroy();
+  }
+
+  private arm(ms: number, what: string): void {
+    this.disarm();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.owner.streamTimedOut(this, what);
+      this.socket.destroy();
+    }, ms);
+    this.timer.unref();
+  }
+
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+// ---- helpers ----
+
+/** Bytes an item took on the stream (ChannelData is padded to 4 there, RFC 8656 §12.5). */
+function rawLength(item: StreamItem): number {
+  return item.kind === 'stun' ? item.bytes.length : (4 + item.data.length + 3) & ~3;
+}
+
+/**
+ * The items in the longest prefix of `bytes` that StunStreamDecoder accepts. The decoder checks a
+ * stream in order, so a prefix that fails makes every longer one fail: a binary search finds it.
+ */
+function decodeValidPrefix(bytes: Uint8Array): StreamItem[] {
+  const accepts = (n: number): boolean => {
+    try {
+      new StunStreamDecoder().push(bytes.subarray(0, n));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let lo = 0;
+  let hi = bytes.length;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (accepts(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return new StunStreamDecoder().push(bytes.subarray(0, lo));
+}
+
+function isWildcard(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::';
+}
+
+function flip(b: Bit): Bit {
+  return b === 0 ? 1 : 0;
+}
+
+/** True when `bytes` is an error response (class 0b11) with this transaction id. */
+function isErrorResponseTo(bytes: Uint8Array, transactionId: Uint8Array): boolean {
+  if (bytes.length < 20) return false;
+  if ((bytes[0]! & 0x01) === 0 || (bytes[1]! & 0x10) === 0) return false;
+  for (let i = 0; i < 12; i++) if (bytes[8 + i] !== transactionId[i]) return false;
+  return true;
+}
+
+/** A TransportAddress from a socket's view: IPv4-mapped IPv6 is shown as IPv4, IPv6 in canonical form. */
+export function transportAddress(address: string, port: number): TransportAddress {
+  const a = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  return isIPv6(a) ? { family: 'IPv6', address: canonicalAddress('IPv6', a), port } : { family: 'IPv4', address: a, port };
+}
+
+function transportKey(protocol: ClientProtocol, remote: TransportAddress, local: TransportAddress): string {
+  return `${protocol}|${remote.address}|${remote.port}|${local.address}|${local.port}`;
+}
+
+function fmt(a: TransportAddress): string {
+  return formatHostPort(a.address, a.port);
+}
