@@ -1,0 +1,64 @@
+/**
+ * How much CPU *other* processes used while a path was measured. On a 2-core machine any
+ * outside load (a test suite, a build) skews the figures, so the report shows it.
+ *
+ * ours = this process + its reaped descendants (cutime/cstime) + long-lived helpers still
+ * running (e.g. the echo server); other = whole-machine busy time - ours.
+ */
+import { readFileSync } from 'node:fs';
+
+interface Snap {
+  busy: number;
+  steal: number;
+  total: number;
+  ours: number;
+}
+
+function machine(): { busy: number; steal: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  // irq/softirq time is charged to no process (loopback TCP work lands there), so it is
+  // left out of "busy" rather than blamed on other processes.
+  const busy = user + nice + system;
+  return { busy, steal, total: busy + idle + iowait + irq + softirq + steal };
+}
+
+/** utime+stime (+cutime+cstime when withChildren) of a process, in ticks; 0 if gone. */
+function procTicks(pid: number | 'self', withChildren: boolean): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    // after ')' : state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
+    const own = (f[11] ?? 0) + (f[12] ?? 0);
+    return withChildren ? own + (f[13] ?? 0) + (f[14] ?? 0) : own;
+  } catch {
+    return 0;
+  }
+}
+
+function snap(helpers: number[]): Snap {
+  const m = machine();
+  return { ...m, ours: procTicks('self', true) + helpers.reduce((s, p) => s + procTicks(p, false), 0) };
+}
+
+export interface CpuLoad {
+  /** Other processes' CPU as % of the whole machine (all cores). */
+  otherPct: number;
+  /** Hypervisor steal as % of the whole machine. */
+  stealPct: number;
+}
+
+/** Start watching; call the returned function after every child of the phase has been reaped. */
+export function watchCpu(helpers: number[]): () => CpuLoad {
+  const a = snap(helpers);
+  return () => {
+    const b = snap(helpers);
+    const total = Math.max(1, b.total - a.total);
+    const other = Math.max(0, b.busy - a.busy - (b.ours - a.ours));
+    return { otherPct: (100 * other) / total, stealPct: (100 * (b.steal - a.steal)) / total };
+  };
+}

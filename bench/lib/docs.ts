@@ -1,0 +1,68 @@
+/** Insert or replace this run's dated section in docs/BENCHMARKS.md, keeping older sections. */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+const SECTIONS = '<!-- relay-bench:sections (newest first; written by `npm run bench:relay`) -->';
+const START = (key: string): string => `<!-- relay-bench:start ${key} -->`;
+const END = '<!-- relay-bench:end -->';
+
+const INTRO = `# Burrow benchmarks
+
+## How to run
+
+\`\`\`sh
+npm run bench:relay                  # full run, about 3 minutes; writes a section below
+npm run bench:relay -- --quick       # smoke run with short phases (no docs unless --docs)
+npm run bench:relay -- --only a,b,e  # a subset of paths (no docs unless --docs)
+npm run bench:relay -- --help        # all flags
+\`\`\`
+
+The relay benchmark needs \`iperf3\`, \`socat\`, \`ssh\`/\`sshd\` (OpenSSH, started privately on a
+free loopback port with throwaway keys; run as root) and a built Burrow (\`npm run build\`).
+Everything runs on 127.0.0.1. In one run it measures five paths to the same target service:
+
+- **(a) direct** TCP to the target (the baseline),
+- **(b)** a Burrow \`tcp\` tunnel with \`tls: false\`,
+- **(c)** a Burrow \`tcp\` tunnel with TLS (the default),
+- **(d)** \`ssh -R\` through OpenSSH's sshd,
+- **(e)** one \`socat\` hop (\`TCP-LISTEN:P,fork,reuseaddr\` → \`TCP:target\`).
+
+Figures: iperf3 throughput with 1 and 8 streams; open-loop request/response latency
+(64-byte echo over 16 persistent connections, measured from each request's *scheduled* send
+time); new connections per second (32 workers: connect, 1-byte echo, close); and memory (VmRSS,
+and PSS, of the relay processes, children included for sshd and socat) while 1000 connections
+are open and each sends a message every 100 ms. The echo target runs in its own process.
+
+The latency generator wakes on 1 ms timers, so every latency figure (the baseline's too)
+includes up to about a millisecond of the generator's own send delay; the notes of each run
+give its p99 ("generator send lag"). \`--spin\` busy-polls instead, at the cost of a core.
+Each run also reports how much CPU *other* processes used while each path was measured; a
+non-idle machine makes the figures meaningless, and the run says so.
+
+Absolute numbers depend heavily on the machine (these runs use a **2-core** machine, where
+load generator, target and relay share the cores), so read them as **ratios against the
+baseline (a) measured in the same run**. Each section below is one run; newer runs come first.
+
+${SECTIONS}
+`;
+
+export function writeBenchSection(file: string, key: string, body: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : INTRO;
+  const section = `${START(key)}\n${body.trim()}\n${END}\n`;
+  const start = text.indexOf(START(key));
+  if (start >= 0) {
+    const end = text.indexOf(END, start);
+    const stop = end >= 0 ? end + END.length + (text[end + END.length] === '\n' ? 1 : 0) : text.length;
+    text = text.slice(0, start) + section + text.slice(stop);
+  } else {
+    const marker = text.indexOf(SECTIONS);
+    if (marker >= 0) {
+      const at = marker + SECTIONS.length;
+      text = `${text.slice(0, at)}\n\n${section}${text.slice(at).replace(/^\n+/, '\n')}`;
+    } else {
+      text = `${text.trimEnd()}\n\n${SECTIONS}\n\n${section}`;
+    }
+  }
+  writeFileSync(file, text.replace(/\n{3,}/g, '\n\n'));
+}

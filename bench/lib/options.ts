@@ -1,0 +1,82 @@
+/** Command-line flags of `npm run bench:relay` and the phase lengths they imply. */
+import { PATH_IDS, type PathId } from './path.js';
+
+export interface Phases {
+  iperfSeconds: number;
+  latencySeconds: number;
+  latencyWarmupSeconds: number;
+  latencyRates: number[];
+  latencyConnections: number;
+  connRateSeconds: number;
+  connRateWorkers: number;
+  activeConnections: number;
+  activeHoldSeconds: number;
+}
+
+export interface Options {
+  quick: boolean;
+  only: PathId[];
+  /** Write docs/BENCHMARKS.md (default: full runs only). */
+  writeDocs: boolean;
+  /** Busy-poll the latency generator instead of using 1 ms timers. */
+  spin: boolean;
+  phases: Phases;
+}
+
+export const USAGE = `usage: npm run bench:relay -- [--quick] [--only a,b,c,d,e] [--docs | --no-docs] [--spin]
+  (a) direct  (b) burrow tls:false  (c) burrow tls  (d) ssh -R  (e) socat
+  --quick    shorten every phase (smoke run); does not write docs unless --docs
+  --only     run only these paths (ratios need (a))
+  --docs     write docs/BENCHMARKS.md even for --quick / --only runs
+  --no-docs  never write docs/BENCHMARKS.md
+  --spin     latency generator busy-polls instead of using 1 ms timers: tighter send
+             timing, but it burns one core that the relays under test then lack`;
+
+const FULL: Phases = {
+  iperfSeconds: 5,
+  latencySeconds: 3,
+  latencyWarmupSeconds: 1,
+  latencyRates: [1000, 4000],
+  latencyConnections: 16,
+  connRateSeconds: 3,
+  connRateWorkers: 32,
+  activeConnections: 1000,
+  activeHoldSeconds: 5,
+};
+
+const QUICK: Phases = {
+  ...FULL,
+  iperfSeconds: 1,
+  latencySeconds: 1,
+  latencyWarmupSeconds: 0.2,
+  connRateSeconds: 1,
+  activeHoldSeconds: 1.5,
+};
+
+export function parseArgs(argv: string[]): Options {
+  let quick = false;
+  let only: PathId[] = [...PATH_IDS];
+  let docs: boolean | undefined;
+  let spin = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') quick = true;
+    else if (a === '--docs') docs = true;
+    else if (a === '--no-docs') docs = false;
+    else if (a === '--spin') spin = true;
+    else if (a === '--only' || a.startsWith('--only=')) {
+      const list = a === '--only' ? argv[++i] : a.slice('--only='.length);
+      if (!list) throw new Error(`--only needs a list like a,b,e\n${USAGE}`);
+      const ids = list.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+      const bad = ids.filter((s) => !(PATH_IDS as readonly string[]).includes(s));
+      if (bad.length > 0 || ids.length === 0) throw new Error(`--only: unknown path(s) ${bad.join(',')}\n${USAGE}`);
+      only = PATH_IDS.filter((p) => ids.includes(p));
+    } else if (a === '--help' || a === '-h') {
+      throw new Error(USAGE);
+    } else {
+      throw new Error(`unknown argument ${a}\n${USAGE}`);
+    }
+  }
+  const full = !quick && only.length === PATH_IDS.length;
+  return { quick, only, writeDocs: docs ?? (full && !spin), spin, phases: quick ? QUICK : FULL };
+}

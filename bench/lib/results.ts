@@ -1,0 +1,46 @@
+/** What one benchmark run collects per path. */
+import type { ActiveResult } from './active-conns.js';
+import type { ConnRateResult } from './conn-rate.js';
+import type { CpuLoad } from './cpu-load.js';
+import type { LatencyResult } from './latency.js';
+import type { PathId } from './path.js';
+import type { MemSample } from './rss.js';
+
+export interface MemResult {
+  label: string;
+  peak: MemSample;
+}
+
+export type Phase = 'start' | 'health' | 'iperf1' | 'iperf8' | `latency${number}` | 'connRate' | 'active';
+
+export interface PhaseError {
+  phase: Phase;
+  message: string;
+}
+
+export interface PathResult {
+  id: PathId;
+  label: string;
+  /** MB/s (10^6 bytes) received by iperf3 -s. */
+  tput1?: number;
+  tput8?: number;
+  /** Keyed by request rate (per second). */
+  latency: Map<number, LatencyResult>;
+  connRate?: ConnRateResult;
+  active?: ActiveResult;
+  server?: MemResult;
+  client?: MemResult;
+  /** CPU used by unrelated processes while this path ran (noise indicator). */
+  cpu?: CpuLoad;
+  notes: string[];
+  /** Every phase that failed ('start' means the path never came up). */
+  errors: PhaseError[];
+}
+
+export function emptyResult(id: PathId, label: string): PathResult {
+  return { id, label, latency: new Map(), notes: [], errors: [] };
+}
+
+export function phaseFailed(r: PathResult, phase: Phase): boolean {
+  return r.errors.some((e) => e.phase === phase || e.phase === 'start');
+}

@@ -1,0 +1,238 @@
+/**
+ * Relay benchmark: direct vs Burrow (plain / TLS) vs ssh -R vs socat, all on loopback.
+ *
+ *   npm run bench:relay [-- --quick] [-- --only a,b,e] [-- --docs | --no-docs]
+ *
+ * See docs/BENCHMARKS.md for what is measured and how to read it.
+ */
+import path from 'node:path';
+import { holdActive } from './lib/active-conns.js';
+import { burrowPlainPath, burrowTlsPath } from './lib/burrow.js';
+import { runConnRate } from './lib/conn-rate.js';
+import { directPath } from './lib/direct.js';
+import { writeBenchSection } from './lib/docs.js';
+import { watchCpu } from './lib/cpu-load.js';
+import { describeEnvironment } from './lib/env.js';
+import { runIperf } from './lib/iperf.js';
+import { runLatency } from './lib/latency.js';
+import { parseArgs, USAGE, type Options } from './lib/options.js';
+import type { PathSpec, RunningPath } from './lib/path.js';
+import { freePort } from './lib/ports.js';
+import { killAll, killAllSync } from './lib/proc.js';
+import { buildTable, checkTargets, loadWarning, pathNotes, renderMarkdown, renderTargets, renderText } from './lib/report.js';
+import { emptyResult, type Phase, type PathResult } from './lib/results.js';
+import { repoRoot } from './lib/root.js';
+import { maxSample, sampleMemory, type MemSample } from './lib/rss.js';
+import { socatPath } from './lib/socat.js';
+import { sshPath } from './lib/ssh.js';
+import { sleep } from './lib/stats.js';
+import { startEchoServer, startIperfServer, type Target } from './lib/targets.js';
+import { removeAllTempDirs } from './lib/tempdir.js';
+
+const ALL_PATHS: PathSpec[] = [directPath, burrowPlainPath, burrowTlsPath, sshPath, socatPath];
+
+const log = (msg: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+};
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** Run one phase; on failure record it and carry on with the next phase. */
+async function phase<T>(result: PathResult, name: Phase, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    result.errors.push({ phase: name, message: message(err).split('\n').slice(0, 6).join(' | ') });
+    log(`  (${result.id}) ${name} failed: ${message(err).split('\n')[0]}`);
+    return undefined;
+  }
+}
+
+async function benchPath(spec: PathSpec, opts: Options, echo: Target, iperfTargetPort: number): Promise<PathResult> {
+  const p = opts.phases;
+  const result = emptyResult(spec.id, spec.label);
+  // A fresh iperf3 server per path, so a test wedged by a broken path cannot block the next.
+  let iperf: Target | undefined;
+  let running: RunningPath | undefined;
+  const cpu = watchCpu([echo.proc.pid]);
+  try {
+    log(`(${spec.id}) ${spec.label}: starting`);
+    try {
+      iperf = await startIperfServer(iperfTargetPort);
+      running = await spec.start({ iperf: iperfTargetPort, echo: echo.port });
+    } catch (err) {
+      result.errors.push({ phase: 'start', message: message(err).split('\n').slice(0, 8).join(' | ') });
+      log(`  (${spec.id}) could not start: ${message(err).split('\n')[0]}`);
+      return result;
+    }
+    const path = running;
+    result.notes.push(...path.notes);
+
+    log(`  (${spec.id}) iperf3 1 stream, ${p.iperfSeconds} s`);
+    result.tput1 = (await phase(result, 'iperf1', () => runIperf(path.iperfPort, 1, p.iperfSeconds)))?.mbPerSec;
+    await sleep(500);
+    log(`  (${spec.id}) iperf3 8 streams, ${p.iperfSeconds} s`);
+    result.tput8 = (await phase(result, 'iperf8', () => runIperf(path.iperfPort, 8, p.iperfSeconds)))?.mbPerSec;
+    await sleep(500);
+
+    for (const rate of p.latencyRates) {
+      log(`  (${spec.id}) latency at ${rate} req/s, ${p.latencySeconds} s`);
+      const lat = await phase(result, `latency${rate}`, () =>
+        runLatency({ port: path.echoPort, rate, seconds: p.latencySeconds, warmupSeconds: p.latencyWarmupSeconds, connections: p.latencyConnections, spin: opts.spin }),
+      );
+      if (lat) result.latency.set(rate, lat);
+      await sleep(300);
+    }
+
+    log(`  (${spec.id}) new connections, ${p.connRateWorkers} workers, ${p.connRateSeconds} s`);
+    result.connRate = await phase(result, 'connRate', () => runConnRate({ port: path.echoPort, seconds: p.connRateSeconds, workers: p.connRateWorkers }));
+    await sleep(500);
+
+    log(`  (${spec.id}) ${p.activeConnections} active connections, hold ${p.activeHoldSeconds} s`);
+    let serverPeak: MemSample | undefined;
+    let clientPeak: MemSample | undefined;
+    result.active = await phase(result, 'active', () =>
+      holdActive({
+        port: path.echoPort,
+        count: p.activeConnections,
+        holdSeconds: p.activeHoldSeconds,
+        onSample: () => {
+          if (path.server) serverPeak = maxSample(serverPeak, sampleMemory(path.server.pid, path.server.includeChildren));
+          if (path.client) clientPeak = maxSample(clientPeak, sampleMemory(path.client.pid, path.client.includeChildren));
+        },
+      }),
+    );
+    const dead = path.health();
+    if (dead) result.errors.push({ phase: 'health', message: `a process of this path died during the run: ${dead}` });
+    if (result.active) {
+      if (path.server && serverPeak) result.server = { label: path.server.label, peak: serverPeak };
+      if (path.client && clientPeak) result.client = { label: path.client.label, peak: clientPeak };
+    }
+    return result;
+  } finally {
+    log(`  (${spec.id}) stopping`);
+    await running?.stop().catch((err: unknown) => log(`  (${spec.id}) stop failed: ${message(err)}`));
+    await iperf?.stop();
+    result.cpu = cpu();
+    await sleep(1000);
+  }
+}
+
+async function main(): Promise<number> {
+  let opts: Options;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    const text = message(err);
+    process.stderr.write(`${text}\n`);
+    return text === USAGE ? 0 : 2;
+  }
+  const specs = ALL_PATHS.filter((s) => opts.only.includes(s.id));
+  const started = new Date();
+  log(`relay benchmark${opts.quick ? ' (quick)' : ''}: paths ${specs.map((s) => s.id).join(',')}`);
+
+  const env = await describeEnvironment();
+  const echo = await startEchoServer();
+  const iperfTargetPort = await freePort();
+  log(`echo server :${echo.port} (pid ${echo.proc.pid}), iperf3 target :${iperfTargetPort}`);
+
+  // Warm the JIT of the load generators and the echo server before (a) is measured, so the
+  // baseline is not the only path paying for it. Results are discarded.
+  log('warm-up against the echo server (discarded)');
+  await runLatency({ port: echo.port, rate: 4000, seconds: opts.quick ? 0.5 : 1.5, warmupSeconds: 0, spin: opts.spin }).catch(() => undefined);
+  await runConnRate({ port: echo.port, seconds: opts.quick ? 0.3 : 1 }).catch(() => undefined);
+  await sleep(500);
+
+  const results: PathResult[] = [];
+  try {
+    for (const spec of specs) results.push(await benchPath(spec, opts, echo, iperfTargetPort));
+  } finally {
+    await echo.stop();
+  }
+
+  const table = buildTable(results, opts.phases);
+  const checks = checkTargets(results, opts.phases);
+  const notes = pathNotes(results);
+  const warning = loadWarning(results);
+  const mode = `${opts.quick ? 'quick' : 'full'}${opts.only.length < ALL_PATHS.length ? ` --only ${opts.only.join(',')}` : ''}${opts.spin ? ' --spin' : ''}`;
+
+  const out = [
+    '',
+    `Relay benchmark, ${started.toISOString()} (${mode})`,
+    env,
+    ...(warning ? ['', warning] : []),
+    '',
+    renderText(table),
+    '',
+    'Ratios are path / (a) direct (for latency, lower is better). MB = 10^6 bytes. RSS sums children for sshd and socat.',
+    '',
+    'Targets:',
+    renderTargets(checks, false),
+    '',
+    'Notes:',
+    ...notes.map((n) => `  - ${n}`),
+    '',
+  ].join('\n');
+  process.stdout.write(out);
+
+  if (opts.writeDocs) {
+    const date = started.toISOString().slice(0, 10);
+    const key = `${date} ${mode}`;
+    const body = [
+      `## Relay benchmark — ${date}${mode === 'full' ? '' : ` (${mode})`}`,
+      '',
+      `Run ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${env}.`,
+      `Phases: iperf3 ${opts.phases.iperfSeconds} s per test; latency ${opts.phases.latencySeconds} s per rate (after ${opts.phases.latencyWarmupSeconds} s warm-up) over ${opts.phases.latencyConnections} connections (${opts.spin ? 'busy-polling' : '1 ms timer'} generator); new connections ${opts.phases.connRateSeconds} s with ${opts.phases.connRateWorkers} workers; ${opts.phases.activeConnections} active connections held ${opts.phases.activeHoldSeconds} s (peak memory of samples every 0.5 s).`,
+      ...(warning ? ['', `> **${warning}**`] : []),
+      '',
+      renderMarkdown(table),
+      '',
+      'Ratios are path / (a) direct, measured in the same run (for latency, lower is better). MB = 10^6 bytes. RSS and PSS include children for sshd and socat (socat forks one process per connection; RSS counts shared pages once per process, PSS splits them).',
+      '',
+      '### Targets',
+      '',
+      renderTargets(checks, true),
+      '',
+      '### Notes',
+      '',
+      ...notes.map((n) => `- ${n}`),
+    ].join('\n');
+    const file = path.join(repoRoot, 'docs', 'BENCHMARKS.md');
+    writeBenchSection(file, key, body);
+    log(`wrote section "${key}" to ${file}`);
+  } else {
+    log('docs/BENCHMARKS.md not written (quick or partial run; pass --docs to write)');
+  }
+  return 0;
+}
+
+// Never leave children behind: normal exit, signals, crashes, and a hard overall limit.
+process.on('exit', () => {
+  killAllSync();
+  removeAllTempDirs();
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    log(`${sig}: cleaning up`);
+    void killAll().finally(() => process.exit(130));
+  });
+}
+const watchdog = setTimeout(
+  () => {
+    log('overall time limit reached; killing everything');
+    void killAll().finally(() => process.exit(3));
+  },
+  (process.argv.includes('--quick') ? 8 : 25) * 60_000,
+);
+watchdog.unref();
+
+main()
+  .then(async (code) => {
+    await killAll();
+    process.exit(code);
+  })
+  .catch(async (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    await killAll();
+    process.exit(1);
+  });
