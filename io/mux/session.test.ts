@@ -1,0 +1,516 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import net from 'node:net';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import fc from 'fast-check';
+import { encodeFrame, encodeHeader, MUX_INITIAL_WINDOW, MuxError, MuxFlag, MuxFrameDecoder, MuxType, type MuxFrame } from '../../shared/mux/frame.js';
+import { MuxSession, type MuxSessionOptions, type MuxStream } from './session.js';
+
+const W = MUX_INITIAL_WINDOW;
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  while (cleanups.length > 0) cleanups.pop()!();
+});
+
+/** A connected loopback TCP socket pair. */
+async function socketPair(): Promise<[net.Socket, net.Socket]> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+  const client = net.connect(port, '127.0.0.1');
+  await once(client, 'connect');
+  const [serverSide] = await accepted;
+  server.close();
+  cleanups.push(() => {
+    client.destroy();
+    serverSide.destroy();
+  });
+  return [client, serverSide];
+}
+
+type Opts = Omit<MuxSessionOptions, 'client'>;
+
+async function sessionPair(opts: Opts = {}): Promise<[MuxSession, MuxSession]> {
+  const [a, b] = await socketPair();
+  const client = new MuxSession(a, { client: true, keepAliveMs: 0, ...opts });
+  const server = new MuxSession(b, { client: false, keepAliveMs: 0, ...opts });
+  cleanups.push(() => {
+    client.destroy();
+    server.destroy();
+  });
+  return [client, server];
+}
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of s) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+async function hashAll(s: NodeJS.ReadableStream): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of s) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+function chunks(data: Buffer, size = 64 * 1024): Readable {
+  return Readable.from(
+    (function* () {
+      for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+    })(),
+  );
+}
+
+/** Resolves on 'close' (events.once would reject on an earlier 'error'). */
+const closeOf = (e: { once(event: 'close', l: () => void): unknown }) => new Promise<void>((r) => e.once('close', r));
+
+/** Collects a stream without destroying it at the end (for-await would destroy a still-writable Duplex). */
+function collect(s: NodeJS.ReadableStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    s.on('data', (c: Buffer) => parts.push(c));
+    s.on('end', () => resolve(Buffer.concat(parts)));
+    s.on('error', reject);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+/** Echo every accepted stream back to its opener (pipe carries backpressure and the FIN). */
+function echo(session: MuxSession): void {
+  session.on('stream', (s) => {
+    s.on('error', () => {});
+    s.pipe(s);
+  });
+}
+
+describe('MuxSession over loopback TCP', () => {
+  it('echoes 1 MiB on each of 200 concurrent streams intact', async () => {
+    const [client, server] = await sessionPair();
+    echo(server);
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const data = randomBytes(1024 * 1024);
+        const s = client.openStream();
+        const [hash] = await Promise.all([hashAll(s), pipeline(chunks(data), s)]);
+        return hash === sha(data);
+      }),
+    );
+    expect(results.every(Boolean)).toBe(true);
+    await until(() => client.streamCount === 0 && server.streamCount === 0);
+  });
+
+  it('uses odd ids on the client and even ids on the server; both directions can open', async () => {
+    const [client, server] = await sessionPair();
+    echo(client);
+    echo(server);
+    const a = client.openStream();
+    const b = client.openStream();
+    const c = server.openStream();
+    expect([a.id, b.id, c.id]).toEqual([1, 3, 2]);
+    c.end('from server');
+    expect((await readAll(c)).toString()).toBe('from server');
+    a.end();
+    b.end();
+  });
+
+  it('half-close: the peer answers only after our FIN', async () => {
+    const [client, server] = await sessionPair();
+    server.on('stream', async (s) => {
+      const got = await collect(s); // resolves only once our FIN arrived
+      s.end(`${got.length}:${sha(got)}`);
+    });
+    const data = randomBytes(700_000);
+    const s = client.openStream();
+    const reply = collect(s);
+    const closed = closeOf(s);
+    s.end(data);
+    expect((await reply).toString()).toBe(`${data.length}:${sha(data)}`);
+    await closed;
+    await until(() => client.streamCount === 0 && server.streamCount === 0);
+  });
+
+  it('half-close: the opener can keep reading after the acceptor ended its side', async () => {
+    const [client, server] = await sessionPair();
+    server.on('stream', (s) => {
+      s.end('bye'); // server done writing at once, still reads
+      void collect(s).then((b) => got.push(b.toString()));
+    });
+    const got: string[] = [];
+    const s = client.openStream();
+    expect((await collect(s)).toString()).toBe('bye');
+    s.end('late data');
+    await closeOf(s);
+    await until(() => got.length === 1);
+    expect(got).toEqual(['late data']);
+  });
+
+  it('destroy() sends RST: the peer stream errors with stream-reset and closes', async () => {
+    const [client, server] = await sessionPair();
+    const accepted = once(server, 'stream') as Promise<[MuxStream]>;
+    const s = client.openStream();
+    s.write('hello');
+    const [remote] = await accepted;
+    const err = once(remote, 'error') as Promise<[Error]>;
+    const closed = closeOf(remote);
+    s.destroy();
+    const [e] = await err;
+    expect(e).toBeInstanceOf(MuxError);
+    expect((e as MuxError).code).toBe('stream-reset');
+    await closed;
+    await until(() => client.streamCount === 0 && server.streamCount === 0);
+
+    // and the other way round
+    const accepted2 = once(server, 'stream') as Promise<[MuxStream]>;
+    const s2 = client.openStream();
+    s2.on('data', () => {});
+    const [remote2] = await accepted2;
+    const err2 = once(s2, 'error') as Promise<[Error]>;
+    remote2.destroy();
+    expect(((await err2)[0] as MuxError).code).toBe('stream-reset');
+  });
+
+  it('a stream whose reader stops stalls alone, with bounded memory', async () => {
+    const [client, server] = await sessionPair();
+    const accepted: MuxStream[] = [];
+    server.on('stream', (s) => accepted.push(s));
+    const stalled = client.openStream();
+    await until(() => accepted.length === 1);
+    const stalledRemote = accepted[0]!;
+    stalledRemote.pause(); // never reads
+
+    // Write until write() says stop and no 'drain' follows (a false caused by the socket's own
+    // buffer drains quickly; one caused by the exhausted window does not).
+    const chunk = Buffer.alloc(16 * 1024, 7);
+    let written = 0;
+    for (let i = 0; ; i++) {
+      expect(i).toBeLessThan(1000);
+      written += chunk.length;
+      if (stalled.write(chunk)) continue;
+      const drainedInTime = await Promise.race([once(stalled, 'drain').then(() => true), sleep(300).then(() => false)]);
+      if (!drainedInTime) break;
+    }
+    let drained = false;
+    stalled.once('drain', () => (drained = true));
+    expect(stalled.write(chunk)).toBe(false);
+    written += chunk.length;
+    expect(stalled.sendWindow).toBe(0);
+    const buffered = stalled.writableLength + stalledRemote.readableLength;
+    expect(buffered).toBeLessThan(2 * W);
+    expect(written).toBeLessThan(2 * W + 64 * 1024);
+
+    // Another stream on the same session keeps flowing.
+    echo(server);
+    server.removeAllListeners('stream');
+    server.on('stream', (s) => s.pipe(s));
+    const data = randomBytes(2 * 1024 * 1024);
+    const other = client.openStream();
+    const [hash] = await Promise.all([hashAll(other), pipeline(chunks(data), other)]);
+    expect(hash).toBe(sha(data));
+    expect(drained).toBe(false);
+
+    // Once the reader resumes, everything written arrives and the writer drains.
+    const total = new Promise<number>((resolve) => {
+      let n = 0;
+      stalledRemote.on('data', (c: Buffer) => (n += c.length));
+      stalledRemote.on('end', () => resolve(n));
+    });
+    stalledRemote.resume();
+    await once(stalled, 'drain');
+    stalled.end();
+    expect(await total).toBe(written);
+  });
+
+  it('grants window only as the reader consumes (no WindowUpdate while the reader is paused)', async () => {
+    const [client, server] = await sessionPair();
+    const accepted = once(server, 'stream') as Promise<[MuxStream]>;
+    const s = client.openStream();
+    const [remote] = await accepted;
+    remote.pause();
+    s.write(Buffer.alloc(W + 1000));
+    await until(() => remote.readableLength === W);
+    await sleep(100);
+    expect(s.sendWindow).toBe(0);
+    expect(remote.readableLength).toBe(W);
+    // Read a little less than half: still no credit.
+    remote.read(W / 2 - 1);
+    await sleep(100);
+    expect(s.sendWindow).toBe(0);
+    remote.read(1); // half the window consumed: W/2 of credit, of which the writer uses its last 1000 bytes
+    await until(() => remote.readableLength === W / 2 + 1000);
+    expect(s.sendWindow).toBe(W / 2 - 1000);
+    expect(remote.receiveWindow).toBe(W / 2 - 1000);
+  });
+
+  it('announces a larger initial window on SYN/ACK and uses it', async () => {
+    const big = 1024 * 1024;
+    const [client, server] = await sessionPair({ initialWindow: big });
+    const accepted = once(server, 'stream') as Promise<[MuxStream]>;
+    const s = client.openStream();
+    const [remote] = await accepted;
+    await until(() => s.sendWindow === big);
+    expect(remote.sendWindow).toBe(big);
+    remote.pause();
+    s.write(Buffer.alloc(big));
+    await until(() => remote.readableLength === big);
+    expect(s.sendWindow).toBe(0);
+  });
+
+  it('close() destroys every stream on both sides and sends GoAway', async () => {
+    const [client, server] = await sessionPair();
+    const remotes: MuxStream[] = [];
+    server.on('stream', (s) => {
+      s.on('error', () => {});
+      remotes.push(s);
+    });
+    const locals = [client.openStream(), client.openStream(), client.openStream()];
+    for (const s of locals) s.write('x');
+    await until(() => remotes.length === 3);
+    const goaway = once(server, 'goaway');
+    const serverClosed = closeOf(server);
+    const clientClosed = closeOf(client);
+    const remoteErrors = remotes.map((s) => once(s, 'error') as Promise<[Error]>);
+    const localCloses = locals.map((s) => closeOf(s));
+    let localErrors = 0;
+    for (const s of locals) s.on('error', () => localErrors++);
+    client.close();
+    expect(client.closed).toBe(true);
+    expect(client.streamCount).toBe(0);
+    await Promise.all(localCloses);
+    expect(localErrors).toBe(0); // a local close destroys without an error
+    expect(locals.every((s) => s.destroyed)).toBe(true);
+    expect((await goaway)[0]).toBe(0);
+    for (const e of await Promise.all(remoteErrors)) expect((e[0] as MuxError).code).toBe('session-closed');
+    await Promise.all([serverClosed, clientClosed]);
+    expect(server.streamCount).toBe(0);
+    expect(() => client.openStream()).toThrow(MuxError);
+    await expect(client.ping()).rejects.toBeInstanceOf(MuxError);
+  });
+
+  it('the socket dying destroys every stream with session-closed', async () => {
+    const [a, b] = await socketPair();
+    const client = new MuxSession(a, { client: true, keepAliveMs: 0 });
+    const server = new MuxSession(b, { client: false, keepAliveMs: 0 });
+    echo(server);
+    const s = client.openStream();
+    const err = once(s, 'error') as Promise<[Error]>;
+    const closed = closeOf(client);
+    s.write('x');
+    await until(() => server.streamCount === 1);
+    b.destroy();
+    expect(((await err)[0] as MuxError).code).toBe('session-closed');
+    await closed;
+  });
+
+  it('ping() measures a round trip', async () => {
+    const [client, server] = await sessionPair();
+    const rtts = await Promise.all([client.ping(), client.ping(), server.ping()]);
+    for (const rtt of rtts) {
+      expect(rtt).toBeGreaterThanOrEqual(0);
+      expect(rtt).toBeLessThan(1000);
+    }
+  });
+
+  it('refuses streams beyond maxStreams (RST on the wire, throw locally)', async () => {
+    const [client, server] = await sessionPair({ maxStreams: 2 });
+    echo(server);
+    const a = client.openStream();
+    const b = client.openStream();
+    expect(() => client.openStream()).toThrow(expect.objectContaining({ code: 'too-many-streams' }));
+    a.end();
+    a.resume();
+    await closeOf(a);
+    const c = client.openStream();
+    c.end('ok');
+    expect((await readAll(c)).toString()).toBe('ok');
+    b.destroy();
+  });
+
+  it('refuses a SYN with RST when the acceptor is full or nobody listens', async () => {
+    const [client, server] = await sessionPair();
+    const s = client.openStream(); // server has no 'stream' listener
+    const err = once(s, 'error') as Promise<[Error]>;
+    s.write('x');
+    expect(((await err)[0] as MuxError).code).toBe('stream-reset');
+    expect(server.streamCount).toBe(0);
+  });
+
+  it('after the peer GoAway no new streams can be opened', async () => {
+    const [a, b] = await socketPair();
+    const client = new MuxSession(a, { client: true, keepAliveMs: 0 });
+    const goaway = once(client, 'goaway');
+    b.write(encodeHeader({ type: MuxType.GoAway, flags: 0, streamId: 0, length: 0 }));
+    await goaway;
+    expect(() => client.openStream()).toThrow(expect.objectContaining({ code: 'go-away' }));
+    client.close();
+  });
+});
+
+/** A raw socket speaking frames by hand, to check the wire format and abuse. */
+async function rawPeer(opts: Opts & { client?: boolean } = {}) {
+  const [a, b] = await socketPair();
+  const session = new MuxSession(a, { client: opts.client ?? false, keepAliveMs: 0, ...opts });
+  const decoder = new MuxFrameDecoder({ maxFramePayload: 16 * 1024 * 1024 });
+  const frames: MuxFrame[] = [];
+  b.on('data', (c: Buffer) => frames.push(...decoder.push(c)));
+  const errors: Error[] = [];
+  session.on('error', (e) => errors.push(e));
+  return { session, raw: b, frames, errors };
+}
+
+describe('MuxSession wire behaviour', () => {
+  it('opens with a SYN WindowUpdate, accepts with ACK, answers Ping, sends FIN and RST as the spec says', async () => {
+    const { session, raw, frames } = await rawPeer({ client: true });
+    const s = session.openStream();
+    s.write('hi');
+    await until(() => frames.length >= 2);
+    expect(frames[0]).toMatchObject({ type: MuxType.WindowUpdate, flags: MuxFlag.SYN, streamId: 1, length: 0 });
+    expect(frames[1]).toMatchObject({ type: MuxType.Data, flags: 0, streamId: 1, length: 2 });
+    s.end();
+    await until(() => frames.length >= 3);
+    expect(frames[2]).toMatchObject({ type: MuxType.WindowUpdate, flags: MuxFlag.FIN, streamId: 1 });
+
+    // The peer (server) opens stream 2 with data: we ACK at once.
+    const accepted = once(session, 'stream') as Promise<[MuxStream]>;
+    raw.write(encodeFrame({ type: MuxType.Data, flags: MuxFlag.SYN, streamId: 2, length: 3 }, Buffer.from('abc')));
+    const [incoming] = await accepted;
+    expect((incoming.read() as Buffer).toString()).toBe('abc');
+    await until(() => frames.length >= 4);
+    expect(frames[3]).toMatchObject({ type: MuxType.WindowUpdate, flags: MuxFlag.ACK, streamId: 2, length: 0 });
+
+    raw.write(encodeHeader({ type: MuxType.Ping, flags: MuxFlag.SYN, streamId: 0, length: 0xdeadbeef }));
+    await until(() => frames.length >= 5);
+    expect(frames[4]).toMatchObject({ type: MuxType.Ping, flags: MuxFlag.ACK, streamId: 0, length: 0xdeadbeef });
+
+    incoming.destroy();
+    await until(() => frames.length >= 6);
+    expect(frames[5]).toMatchObject({ type: MuxType.WindowUpdate, flags: MuxFlag.RST, streamId: 2 });
+
+    session.close();
+    await until(() => frames.length >= 7);
+    expect(frames[6]).toMatchObject({ type: MuxType.GoAway, streamId: 0, length: 0 });
+  });
+
+  it('coalesces a frame header and its payload into one socket write', async () => {
+    const [a, b] = await socketPair();
+    const session = new MuxSession(a, { client: true, keepAliveMs: 0 });
+    const writes: number[] = [];
+    const orig = a._writev?.bind(a);
+    let singles = 0;
+    const origWrite = a._write.bind(a);
+    a._write = (chunk, enc, cb) => {
+      singles++;
+      writes.push((chunk as Buffer).length);
+      origWrite(chunk, enc, cb);
+    };
+    a._writev = (list, cb) => {
+      writes.push(list.reduce((n, c) => n + (c.chunk as Buffer).length, 0));
+      orig!(list, cb);
+    };
+    const s = session.openStream();
+    s.write(Buffer.alloc(100_000));
+    s.end();
+    let got = 0;
+    b.on('data', (c: Buffer) => (got += c.length));
+    await until(() => got === 12 + 12 + 100_000 + 12);
+    // SYN + Data header + payload + FIN: one or two writes, never one per frame part.
+    expect(writes.length).toBeLessThanOrEqual(2);
+    expect(singles + writes.length).toBeGreaterThan(0);
+    session.close();
+  });
+
+  it('a peer sending beyond the window is a protocol error', async () => {
+    const { session, raw, frames, errors } = await rawPeer();
+    session.on('stream', (s) => s.on('error', () => {}));
+    raw.write(encodeFrame({ type: MuxType.Data, flags: MuxFlag.SYN, streamId: 1, length: W }, new Uint8Array(W)));
+    raw.write(encodeFrame({ type: MuxType.Data, flags: 0, streamId: 1, length: 1 }, new Uint8Array(1)));
+    await closeOf(session);
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as MuxError).code).toBe('protocol');
+    await until(() => frames.some((f) => f.type === MuxType.GoAway));
+    expect(frames.find((f) => f.type === MuxType.GoAway)!.length).toBe(1); // protocol error code
+  });
+
+  it('a SYN with the wrong parity or a duplicate SYN is a protocol error', async () => {
+    for (const bad of [
+      [encodeHeader({ type: MuxType.WindowUpdate, flags: MuxFlag.SYN, streamId: 2, length: 0 })],
+      [
+        encodeHeader({ type: MuxType.WindowUpdate, flags: MuxFlag.SYN, streamId: 1, length: 0 }),
+        encodeHeader({ type: MuxType.WindowUpdate, flags: MuxFlag.SYN, streamId: 1, length: 0 }),
+      ],
+    ]) {
+      const { session, raw, errors } = await rawPeer();
+      session.on('stream', (s) => s.on('error', () => {}));
+      for (const f of bad) raw.write(f);
+      await closeOf(session);
+      expect((errors[0] as MuxError).code).toBe('protocol');
+    }
+  });
+
+  it('frames for unknown streams are dropped without harm', async () => {
+    const { session, raw, frames, errors } = await rawPeer();
+    raw.write(encodeFrame({ type: MuxType.Data, flags: 0, streamId: 9, length: 3 }, new Uint8Array(3)));
+    raw.write(encodeHeader({ type: MuxType.WindowUpdate, flags: MuxFlag.RST, streamId: 11, length: 5 }));
+    raw.write(encodeHeader({ type: MuxType.Ping, flags: MuxFlag.SYN, streamId: 0, length: 1 }));
+    await until(() => frames.length >= 1);
+    expect(frames[0]).toMatchObject({ type: MuxType.Ping, flags: MuxFlag.ACK });
+    expect(errors).toHaveLength(0);
+    expect(session.closed).toBe(false);
+  });
+
+  it('garbage from the peer: session error, streams closed, no crash', async () => {
+    const { session, raw, errors } = await rawPeer();
+    const streams: MuxStream[] = [];
+    session.on('stream', (s) => {
+      s.on('error', () => {});
+      streams.push(s);
+    });
+    raw.write(encodeHeader({ type: MuxType.WindowUpdate, flags: MuxFlag.SYN, streamId: 1, length: 0 }));
+    await until(() => streams.length === 1);
+    raw.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await closeOf(session);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(MuxError);
+    expect(streams[0]!.destroyed).toBe(true);
+    await until(() => raw.destroyed || raw.readableEnded);
+  });
+
+  it('random garbage never throws anything but a session error', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 400 }), async (bytes) => {
+        const { session, raw, errors } = await rawPeer();
+        session.on('stream', (s) => s.on('error', () => {}));
+        raw.write(bytes);
+        await Promise.race([closeOf(session), sleep(50)]);
+        for (const e of errors) expect(e).toBeInstanceOf(MuxError);
+        session.destroy();
+        cleanups.pop()!();
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('keep-alive: a silent peer fails the session; a live one keeps it', async () => {
+    const { session, errors } = await rawPeer({ keepAliveMs: 50 });
+    await closeOf(session);
+    expect((errors[0] as MuxError).code).toBe('keepalive-timeout');
+
+    const [client, server] = await sessionPair({ keepAliveMs: 50 });
+    await sleep(400);
+    expect(client.closed || server.closed).toBe(false);
+  });
+});

@@ -1,0 +1,574 @@
+/**
+ * I/O adapter: a yamux session (hashicorp/yamux spec.md) over one byte stream, usually a TLS socket.
+ * Framing is shared/mux/frame.ts's job and per-stream flow control is shared/mux/stream-state.ts's;
+ * this moves frames between the socket and the streams and owns the timers.
+ *
+ * - Opening: `openStream()` sends SYN at once (a WindowUpdate frame), so the acceptor learns of the
+ *   stream even if the opener writes nothing first (server-speaks-first protocols such as SSH).
+ *   Data written in the same tick goes out in the same socket write.
+ * - Accepting: a SYN from the peer becomes a `'stream'` event, answered with ACK at once, as yamux's
+ *   Accept() does. A SYN is refused with RST when nobody listens for `'stream'`, when `maxStreams`
+ *   streams are open, or after close().
+ * - Flow control: a stream never sends more than the peer's window. Window is granted back only as
+ *   the stream's consumer reads (the Duplex's `_read`), and only once the credit reaches half the
+ *   window, so a stream whose reader stops stalls that stream alone, and what it buffers stays
+ *   within its window. The socket itself is read as fast as it delivers: the windows bound memory.
+ * - Batching: every frame written in one tick is corked into one socket write (writev).
+ * - Half-close: `end()` sends FIN (after all written data); the peer's FIN ends the readable side.
+ *   A stream is forgotten once both FINs have passed, or on RST.
+ * - `destroy()` sends RST; a received RST destroys the stream with MuxError('stream-reset').
+ * - `close()` sends GoAway(normal), ends the socket and destroys every stream (without an error).
+ *   The session dying any other way (peer EOF, socket error, protocol error, keep-alive timeout)
+ *   destroys every stream with MuxError('session-closed'). A protocol violation by the peer sends
+ *   GoAway(protocol error) and emits `'error'` with a MuxError; so does a socket error.
+ * - Keep-alive: every `keepAliveMs` (default 30 s, 0 = off) a Ping goes out; a session that hears
+ *   nothing at all from its peer for 2 × keepAliveMs fails with MuxError('keepalive-timeout').
+ *
+ * Events: 'stream' (MuxStream), 'goaway' (code: number), 'error' (Error), 'close' (once, after
+ * 'error' if any). 'error' and 'close' are emitted on the next tick.
+ */
+import { EventEmitter } from 'node:events';
+import { Duplex } from 'node:stream';
+import {
+  encodeFrame,
+  encodeHeader,
+  GoAwayCode,
+  MUX_DEFAULT_MAX_FRAME_PAYLOAD,
+  MUX_INITIAL_WINDOW,
+  MUX_MAX_U32,
+  MuxError,
+  MuxFlag,
+  MuxFrameDecoder,
+  MuxType,
+  type MuxFrame,
+} from '../../shared/mux/frame.js';
+import { MuxStreamState } from '../../shared/mux/stream-state.js';
+import { Heartbeat } from '../../shared/protocol/heartbeat.js';
+
+export interface MuxSessionOptions {
+  /** True on the side that opens odd stream ids (the yamux "client"). */
+  client: boolean;
+  /** Per-stream receive window, >= 256 KiB (the spec's starting window); default 256 KiB. */
+  initialWindow?: number;
+  /** Most streams open at once (both directions together); default 1024. */
+  maxStreams?: number;
+  /** Ping interval in ms; the peer is declared dead after 2× this of silence. Default 30 000; 0 = off. */
+  keepAliveMs?: number;
+  /** Largest Data payload accepted from the peer and sent to it; default 256 KiB. */
+  maxFramePayload?: number;
+}
+
+export const MUX_DEFAULT_MAX_STREAMS = 1024;
+export const MUX_DEFAULT_KEEPALIVE_MS = 30_000;
+/** Payloads up to this size are copied next to their header; larger ones go as a second (corked) write. */
+const COPY_LIMIT = 4096;
+/** Queued writes totalling up to this are merged into one Data frame. */
+const COALESCE_LIMIT = 16 * 1024;
+/** After close(), how long the socket may take to finish its FIN handshake before it is destroyed. */
+const CLOSE_GRACE_MS = 2000;
+
+/** What a stream needs from its session. */
+interface StreamHost {
+  readonly maxFramePayload: number;
+  readonly dead: boolean;
+  sendFrame(type: MuxType, flags: number, streamId: number, length: number, payload?: Uint8Array): void;
+  /** Calls `cb` when the socket can take more (at once unless it asked for a drain). */
+  afterWrite(cb: () => void): void;
+  forget(stream: MuxStream): void;
+}
+
+interface Outgoing {
+  chunks: Uint8Array[];
+  index: number;
+  offset: number;
+  cb: (error?: Error | null) => void;
+}
+
+/**
+ * One yamux stream: a node Duplex. Obtain it from `MuxSession.openStream()` or the session's
+ * `'stream'` event, never by `new`.
+ */
+export class MuxStream extends Duplex {
+  readonly id: number;
+  private readonly state: MuxStreamState;
+  private readonly host: StreamHost;
+  private outgoing: Outgoing | undefined;
+  /** Bytes handed to the Readable (push) and bytes of those already counted as consumed. */
+  private pushedBytes = 0;
+  private consumedBytes = 0;
+
+  /** @internal */
+  constructor(host: StreamHost, state: MuxStreamState) {
+    super({ allowHalfOpen: true });
+    this.host = host;
+    this.state = state;
+    this.id = state.id;
+  }
+
+  /** Bytes this stream may still send before the peer grants more window. */
+  get sendWindow(): number {
+    return this.state.sendWindow;
+  }
+
+  /** Bytes the peer may still send before we grant more window. */
+  get receiveWindow(): number {
+    return this.state.receiveWindow;
+  }
+
+  // ---- Writable side -------------------------------------------------------------------------
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (error?: Error | null) => void): void {
+    this.outgoing = { chunks: [chunk], index: 0, offset: 0, cb };
+    this.pump();
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (error?: Error | null) => void): void {
+    let list: Uint8Array[] = chunks.map((c) => c.chunk);
+    const total = list.reduce((n, c) => n + c.length, 0);
+    // Many small writes queued up: one frame rather than one per write. Large ones are not copied.
+    if (list.length > 1 && total <= Math.min(COALESCE_LIMIT, this.host.maxFramePayload)) list = [Buffer.concat(list, total)];
+    this.outgoing = { chunks: list, index: 0, offset: 0, cb };
+    this.pump();
+  }
+
+  override _final(cb: (error?: Error | null) => void): void {
+    if (this.host.dead) {
+      cb(new MuxError('session-closed', 'mux session closed'));
+      return;
+    }
+    const flags = this.state.finish();
+    if (flags !== undefined) this.host.sendFrame(MuxType.WindowUpdate, flags, this.id, this.state.takeCredit(true));
+    if (this.state.closed) this.host.forget(this);
+    cb();
+  }
+
+  /** Send as much of the pending write as the window allows; completes the write when all is out. */
+  private pump(): void {
+    const out = this.outgoing;
+    if (!out) return;
+    for (;;) {
+      if (this.host.dead) return;
+      const chunk = out.chunks[out.index];
+      if (chunk === undefined) {
+        this.outgoing = undefined;
+        this.host.afterWrite(out.cb);
+        return;
+      }
+      const remaining = chunk.length - out.offset;
+      if (remaining === 0) {
+        out.index++;
+        out.offset = 0;
+        continue;
+      }
+      const n = this.state.reserveSend(Math.min(remaining, this.host.maxFramePayload));
+      if (n === 0) return; // window exhausted: a WindowUpdate resumes us
+      const flags = this.state.takeOpenFlags();
+      this.host.sendFrame(MuxType.Data, flags, this.id, n, chunk.subarray(out.offset, out.offset + n));
+      out.offset += n;
+    }
+  }
+
+  // ---- Readable side -------------------------------------------------------------------------
+
+  /** Every read (flowing mode reads through here too) may turn consumed bytes into window credit. */
+  override read(size?: number): any {
+    const chunk: unknown = super.read(size);
+    if (chunk !== null) this.grantCredit();
+    return chunk;
+  }
+
+  /** The consumer wants more (covers chunks handed straight to 'data' listeners, which skip read()). */
+  override _read(): void {
+    this.grantCredit();
+  }
+
+  /** Whatever the consumer took since last time becomes window credit (sent once it reaches half the window). */
+  private grantCredit(): void {
+    const consumed = this.pushedBytes - this.readableLength - this.consumedBytes;
+    if (consumed > 0) {
+      this.consumedBytes += consumed;
+      this.state.consumed(consumed);
+    }
+    const delta = this.state.takeCredit(false);
+    if (delta > 0 && !this.host.dead) this.host.sendFrame(MuxType.WindowUpdate, this.state.takeOpenFlags(), this.id, delta);
+  }
+
+  override _destroy(error: Error | null, cb: (error?: Error | null) => void): void {
+    this.outgoing = undefined;
+    const flags = this.state.reset();
+    if (flags !== undefined && !this.host.dead) this.host.sendFrame(MuxType.WindowUpdate, flags, this.id, 0);
+    this.host.forget(this);
+    cb(error);
+  }
+
+  /** @internal A Data or WindowUpdate frame for this stream (SYN already handled). Throws MuxError('protocol'). */
+  receive(frame: MuxFrame): void {
+    const rst = (frame.flags & MuxFlag.RST) !== 0;
+    if (frame.type === MuxType.Data) {
+      if (!rst && this.state.receiveData(frame.length) && frame.length > 0) {
+        this.pushedBytes += frame.length;
+        const p = frame.payload;
+        if (!this.destroyed) this.push(Buffer.from(p.buffer, p.byteOffset, p.length));
+      }
+    } else if (frame.length > 0) {
+      this.state.windowUpdate(frame.length);
+    }
+    const outcome = this.state.receiveFlags(frame.flags);
+    if (outcome.reset) {
+      this.destroy(new MuxError('stream-reset', `mux stream ${this.id} was reset by the peer`));
+      return;
+    }
+    if (outcome.remoteFinished && !this.destroyed) this.push(null);
+    if (outcome.closed) this.host.forget(this);
+    if (frame.type === MuxType.WindowUpdate && frame.length > 0) this.pump();
+  }
+
+  /** @internal The session died: drop the stream without telling the peer. */
+  abort(error: Error | undefined): void {
+    this.outgoing = undefined;
+    this.destroy(error);
+  }
+}
+
+interface PendingPing {
+  readonly started: number;
+  readonly resolve: (rttMs: number) => void;
+  readonly reject: (error: Error) => void;
+}
+
+export interface MuxSession {
+  on(event: 'stream', listener: (stream: MuxStream) => void): this;
+  on(event: 'goaway', listener: (code: number) => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on(event: 'close', listener: () => void): this;
+  once(event: 'stream', listener: (stream: MuxStream) => void): this;
+  once(event: 'goaway', listener: (code: number) => void): this;
+  once(event: 'error', listener: (error: Error) => void): this;
+  once(event: 'close', listener: () => void): this;
+}
+
+export class MuxSession extends EventEmitter {
+  readonly client: boolean;
+  private readonly socket: Duplex;
+  private readonly initialWindow: number;
+  private readonly maxStreams: number;
+  private readonly frameLimit: number;
+  private readonly decoder: MuxFrameDecoder;
+  private readonly streams = new Map<number, MuxStream>();
+  private readonly host: StreamHost;
+  private nextStreamId: number;
+  private nextPingId = 1;
+  private readonly pings = new Map<number, PendingPing>();
+  private drainWaiters: Array<() => void> = [];
+  private corked = false;
+  private dead = false;
+  private localGoAway = false;
+  private remoteGoAway = false;
+  private readonly heartbeat: Heartbeat | undefined;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+
+  constructor(socket: Duplex, options: MuxSessionOptions) {
+    super();
+    const initialWindow = options.initialWindow ?? MUX_INITIAL_WINDOW;
+    if (!Number.isInteger(initialWindow) || initialWindow < MUX_INITIAL_WINDOW || initialWindow > MUX_MAX_U32) {
+      throw new RangeError(`initialWindow must be an integer in [${MUX_INITIAL_WINDOW}, ${MUX_MAX_U32}], got ${initialWindow}`);
+    }
+    const maxStreams = options.maxStreams ?? MUX_DEFAULT_MAX_STREAMS;
+    if (!(maxStreams >= 1)) throw new RangeError(`maxStreams must be >= 1, got ${maxStreams}`);
+    const maxFramePayload = options.maxFramePayload ?? MUX_DEFAULT_MAX_FRAME_PAYLOAD;
+    if (!Number.isInteger(maxFramePayload) || maxFramePayload < 1 || maxFramePayload > MUX_MAX_U32) {
+      throw new RangeError(`maxFramePayload must be an integer in [1, ${MUX_MAX_U32}], got ${maxFramePayload}`);
+    }
+    const keepAliveMs = options.keepAliveMs ?? MUX_DEFAULT_KEEPALIVE_MS;
+    if (!(keepAliveMs >= 0)) throw new RangeError(`keepAliveMs must be >= 0, got ${keepAliveMs}`);
+
+    this.socket = socket;
+    this.client = options.client;
+    this.initialWindow = initialWindow;
+    this.maxStreams = maxStreams;
+    this.frameLimit = maxFramePayload;
+    this.decoder = new MuxFrameDecoder({ maxFramePayload });
+    this.nextStreamId = options.client ? 1 : 2;
+
+    const session = this;
+    this.host = {
+      maxFramePayload,
+      get dead() {
+        return session.dead;
+      },
+      sendFrame: (type, flags, id, length, payload) => this.sendFrame(type, flags, id, length, payload),
+      afterWrite: (cb) => this.afterWrite(cb),
+      forget: (stream) => this.forget(stream),
+    };
+
+    // Frames are batched per tick by cork/uncork; Nagle would only add delay (Go's net sets this too).
+    (socket as Duplex & { setNoDelay?: (on: boolean) => unknown }).setNoDelay?.(true);
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    socket.on('drain', this.onDrain);
+
+    if (keepAliveMs > 0 && Number.isFinite(keepAliveMs)) {
+      this.heartbeat = new Heartbeat({ intervalMs: keepAliveMs, timeoutMs: 2 * keepAliveMs }, performance.now());
+      this.armKeepAlive(performance.now() + keepAliveMs);
+    }
+  }
+
+  /** Streams open now (opened or accepted, not yet closed both ways or reset). */
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  /** True once the session has closed or failed. */
+  get closed(): boolean {
+    return this.dead;
+  }
+
+  /**
+   * A new outgoing stream; its SYN goes out at once (in this tick's batch). Throws MuxError:
+   * 'session-closed', 'go-away' (the peer said GoAway), 'too-many-streams', 'streams-exhausted'.
+   */
+  openStream(): MuxStream {
+    if (this.dead) throw new MuxError('session-closed', 'mux session is closed');
+    if (this.remoteGoAway) throw new MuxError('go-away', 'the peer sent GoAway: no new streams');
+    if (this.localGoAway) throw new MuxError('go-away', 'this session is going away');
+    if (this.streams.size >= this.maxStreams) throw new MuxError('too-many-streams', `already ${this.streams.size} streams open`);
+    const id = this.nextStreamId;
+    if (id > MUX_MAX_U32) throw new MuxError('streams-exhausted', 'no stream ids left on this session');
+    this.nextStreamId += 2;
+    const state = new MuxStreamState(id, 'local', { maxWindow: this.initialWindow });
+    const stream = new MuxStream(this.host, state);
+    this.streams.set(id, stream);
+    this.sendOpen(state);
+    return stream;
+  }
+
+  /** Round-trip time in ms of one Ping. Rejects with MuxError('session-closed') if the session dies first. */
+  ping(): Promise<number> {
+    if (this.dead) return Promise.reject(new MuxError('session-closed', 'mux session is closed'));
+    const id = this.takePingId();
+    return new Promise((resolve, reject) => {
+      this.pings.set(id, { started: performance.now(), resolve, reject });
+      this.sendFrame(MuxType.Ping, MuxFlag.SYN, 0, id);
+    });
+  }
+
+  /** GoAway(normal), end the socket, destroy every stream. Idempotent. */
+  close(): void {
+    if (this.dead) return;
+    this.localGoAway = true;
+    this.sendFrame(MuxType.GoAway, 0, 0, GoAwayCode.Normal);
+    this.terminate(undefined, undefined, true);
+  }
+
+  /**
+   * Tear the session down at once without GoAway: the socket and every stream are destroyed (the
+   * streams without an error, as for close()). An `error` given here is emitted as 'error'.
+   */
+  destroy(error?: Error): void {
+    this.terminate(error, undefined, false);
+  }
+
+  // ---- outgoing ------------------------------------------------------------------------------
+
+  /** SYN (or ACK) on a WindowUpdate carrying whatever window we have beyond the spec's 256 KiB. */
+  private sendOpen(state: MuxStreamState): void {
+    this.sendFrame(MuxType.WindowUpdate, state.takeOpenFlags(), state.id, state.takeCredit(true));
+  }
+
+  private sendFrame(type: MuxType, flags: number, streamId: number, length: number, payload?: Uint8Array): void {
+    const socket = this.socket;
+    if (this.dead || socket.destroyed || socket.writableEnded) return;
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(this.uncork);
+    }
+    const header = { type, flags, streamId, length };
+    if (payload === undefined || payload.length <= COPY_LIMIT) {
+      socket.write(encodeFrame(header, payload));
+    } else {
+      socket.write(encodeHeader(header));
+      socket.write(payload);
+    }
+  }
+
+  private readonly uncork = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  private afterWrite(cb: () => void): void {
+    if (this.socket.writableNeedDrain) this.drainWaiters.push(cb);
+    else cb();
+  }
+
+  private readonly onDrain = (): void => {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  };
+
+  private takePingId(): number {
+    let id = this.nextPingId;
+    while (this.pings.has(id)) id = (id + 1) >>> 0;
+    this.nextPingId = (id + 1) >>> 0;
+    return id;
+  }
+
+  // ---- incoming ------------------------------------------------------------------------------
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.dead) return;
+    this.heartbeat?.received(performance.now());
+    try {
+      const frames = this.decoder.push(chunk);
+      for (const frame of frames) {
+        if (this.dead) return;
+        this.handle(frame);
+      }
+    } catch (err) {
+      if (!(err instanceof MuxError)) throw err;
+      this.protocolError(err);
+    }
+  };
+
+  private handle(frame: MuxFrame): void {
+    switch (frame.type) {
+      case MuxType.Data:
+      case MuxType.WindowUpdate:
+        this.handleStreamFrame(frame);
+        return;
+      case MuxType.Ping:
+        if (frame.flags & MuxFlag.SYN) {
+          this.sendFrame(MuxType.Ping, MuxFlag.ACK, 0, frame.length);
+        } else if (frame.flags & MuxFlag.ACK) {
+          const pending = this.pings.get(frame.length);
+          if (pending) {
+            this.pings.delete(frame.length);
+            pending.resolve(performance.now() - pending.started);
+          }
+        }
+        return;
+      case MuxType.GoAway:
+        this.remoteGoAway = true;
+        this.emit('goaway', frame.length);
+        return;
+    }
+  }
+
+  private handleStreamFrame(frame: MuxFrame): void {
+    const id = frame.streamId;
+    if (id === 0) throw new MuxError('protocol', `${frame.type === MuxType.Data ? 'Data' : 'WindowUpdate'} frame on stream 0`);
+    const stream = this.streams.get(id);
+    if (frame.flags & MuxFlag.SYN) {
+      if (stream) throw new MuxError('protocol', `duplicate SYN for stream ${id}`);
+      this.accept(frame);
+      return;
+    }
+    // Unknown id: a stream already reset or closed here, with frames still in flight. Dropped, as yamux does.
+    stream?.receive(frame);
+  }
+
+  private accept(frame: MuxFrame): void {
+    const id = frame.streamId;
+    const peerOdd = !this.client; // the client opens odd ids
+    if ((id % 2 === 1) !== peerOdd) {
+      throw new MuxError('protocol', `peer opened stream ${id}, but its ids are ${peerOdd ? 'odd' : 'even'}`);
+    }
+    if (frame.flags & MuxFlag.RST) return; // opened and reset at once: nothing to do
+    if (this.localGoAway || this.streams.size >= this.maxStreams || this.listenerCount('stream') === 0) {
+      this.sendFrame(MuxType.WindowUpdate, MuxFlag.RST, id, 0); // refused; its data in flight is dropped
+      return;
+    }
+    const state = new MuxStreamState(id, 'remote', { maxWindow: this.initialWindow });
+    const stream = new MuxStream(this.host, state);
+    this.streams.set(id, stream);
+    this.sendOpen(state); // ACK now, as yamux's Accept() does
+    stream.receive(frame); // the SYN frame's own payload and FIN
+    this.emit('stream', stream);
+  }
+
+  private forget(stream: MuxStream): void {
+    if (this.streams.get(stream.id) === stream) this.streams.delete(stream.id);
+  }
+
+  private readonly onEnd = (): void => {
+    this.terminate(undefined, new MuxError('session-closed', 'mux session closed by the peer'), false);
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.terminate(err, new MuxError('session-closed', `mux session failed: ${err.message}`), false);
+  };
+
+  private readonly onClose = (): void => {
+    this.terminate(undefined, new MuxError('session-closed', 'mux session connection closed'), false);
+  };
+
+  private protocolError(err: MuxError): void {
+    if (this.dead) return;
+    this.sendFrame(MuxType.GoAway, 0, 0, GoAwayCode.ProtocolError);
+    this.terminate(err, new MuxError('session-closed', `mux session failed: ${err.message}`), true);
+  }
+
+  // ---- keep-alive ----------------------------------------------------------------------------
+
+  private armKeepAlive(at: number): void {
+    this.keepAliveTimer = setTimeout(this.keepAliveTick, Math.max(0, at - performance.now()));
+    this.keepAliveTimer.unref();
+  }
+
+  private readonly keepAliveTick = (): void => {
+    const hb = this.heartbeat;
+    if (!hb || this.dead) return;
+    const tick = hb.tick(performance.now());
+    if (tick.dead) {
+      this.terminate(
+        new MuxError('keepalive-timeout', 'mux peer silent for too long'),
+        new MuxError('session-closed', 'mux session failed: keep-alive timeout'),
+        false,
+      );
+      return;
+    }
+    if (tick.sendPing) this.sendFrame(MuxType.Ping, MuxFlag.SYN, 0, this.takePingId());
+    this.armKeepAlive(tick.nextTickAt);
+  };
+
+  // ---- teardown ------------------------------------------------------------------------------
+
+  /**
+   * Ends the session once: `error` is emitted (if any), every stream is destroyed with
+   * `streamError` (none for a local close), the socket is ended gracefully (`end`, flushing a
+   * GoAway) or destroyed.
+   */
+  private terminate(error: Error | undefined, streamError: Error | undefined, end: boolean): void {
+    if (this.dead) return;
+    this.dead = true;
+    if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
+    this.drainWaiters = [];
+    const socket = this.socket;
+    if (this.corked) {
+      this.corked = false;
+      socket.uncork();
+    }
+    if (end && !socket.destroyed) {
+      socket.end();
+      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    } else {
+      socket.destroy();
+    }
+    // The listeners stay (now no-ops): a late socket error must not crash the process.
+    const streams = [...this.streams.values()];
+    this.streams.clear();
+    for (const s of streams) s.abort(streamError);
+    const closed = new MuxError('session-closed', 'mux session closed');
+    for (const p of this.pings.values()) p.reject(closed);
+    this.pings.clear();
+    process.nextTick(() => {
+      if (error) this.emit('error', error);
+      this.emit('close');
+    });
+  }
+}
