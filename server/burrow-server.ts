@@ -17,6 +17,7 @@ import { AuthFailureLimiter } from './auth-failure-limiter.js';
 import { ControlSession } from './control-session.js';
 import { handshake, type HandshakeContext } from './handshake.js';
 import { SecretTunnelRegistry } from './secret-tunnel.js';
+import { StunTurnService } from './stun-turn-service.js';
 
 export interface BurrowServerOptions {
   logger: Logger;
@@ -33,6 +34,7 @@ export class BurrowServer {
   private readonly secrets = new SecretTunnelRegistry();
   private readonly sockets = new Set<Socket>();
   private limiter: AuthFailureLimiter;
+  private stunTurn: StunTurnService | undefined;
   private readonly startedAt = new Date();
   readonly counters: ServerCounters = {
     loginsSucceeded: 0,
@@ -74,11 +76,7 @@ export class BurrowServer {
     const { host, port } = parseHostPort(this.config.listen)!;
     let server: Server;
     if (this.config.tls) {
-      this.identity =
-        this.config.tlsCert && this.config.tlsKey
-          ? await loadIdentity(this.config.tlsCert, this.config.tlsKey)
-          : await ensureSelfSignedIdentity(this.options.stateDir);
-      if (this.identity.created) this.logger.info({ stateDir: this.options.stateDir }, 'created a self-signed certificate');
+      this.identity = await this.loadIdentity();
       server = createTlsServer({
         cert: this.identity.cert,
         key: this.identity.key,
@@ -111,10 +109,36 @@ export class BurrowServer {
       });
     });
     this.listener = server;
+    if (this.config.stun) {
+      // STUN over TLS uses the control channel's certificate (made now if the control channel is plain).
+      const identity = this.config.stun.tlsListen ? (this.identity ?? (await this.loadIdentity())) : undefined;
+      try {
+        this.stunTurn = await StunTurnService.start(this.config, { logger: this.logger, tls: identity });
+      } catch (err) {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        this.listener = undefined;
+        throw err;
+      }
+    }
     this.logger.info(
       { listen: formatHostPort(this.address.address, this.address.port), tls: this.config.tls, fingerprint: this.fingerprint },
       'server listening',
     );
+  }
+
+  private async loadIdentity(): Promise<TlsIdentity> {
+    const identity =
+      this.config.tlsCert && this.config.tlsKey
+        ? await loadIdentity(this.config.tlsCert, this.config.tlsKey)
+        : await ensureSelfSignedIdentity(this.options.stateDir);
+    if (identity.created) this.logger.info({ stateDir: this.options.stateDir }, 'created a self-signed certificate');
+    this.identity = identity;
+    return identity;
+  }
+
+  /** The STUN/TURN service, when the config has a `stun` section. */
+  get stunTurnService(): StunTurnService | undefined {
+    return this.stunTurn;
   }
 
   private accept(socket: Socket): void {
@@ -190,6 +214,7 @@ export class BurrowServer {
       fingerprint: this.fingerprint,
       clients: [...this.sessionsByClient.values()].map((s) => s.info()),
       counters: { ...this.counters },
+      ...(this.stunTurn ? this.stunTurn.snapshot() : {}),
     };
   }
 
@@ -198,6 +223,8 @@ export class BurrowServer {
     this.listener = undefined;
     const closed = listener ? new Promise<void>((resolve) => listener.close(() => resolve())) : Promise.resolve();
     await Promise.all([...this.sessionsByClient.values()].map((s) => s.close('server shutting down')));
+    await this.stunTurn?.stop();
+    this.stunTurn = undefined;
     for (const s of this.sockets) s.destroy();
     await closed;
   }

@@ -136,6 +136,40 @@ export function createMetrics(source: () => ServerSnapshot): BurrowMetrics {
   simpleCounter('burrow_work_conn_timeouts_total', 'User connections dropped because no work connection arrived in time.', (s) => s.counters.workConnTimeouts);
   simpleCounter('burrow_visitors_refused_total', 'Secret-tunnel visitors refused (unknown tunnel or wrong secret).', (s) => s.counters.visitorsRefused);
 
+  // TURN (present only when the server runs a TURN service; zero otherwise).
+  const turnGauge = (name: string, help: string, pick: (t: NonNullable<ServerSnapshot['turn']>['stats']) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const t = snapshot().turn;
+        this.set(t ? count(pick(t.stats)) : 0);
+      },
+    });
+  };
+  turnGauge('burrow_turn_allocations', 'Live TURN allocations.', (t) => t.allocations);
+  turnGauge('burrow_turn_permissions', 'Live TURN permissions across allocations.', (t) => t.permissions);
+  turnGauge('burrow_turn_channels', 'Live TURN channel bindings across allocations.', (t) => t.channels);
+  simpleCounter('burrow_turn_auth_failures_total', 'TURN requests refused for missing or wrong credentials.', (s) => s.turn?.stats.authFailures ?? 0);
+  for (const [name, help, key] of [
+    ['burrow_turn_relayed_bytes_total', 'Bytes relayed by TURN allocations, by direction.', 'bytesRelayed'],
+    ['burrow_turn_relayed_packets_total', 'Packets relayed by TURN allocations, by direction.', 'packetsRelayed'],
+  ] as const) {
+    new Counter({
+      name,
+      help,
+      labelNames: ['direction'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        const t = snapshot().turn?.stats[key];
+        this.inc({ direction: 'to_peers' }, count(t?.toPeers ?? 0));
+        this.inc({ direction: 'from_peers' }, count(t?.fromPeers ?? 0));
+      },
+    });
+  }
+
   collectDefaultMetrics({ register: registry });
 
   return { registry };

@@ -39,4 +39,37 @@ export interface ServerSnapshot {
   fingerprint?: string;
   clients: ServerClientInfo[];
   counters: ServerCounters;
+  /** Present when the config has a `stun` section. */
+  stun?: {
+    addresses: { udp: TransportAddressInfo[]; tcp: TransportAddressInfo[]; tls?: TransportAddressInfo };
+    stats: object;
+  };
+  /** Present when the config has a `turn` section. */
+  turn?: {
+    stats: {
+      allocations: number;
+      permissions: number;
+      channels: number;
+      bytesRelayed: { toPeers: number; fromPeers: number };
+      packetsRelayed: { toPeers: number; fromPeers: number };
+      authFailures: number;
+    };
+    allocations: Array<{
+      username: string;
+      client: string;
+      relayed: string[];
+      transport: 'udp' | 'tcp';
+      expiresInSeconds: number;
+      permissions: number;
+      channels: number;
+      bytesToPeers: number;
+      bytesFromPeers: number;
+    }>;
+  };
+}
+
+export interface TransportAddressInfo {
+  family: 'IPv4' | 'IPv6';
+  address: string;
+  port: number;
 }

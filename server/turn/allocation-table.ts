@@ -1,0 +1,107 @@
+/**
+ * All allocations, indexed by 5-tuple, with the quota counts (RFC 8656 §7.2: 486 Allocation Quota
+ * Reached per user, 508 Insufficient Capacity in total). Pure: `expire(now)` removes what has
+ * expired and returns it so the I/O layer can close sockets.
+ */
+import type { Allocation } from './allocation.js';
+
+export interface QuotaLimits {
+  userQuota: number;
+  totalQuota: number;
+}
+
+export type QuotaCheck = 'ok' | 'user-quota' | 'total-quota';
+
+export interface ExpiryReport {
+  /** Allocations whose lifetime ended (already removed from the table). */
+  allocations: Allocation[];
+  permissions: number;
+  channels: number;
+}
+
+export class AllocationTable {
+  private readonly byClient = new Map<string, Allocation>();
+  private readonly byId = new Map<number, Allocation>();
+  private readonly perUser = new Map<string, number>();
+  /** Allocations being set up (relay sockets being bound): they count against quotas too. */
+  private readonly reserved = new Map<string, number>();
+  private reservedTotal = 0;
+
+  constructor(private readonly limits: QuotaLimits) {}
+
+  get size(): number {
+    return this.byClient.size;
+  }
+
+  get(clientKey: string): Allocation | undefined {
+    return this.byClient.get(clientKey);
+  }
+
+  getById(id: number): Allocation | undefined {
+    return this.byId.get(id);
+  }
+
+  values(): IterableIterator<Allocation> {
+    return this.byClient.values();
+  }
+
+  /** Allocations `quotaKey` holds (including ones being set up). */
+  userCount(quotaKey: string): number {
+    return (this.perUser.get(quotaKey) ?? 0) + (this.reserved.get(quotaKey) ?? 0);
+  }
+
+  /** Whether one more allocation for `quotaKey` fits. */
+  check(quotaKey: string): QuotaCheck {
+    if (this.userCount(quotaKey) >= this.limits.userQuota) return 'user-quota';
+    if (this.byClient.size + this.reservedTotal >= this.limits.totalQuota) return 'total-quota';
+    return 'ok';
+  }
+
+  /** Holds a quota slot while the relay sockets are bound (asynchronous); release with `unreserve`. */
+  reserve(quotaKey: string): void {
+    this.reserved.set(quotaKey, (this.reserved.get(quotaKey) ?? 0) + 1);
+    this.reservedTotal++;
+  }
+
+  unreserve(quotaKey: string): void {
+    const n = (this.reserved.get(quotaKey) ?? 0) - 1;
+    if (n > 0) this.reserved.set(quotaKey, n);
+    else this.reserved.delete(quotaKey);
+    this.reservedTotal = Math.max(0, this.reservedTotal - 1);
+  }
+
+  /** Adds an allocation; throws if its 5-tuple already has one (callers check first: 437). */
+  add(allocation: Allocation): void {
+    if (this.byClient.has(allocation.clientKey)) throw new Error(`5-tuple ${allocation.clientKey} already has an allocation`);
+    this.byClient.set(allocation.clientKey, allocation);
+    this.byId.set(allocation.id, allocation);
+    this.perUser.set(allocation.quotaKey, (this.perUser.get(allocation.quotaKey) ?? 0) + 1);
+  }
+
+  /** Removes an allocation; false if it was not in the table. */
+  remove(allocation: Allocation): boolean {
+    if (this.byClient.get(allocation.clientKey) !== allocation) return false;
+    this.byClient.delete(allocation.clientKey);
+    this.byId.delete(allocation.id);
+    const n = (this.perUser.get(allocation.quotaKey) ?? 1) - 1;
+    if (n > 0) this.perUser.set(allocation.quotaKey, n);
+    else this.perUser.delete(allocation.quotaKey);
+    return true;
+  }
+
+  /** Removes expired allocations and sweeps expired permissions/channels of the others. */
+  expire(now: number): ExpiryReport {
+    const report: ExpiryReport = { allocations: [], permissions: 0, channels: 0 };
+    for (const allocation of [...this.byClient.values()]) {
+      if (allocation.isExpired(now)) {
+        this.remove(allocation);
+        report.allocations.push(allocation);
+        continue;
+      }
+      const swept = allocation.expire(now);
+      report.permissions += swept.permissions;
+      report.channels += swept.channels;
+    }
+    return report;
+  }
+}
