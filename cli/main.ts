@@ -16,6 +16,14 @@ Usage:
       Run the client engine headless (tunnels and visitors from the config).
   burrow status [--admin HOST:PORT | --config client.yaml] [--json]
       Show a running client's tunnels, states, addresses and counters.
+  burrow stun HOST:PORT [--json] [--tcp] [--timeout SECONDS]
+      Ask a STUN server for this host's mapped (public) address; print it and the round-trip time.
+  burrow turn HOST:PORT --user U --password P [--json] [--tcp] [--channel] [--count N] [--timeout SECONDS]
+      Allocate a TURN relay, print the relayed address and echo N probes (default 5) through it
+      via a local peer socket, then release it. The password may come from BURROW_TURN_PASSWORD.
+  burrow nat --stun HOST:PORT [--json] [--lifetime]
+      Classify this host's NAT per RFC 5780 (mapping, filtering, hairpinning; with --lifetime
+      also the binding lifetime, up to 60 s) and its classic name. Needs a server with two addresses.
   burrow --version | --help
 
 Config files are YAML; see README.md. SIGHUP (or saving the file) reloads them.`;
@@ -31,6 +39,12 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./status-command.js')).runStatus(rest);
     case 'demo':
       return (await import('./demo-command.js')).runDemo(rest);
+    case 'stun':
+      return (await import('./stun-command.js')).runStun(rest);
+    case 'turn':
+      return (await import('./turn-command.js')).runTurn(rest);
+    case 'nat':
+      return (await import('./nat-command.js')).runNat(rest);
     case '--version':
     case '-v':
     case 'version':

@@ -1,0 +1,44 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { formatNat, runNat } from './nat-command.js';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function quiet(): { err: () => string } {
+  let err = '';
+  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (err += a.join(' ') + '\n'));
+  vi.spyOn(console, 'log').mockImplementation(() => {});
+  return { err: () => err };
+}
+
+describe('burrow nat', () => {
+  it('needs --stun HOST:PORT (exit 2)', async () => {
+    const q = quiet();
+    expect(await runNat([])).toBe(2);
+    expect(await runNat(['--stun', 'x'])).toBe(2);
+    expect(await runNat(['--stun', '127.0.0.1:1', '127.0.0.1:2'])).toBe(2);
+    expect(q.err()).toMatch(/HOST:PORT/);
+  });
+
+  it('nat text', () => {
+    const text = formatNat({
+      server: 's:1',
+      mapping: 'endpoint-independent',
+      filtering: 'address-and-port-dependent',
+      hairpinning: false,
+      mappedAddress: '203.0.113.1:4000',
+      localAddress: '192.168.1.2:5000',
+      classicName: 'port-restricted cone',
+      partial: true,
+      bindingLifetime: { atLeastMs: 20_000, lessThanMs: 30_000 },
+      notes: ['a note'],
+    });
+    expect(text).toMatch(/^ {2}filtering +address-and-port-dependent$/m);
+    expect(text).toMatch(/^ {2}hairpinning +no$/m);
+    expect(text).toMatch(/^ {2}binding lifetime +20 s to 30 s$/m);
+    expect(text).toMatch(/^ {2}classic name +port-restricted cone \(partial: see notes\)$/m);
+    expect(text).toMatch(/^ {2}- a note$/m);
+  });
+});
+
