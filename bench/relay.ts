@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { holdActive } from './lib/active-conns.js';
-import { burrowPlainPath, burrowTlsPath } from './lib/burrow.js';
+import { burrowPlainPath, burrowPlainPoolPath, burrowTlsPath, burrowTlsPoolPath } from './lib/burrow.js';
 import { runConnRate } from './lib/conn-rate.js';
 import { directPath } from './lib/direct.js';
 import { writeBenchSection } from './lib/docs.js';
@@ -29,7 +29,7 @@ import { sleep } from './lib/stats.js';
 import { startEchoServer, startIperfServer, type Target } from './lib/targets.js';
 import { removeAllTempDirs } from './lib/tempdir.js';
 
-const ALL_PATHS: PathSpec[] = [directPath, burrowPlainPath, burrowTlsPath, sshPath, socatPath];
+const ALL_PATHS: PathSpec[] = [directPath, burrowPlainPath, burrowTlsPath, sshPath, socatPath, burrowPlainPoolPath, burrowTlsPoolPath];
 
 const log = (msg: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);

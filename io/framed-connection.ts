@@ -6,11 +6,17 @@
  * `release()` ends framing and gives the raw socket back with any already-read bytes pushed back
  * in front, so a work connection can become a byte pipe without losing data.
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ProtocolError } from '../shared/protocol/frame.js';
 import { encodeMessage, MessageDecoder, type Message } from '../shared/protocol/messages.js';
 
 export type MessageHandler = (message: Message) => void;
+
+/** A TCP/TLS socket, or a multiplexed stream (which has no addresses of its own). */
+export type ByteStream = Duplex & { readonly remoteAddress?: string; readonly remotePort?: number };
+
+/** After a graceful end(), give the peer this long to close before destroying. */
+const CLOSE_GRACE_MS = 2000;
 
 interface Waiter {
   resolve: (m: Message) => void;
@@ -38,7 +44,7 @@ export class FramedConnection {
   onFailure: ((error: Error) => void) | undefined;
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: ByteStream,
     maxPayload?: number,
   ) {
     this.decoder = new MessageDecoder(maxPayload);
@@ -94,7 +100,7 @@ export class FramedConnection {
    * Stop framing: returns the socket, paused, with bytes that arrived after the last frame
    * pushed back so the next reader sees them first.
    */
-  release(): Socket {
+  release(): ByteStream {
     this.released = true;
     this.socket.pause();
     this.detach();
@@ -107,8 +113,7 @@ export class FramedConnection {
   closeWithError(code: string, message: string): void {
     if (!this.socket.destroyed) {
       this.send({ type: 'Error', code, message });
-      this.socket.end();
-      this.socket.setTimeout(2000, () => this.socket.destroy());
+      this.endGracefully();
     }
     this.fail(new ProtocolError('unexpected-message', `${code}: ${message}`));
   }
@@ -116,6 +121,13 @@ export class FramedConnection {
   destroy(): void {
     this.socket.destroy();
     this.fail(new Error('connection closed'));
+  }
+
+  private endGracefully(): void {
+    this.socket.end();
+    const timer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+    timer.unref();
+    this.socket.once('close', () => clearTimeout(timer));
   }
 
   private receive(chunk: Buffer): void {
@@ -146,8 +158,7 @@ export class FramedConnection {
   private protocolViolation(error: ProtocolError): void {
     if (!this.socket.destroyed) {
       this.send({ type: 'Error', code: error.code, message: error.message });
-      this.socket.end();
-      this.socket.setTimeout(2000, () => this.socket.destroy());
+      this.endGracefully();
     }
     this.fail(error);
   }

@@ -1,10 +1,13 @@
 /**
- * One logged-in client: its control connection, its tunnels, and its pool of idle work
- * connections. Watches the heartbeat; a silent client is dropped and its ports are freed.
+ * One logged-in client: its control connection, its tunnels, and how user connections reach it:
+ * a stream on the client's multiplexed connection when it has one (NewMuxConn), otherwise a work
+ * connection from the pool of idle ones (ReqWorkConn asks for more). Watches the heartbeat; a
+ * silent client is dropped and its ports are freed.
  */
 import type { Logger } from 'pino';
 import { AccessList } from '../io/access-list.js';
-import type { FramedConnection } from '../io/framed-connection.js';
+import { FramedConnection, type ByteStream } from '../io/framed-connection.js';
+import { MuxSession, MuxStream, RELAY_MUX_MAX_STREAMS, RELAY_MUX_WINDOW } from '../io/mux/session.js';
 import type { ServerConfig } from '../shared/config/server-config.js';
 import { formatHostPort } from '../shared/net-address.js';
 import { Heartbeat } from '../shared/protocol/heartbeat.js';
@@ -39,6 +42,7 @@ export class ControlSession implements WorkConnSource {
   readonly tunnels = new Map<string, ServerTunnel>();
   readonly connectedAt = new Date();
   private readonly idle: FramedConnection[] = [];
+  private mux: MuxSession | undefined;
   private readonly waiters: Waiter[] = [];
   private readonly heartbeat: Heartbeat;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -195,8 +199,49 @@ export class ControlSession implements WorkConnSource {
     this.idle.push(conn);
   }
 
+  /** The client's multiplexed connection (authenticated by the handshake); replaces an earlier one. */
+  attachMux(socket: ByteStream): void {
+    if (this.isClosed) {
+      socket.destroy();
+      return;
+    }
+    const previous = this.mux;
+    const mux = new MuxSession(socket, { client: false, maxStreams: RELAY_MUX_MAX_STREAMS, initialWindow: RELAY_MUX_WINDOW });
+    this.mux = mux;
+    previous?.close();
+    // Streams are opened by this side only; one the client opens is refused (no 'stream' listener).
+    mux.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'multiplexed connection failed'));
+    mux.on('close', () => {
+      if (this.mux === mux) this.mux = undefined;
+      if (!this.isClosed) this.logger.info('multiplexed connection closed; using work connections until the client opens another');
+    });
+    this.logger.debug('multiplexed connection attached');
+    for (const w of this.waiters.splice(0)) {
+      const conn = this.openMuxStream();
+      if (!conn) {
+        this.waiters.unshift(w);
+        break;
+      }
+      clearTimeout(w.timer);
+      w.resolve(conn);
+    }
+  }
+
+  /** A new stream on the multiplexed connection, framed, or undefined when there is none to be had. */
+  private openMuxStream(): FramedConnection | undefined {
+    if (!this.mux || this.mux.closed) return undefined;
+    try {
+      return new FramedConnection(this.mux.openStream());
+    } catch (err) {
+      this.logger.debug({ err: (err as Error).message }, 'no mux stream; falling back to a work connection');
+      return undefined;
+    }
+  }
+
   takeWorkConn(timeoutMs: number): Promise<FramedConnection> {
     if (this.isClosed) return Promise.reject(new Error('client session closed'));
+    const stream = this.openMuxStream();
+    if (stream) return Promise.resolve(stream);
     // Ask for a replacement for every one taken, so the pool stays full ahead of demand.
     this.control.send({ type: 'ReqWorkConn' });
     for (;;) {
@@ -221,6 +266,11 @@ export class ControlSession implements WorkConnSource {
   }
 
   returnWorkConn(conn: FramedConnection): void {
+    if (conn.socket instanceof MuxStream) {
+      // A stream costs nothing to open again; close it (the client's end sees it reset).
+      conn.destroy();
+      return;
+    }
     if (conn.closed) return;
     this.addWorkConn(conn);
   }
@@ -236,6 +286,7 @@ export class ControlSession implements WorkConnSource {
       w.reject(new Error(`client session closed: ${reason}`));
     }
     for (const c of this.idle.splice(0)) c.destroy();
+    this.mux?.close();
     const tunnels = [...this.tunnels.values()];
     this.tunnels.clear();
     this.closing = Promise.all(tunnels.map((t) => t.close())).then(() => this.ctx.onClosed(this));
@@ -259,6 +310,7 @@ export class ControlSession implements WorkConnSource {
       version: this.version,
       connectedAt: this.connectedAt.toISOString(),
       idleWorkConnections: this.idle.length,
+      ...(this.mux ? { muxStreams: this.mux.streamCount } : {}),
       tunnels,
       bytesIn: sum('bytesIn'),
       bytesOut: sum('bytesOut'),

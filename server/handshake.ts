@@ -3,6 +3,7 @@
  * fresh Challenge nonce; the client's first frame says what the connection is for:
  *   Login          -> a new control session (token proof over the nonce)
  *   NewWorkConn    -> a data connection for an existing session
+ *   NewMuxConn     -> the session's multiplexed connection (one stream per user connection)
  *   NewVisitorConn -> a visitor reaching a secret tunnel (session proof + secret proof)
  * Anything else, a bad proof, garbage or silence closes this one connection with a reason.
  */
@@ -57,7 +58,7 @@ export async function handshake(socket: Socket, ctx: HandshakeContext): Promise<
     return;
   }
   const now = Date.now();
-  if (first.type === 'Login' || first.type === 'NewWorkConn' || first.type === 'NewVisitorConn') {
+  if (first.type === 'Login' || first.type === 'NewWorkConn' || first.type === 'NewMuxConn' || first.type === 'NewVisitorConn') {
     if (ctx.limiter().isBlocked(source, now)) {
       ctx.counters.loginsRateLimited++;
       const retry = ctx.limiter().retryAfterSeconds(source, now);
@@ -94,12 +95,14 @@ export async function handshake(socket: Socket, ctx: HandshakeContext): Promise<
       session.start();
       return;
     }
-    case 'NewWorkConn': {
+    case 'NewWorkConn':
+    case 'NewMuxConn': {
       const session = ctx.session(first.sessionId);
       if (!session || !proofsEqual(workConnProof(config.token, nonce, first.sessionId), first.proof)) {
-        return authFailed('bad work connection proof');
+        return authFailed(first.type === 'NewWorkConn' ? 'bad work connection proof' : 'bad mux connection proof');
       }
-      session.addWorkConn(conn);
+      if (first.type === 'NewWorkConn') session.addWorkConn(conn);
+      else session.attachMux(conn.release());
       return;
     }
     case 'NewVisitorConn': {
@@ -129,6 +132,6 @@ export async function handshake(socket: Socket, ctx: HandshakeContext): Promise<
     default:
       ctx.counters.protocolErrors++;
       ctx.logger.warn({ remote: source, type: first.type }, 'unexpected first message');
-      conn.closeWithError('unexpected-message', `expected Login, NewWorkConn or NewVisitorConn, got ${first.type}`);
+      conn.closeWithError('unexpected-message', `expected Login, NewWorkConn, NewMuxConn or NewVisitorConn, got ${first.type}`);
   }
 }

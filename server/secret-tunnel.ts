@@ -3,7 +3,7 @@
  * (through the key derived from it) is spliced to one of the owner's work connections.
  * Names of secret tunnels are unique on the server.
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { splice } from '../io/splice.js';
 import { TrafficStats } from '../shared/traffic-stats.js';
 import type { ServerTunnel, TunnelContext } from './server-tunnel.js';
@@ -13,7 +13,7 @@ export class SecretTunnel implements ServerTunnel {
   readonly type = 'secret';
   readonly stats = new TrafficStats();
   readonly createdAt = new Date();
-  private readonly sockets = new Set<Socket>();
+  private readonly sockets = new Set<Duplex>();
   private nextConnId = 1;
 
   constructor(
@@ -29,7 +29,7 @@ export class SecretTunnel implements ServerTunnel {
   }
 
   /** Join an authenticated visitor's raw socket to a work connection of the owner. */
-  async connectVisitor(visitor: Socket, srcAddr: string, srcPort: number): Promise<void> {
+  async connectVisitor(visitor: Duplex, srcAddr: string, srcPort: number): Promise<void> {
     this.stats.opened();
     this.sockets.add(visitor);
     visitor.once('close', () => this.sockets.delete(visitor));

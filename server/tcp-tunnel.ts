@@ -3,6 +3,7 @@
  * connections and the two are spliced until both sides close.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { AccessList } from '../io/access-list.js';
 import { normalizeAddress } from '../io/framed-connection.js';
 import { splice } from '../io/splice.js';
@@ -14,7 +15,7 @@ export class TcpTunnel implements ServerTunnel {
   readonly type = 'tcp';
   readonly stats = new TrafficStats();
   readonly createdAt = new Date();
-  private readonly sockets = new Set<Socket>();
+  private readonly sockets = new Set<Duplex>();
   private nextConnId = 1;
 
   private constructor(

@@ -1,6 +1,7 @@
 /**
- * Paths (b) and (c): a Burrow server and client (`node bin/burrow.js server|client --config …`)
- * with two tcp tunnels, one to the iperf3 server and one to the echo server.
+ * Paths (b), (c), (f) and (g): a Burrow server and client (`node bin/burrow.js server|client --config …`)
+ * with two tcp tunnels, one to the iperf3 server and one to the echo server; (b) and (c) with the
+ * default multiplexed connection, (f) and (g) with one work connection per user connection.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -59,10 +60,10 @@ async function waitTunnelsOnline(statusPort: number, names: string[], check: () 
   throw new Error(`tunnels not online after ${READY_TIMEOUT_MS} ms: ${last}`);
 }
 
-async function startBurrow(tls: boolean, targets: TargetPorts): Promise<RunningPath> {
+async function startBurrow(tls: boolean, mux: boolean, targets: TargetPorts): Promise<RunningPath> {
   const missing = burrowMissing();
   if (missing) throw new Error(`Burrow CLI unavailable: ${missing}`);
-  const dir = makeTempDir(`burrow-bench-${tls ? 'tls' : 'plain'}-`);
+  const dir = makeTempDir(`burrow-bench-${tls ? 'tls' : 'plain'}${mux ? '' : '-pool'}-`);
   const procs: Tracked[] = [];
   const stop = async (): Promise<void> => {
     for (const p of [...procs].reverse()) await killTree(p);
@@ -90,6 +91,7 @@ async function startBurrow(tls: boolean, targets: TargetPorts): Promise<RunningP
         server: `${HOST}:${controlPort}`,
         token: TOKEN,
         tls,
+        mux,
         stateDir: path.join(dir, 'client-state'),
         poolSize: 8,
         admin: { listen: `${HOST}:${statusPort}` },
@@ -130,11 +132,23 @@ async function startBurrow(tls: boolean, targets: TargetPorts): Promise<RunningP
 export const burrowPlainPath: PathSpec = {
   id: 'b',
   label: 'burrow tls:false',
-  start: (targets) => startBurrow(false, targets),
+  start: (targets) => startBurrow(false, true, targets),
 };
 
 export const burrowTlsPath: PathSpec = {
   id: 'c',
   label: 'burrow tls',
-  start: (targets) => startBurrow(true, targets),
+  start: (targets) => startBurrow(true, true, targets),
+};
+
+export const burrowPlainPoolPath: PathSpec = {
+  id: 'f',
+  label: 'burrow tls:false mux off',
+  start: (targets) => startBurrow(false, false, targets),
+};
+
+export const burrowTlsPoolPath: PathSpec = {
+  id: 'g',
+  label: 'burrow tls mux off',
+  start: (targets) => startBurrow(true, false, targets),
 };

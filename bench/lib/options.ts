@@ -23,8 +23,9 @@ export interface Options {
   phases: Phases;
 }
 
-export const USAGE = `usage: npm run bench:relay -- [--quick] [--only a,b,c,d,e] [--docs | --no-docs] [--spin]
+export const USAGE = `usage: npm run bench:relay -- [--quick] [--only a,b,c,d,e,f,g] [--docs | --no-docs] [--spin]
   (a) direct  (b) burrow tls:false  (c) burrow tls  (d) ssh -R  (e) socat
+  (f) burrow tls:false, mux off  (g) burrow tls, mux off  ((b) and (c) use the default, mux on)
   --quick    shorten every phase (smoke run); does not write docs unless --docs
   --only     run only these paths (ratios need (a))
   --docs     write docs/BENCHMARKS.md even for --quick / --only runs

@@ -1,8 +1,8 @@
 /** What every benchmarked path (direct, Burrow, ssh -R, socat) looks like to the runner. */
 
-export type PathId = 'a' | 'b' | 'c' | 'd' | 'e';
+export type PathId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g';
 
-export const PATH_IDS: readonly PathId[] = ['a', 'b', 'c', 'd', 'e'];
+export const PATH_IDS: readonly PathId[] = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
 
 /** A process whose memory is reported for a path. */
 export interface MemProbe {

@@ -16,9 +16,10 @@ import type { Message } from '../../shared/protocol/messages.js';
 import type { ClientStatus } from '../../shared/types/status.js';
 import { ClientTunnel } from './client-tunnel.js';
 import { ControlClient } from './control-client.js';
+import { MuxConnection } from './mux-connection.js';
 import { ServerDialer } from './server-dialer.js';
 import { Visitor } from './visitor.js';
-import { openWorkConnection } from './work-connection.js';
+import { openWorkConnection, type WorkConnDeps } from './work-connection.js';
 
 export interface EngineOptions {
   logger: Logger;
@@ -31,6 +32,7 @@ export class Engine {
   private readonly tunnels = new Map<string, ClientTunnel>();
   private readonly visitors = new Map<string, Visitor>();
   private readonly workConns = new Set<FramedConnection>();
+  private muxConn: MuxConnection | undefined;
   private readonly control: ControlClient;
   private readonly dialer: ServerDialer;
   private readonly logger: Logger;
@@ -61,6 +63,7 @@ export class Engine {
 
   async stop(): Promise<void> {
     await this.control.stop();
+    this.muxConn?.close();
     for (const c of this.workConns) c.destroy();
     await Promise.all([...this.visitors.values()].map((v) => v.close()));
   }
@@ -69,7 +72,7 @@ export class Engine {
   async reload(next: ClientConfig): Promise<void> {
     const prev = this.config;
     this.config = next;
-    const serverChanged = prev.server !== next.server || prev.token !== next.token || prev.tls !== next.tls || prev.serverFingerprint !== next.serverFingerprint;
+    const serverChanged = prev.server !== next.server || prev.token !== next.token || prev.tls !== next.tls || prev.serverFingerprint !== next.serverFingerprint || prev.mux !== next.mux;
     const wanted = new Map(next.tunnels.map((t) => [t.name, t]));
     for (const [name, tunnel] of this.tunnels) {
       const cfg = wanted.get(name);
@@ -127,7 +130,12 @@ export class Engine {
 
   private onOnline(sessionId: string): void {
     for (const tunnel of this.tunnels.values()) this.register(tunnel);
-    for (let i = 0; i < this.config.poolSize; i++) this.openWorkConn(sessionId);
+    if (this.config.mux) {
+      this.muxConn = new MuxConnection(sessionId, this.workConnDeps());
+      this.muxConn.start();
+    } else {
+      for (let i = 0; i < this.config.poolSize; i++) this.openWorkConn(sessionId);
+    }
   }
 
   private onOffline(reason: string): void {
@@ -135,6 +143,8 @@ export class Engine {
       tunnel.state = 'connecting';
       tunnel.error = `server connection lost: ${reason}`;
     }
+    this.muxConn?.close();
+    this.muxConn = undefined;
     for (const c of this.workConns) c.destroy();
   }
 
@@ -169,8 +179,8 @@ export class Engine {
     }
   }
 
-  private openWorkConn(sessionId: string): void {
-    openWorkConnection(sessionId, {
+  private workConnDeps(): WorkConnDeps {
+    return {
       dialer: this.dialer,
       token: () => this.config.token,
       tunnel: (name) => this.tunnels.get(name),
@@ -180,7 +190,11 @@ export class Engine {
         this.workConns.add(conn);
         conn.socket.once('close', () => this.workConns.delete(conn));
       },
-    }).catch((err: Error) => {
+    };
+  }
+
+  private openWorkConn(sessionId: string): void {
+    openWorkConnection(sessionId, this.workConnDeps()).catch((err: Error) => {
       if (this.control.sessionId === sessionId) this.logger.warn({ err: err.message }, 'work connection failed');
     });
   }

@@ -4,6 +4,7 @@
  * and on the server's OK becomes a plain byte pipe.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { secretTunnelKey, visitorProof, workConnProof } from '../../io/auth-proof.js';
 import { splice } from '../../io/splice.js';
@@ -27,7 +28,7 @@ export class Visitor {
   state: ConnectionState = 'connecting';
   error: string | undefined;
   private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
+  private readonly sockets = new Set<Duplex>();
   private readonly key: string;
 
   constructor(

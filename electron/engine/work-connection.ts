@@ -1,6 +1,7 @@
 /**
- * One work connection: opened ahead of demand, it waits for the server's StartWorkConn, then
- * joins the user's connection to the local service (tcp/secret) or carries datagrams (udp).
+ * One work connection: opened ahead of demand (or a stream the server opened on the multiplexed
+ * connection), it waits for the server's StartWorkConn, then joins the user's connection to the
+ * local service (tcp/secret) or carries datagrams (udp).
  */
 import { connect } from 'node:net';
 import type { Logger } from 'pino';
@@ -33,6 +34,11 @@ export async function openWorkConnection(sessionId: string, deps: WorkConnDeps):
   }
   deps.track(conn);
   conn.send({ type: 'NewWorkConn', sessionId, proof: workConnProof(deps.token(), challenge.nonce, sessionId) });
+  await serveWorkConnection(conn, deps);
+}
+
+/** Waits for StartWorkConn on an authenticated connection or stream, then carries that user connection. */
+export async function serveWorkConnection(conn: FramedConnection, deps: Pick<WorkConnDeps, 'tunnel' | 'logger'>): Promise<void> {
   // tcp and secret tunnels switch to raw bytes right after StartWorkConn; udp stays framed.
   conn.rawAfter = (m) => m.type === 'StartWorkConn' && deps.tunnel(m.tunnel)?.config.type !== 'udp';
   // Waits as long as the server keeps it in the pool.

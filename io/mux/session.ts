@@ -59,6 +59,10 @@ export interface MuxSessionOptions {
 }
 
 export const MUX_DEFAULT_MAX_STREAMS = 1024;
+/** The relay's settings (server and client alike): streams at once on one client's connection... */
+export const RELAY_MUX_MAX_STREAMS = 16_384;
+/** ...and each stream's receive window: what one stalled connection can buffer, and one stream's rate limit of window/RTT. */
+export const RELAY_MUX_WINDOW = 1024 * 1024;
 export const MUX_DEFAULT_KEEPALIVE_MS = 30_000;
 /** Payloads up to this size are copied next to their header; larger ones go as a second (corked) write. */
 const COPY_LIMIT = 4096;
@@ -308,6 +312,8 @@ export class MuxSession extends EventEmitter {
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
     socket.on('drain', this.onDrain);
+    // The socket may come paused (handed over by a framed reader); the windows bound memory, so read freely.
+    socket.resume();
 
     if (keepAliveMs > 0 && Number.isFinite(keepAliveMs)) {
       this.heartbeat = new Heartbeat({ intervalMs: keepAliveMs, timeoutMs: 2 * keepAliveMs }, performance.now());

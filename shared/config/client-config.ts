@@ -69,7 +69,12 @@ export const ClientConfigSchema = z
     clientId: name.optional(),
     /** Where remembered server fingerprints live. Default: $XDG_STATE_HOME/burrow/client. */
     stateDir: z.string().optional(),
-    /** Work connections opened ahead of demand. */
+    /**
+     * Carry user connections as streams over one multiplexed connection to the server (yamux), so a
+     * new user connection costs no TCP or TLS handshake. `false`: one work connection each (the pool).
+     */
+    mux: z.boolean().default(true),
+    /** Work connections opened ahead of demand (without `mux`, or while the mux connection is down). */
     poolSize: z.number().int().min(0).max(64).default(4),
     heartbeat: z
       .object({ interval: seconds.default(10), timeout: seconds.default(30) })

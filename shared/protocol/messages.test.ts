@@ -91,6 +91,7 @@ const examples: { [K in MessageTypeName]: MessageOf<K>[] } = {
   CloseTunnel: [{ type: 'CloseTunnel', name: 'ssh' }],
   ReqWorkConn: [{ type: 'ReqWorkConn' }],
   NewWorkConn: [{ type: 'NewWorkConn', sessionId: HEX16, proof: HEX32 }],
+  NewMuxConn: [{ type: 'NewMuxConn', sessionId: HEX16, proof: HEX32 }],
   StartWorkConn: [
     { type: 'StartWorkConn', tunnel: 'ssh', connId: 42, srcAddr: '198.51.100.7', srcPort: 51234 },
     { type: 'StartWorkConn', tunnel: 'dns', connId: 0, srcAddr: '2001:db8::1', srcPort: 0 },
@@ -371,6 +372,7 @@ const arbitraries: { [K in MessageTypeName]: fc.Arbitrary<MessageOf<K>> } = {
   CloseTunnel: fc.record({ type: fc.constant('CloseTunnel' as const), name: nameArb }),
   ReqWorkConn: fc.constant({ type: 'ReqWorkConn' as const }),
   NewWorkConn: fc.record({ type: fc.constant('NewWorkConn' as const), sessionId: hexArb(16), proof: hexArb(32) }),
+  NewMuxConn: fc.record({ type: fc.constant('NewMuxConn' as const), sessionId: hexArb(16), proof: hexArb(32) }),
   StartWorkConn: fc.record({
     type: fc.constant('StartWorkConn' as const),
     tunnel: nameArb,

@@ -23,6 +23,7 @@ export const MessageType = {
   Pong: 13,
   Error: 14,
   UdpDatagram: 15,
+  NewMuxConn: 16,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -66,6 +67,12 @@ export const schemas = {
   ReqWorkConn: z.object({}),
   /** Client -> server, first frame on a work connection. */
   NewWorkConn: z.object({ sessionId: hex(16), proof: hex(32) }),
+  /**
+   * Client -> server, first frame of the session's multiplexed connection: after it the connection
+   * carries yamux frames, and the server opens one stream per user connection instead of asking
+   * for work connections (each stream then starts with StartWorkConn, as a work connection does).
+   */
+  NewMuxConn: z.object({ sessionId: hex(16), proof: hex(32) }),
   /** Server -> client on a work connection; raw bytes (tcp/secret) or UdpDatagram frames (udp) follow. */
   StartWorkConn: z.object({
     tunnel: name,

@@ -18,6 +18,8 @@ export interface ServerClientInfo extends TrafficCounters {
   version: string;
   connectedAt: string;
   idleWorkConnections: number;
+  /** Streams open on the client's multiplexed connection; absent when it has none (work connections only). */
+  muxStreams?: number;
   tunnels: ServerTunnelInfo[];
 }
 

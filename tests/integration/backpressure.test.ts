@@ -54,13 +54,13 @@ async function firehose(): Promise<{ port: number; accepted: () => number; diges
 }
 
 describe('backpressure', () => {
-  for (const tls of [false, true]) {
-    it(`a reader that stops reading stalls the service instead of growing buffers (tls ${tls})`, async () => {
+  for (const [tls, mux] of [[false, true], [true, true], [true, false]] as const) {
+    it(`a reader that stops reading stalls the service instead of growing buffers (tls ${tls}, ${mux ? 'mux' : 'work connections'})`, async () => {
       const service = await firehose();
       cleanup.push(service.close);
       const server = await startServer({ tls });
       cleanup.push(() => server.stop());
-      const engine = await startClient(server, { tls, tunnels: [{ name: 'hose', type: 'tcp', local: `127.0.0.1:${service.port}`, remotePort: 0 }] });
+      const engine = await startClient(server, { tls, mux, tunnels: [{ name: 'hose', type: 'tcp', local: `127.0.0.1:${service.port}`, remotePort: 0 }] });
       cleanup.push(() => engine.stop());
       const port = await tunnelOnline(engine, 'hose');
       const heapBefore = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
