@@ -74,7 +74,7 @@ export const ClientConfigSchema = z
      * new user connection costs no TCP or TLS handshake. `false`: one work connection each (the pool).
      */
     mux: z.boolean().default(true),
-    /** Work connections opened ahead of demand (without `mux`, or while the mux connection is down). */
+    /** Work connections opened ahead of demand with `mux: false` (with mux, only on request while it is down). */
     poolSize: z.number().int().min(0).max(64).default(4),
     heartbeat: z
       .object({ interval: seconds.default(10), timeout: seconds.default(30) })
