@@ -93,11 +93,12 @@ export function handleBinding(request: DecodedStunMessage, client: BindingClient
 
   const software = truncateUtf8(ctx.software, MAX_SOFTWARE_BYTES);
   const requestLength = request.raw.length;
-  const fail = (code: number, reason: string, unknown?: readonly number[]): BindingOutcome => ({
+  const fail = (code: number, reason: string, unknown?: readonly number[], toPort?: number): BindingOutcome => ({
     kind: 'respond',
     response: errorResponse(request, code, reason, software, unknown),
     from: 'same',
     errorCode: code,
+    ...(toPort !== undefined ? { toPort } : {}),
   });
 
   if (request.unknownRequired.length > 0) {
@@ -123,7 +124,10 @@ export function handleBinding(request: DecodedStunMessage, client: BindingClient
     if (!udp) return fail(ErrorCode.BadRequest, 'CHANGE-REQUEST is for UDP only');
     const other = ctx.otherAddress;
     if (!other || (change.changeIp && !ctx.canChange.ip) || (change.changePort && !ctx.canChange.port)) {
-      return fail(ErrorCode.UnknownAttribute, 'Cannot change ' + (change.changeIp && !ctx.canChange.ip ? 'IP' : 'port'), [AttrType.CHANGE_REQUEST]);
+      // RFC 5780 §7.5: with a valid RESPONSE-PORT the response (this one too) goes to that port,
+      // where the client is listening for it (turnutils_stunclient waits there and nowhere else).
+      const what = change.changeIp && !ctx.canChange.ip ? 'IP' : 'port';
+      return fail(ErrorCode.UnknownAttribute, `Cannot change ${what}`, [AttrType.CHANGE_REQUEST], toPort);
     }
     from = change.changeIp ? (change.changePort ? 'change-both' : 'change-ip') : 'change-port';
   }

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../io/logger.js';
@@ -8,6 +9,47 @@ import { StunTurnListener } from '../stun/stun-listener.js';
 import { TurnServer } from './turn-server.js';
 
 const UCLIENT = '/usr/bin/turnutils_uclient';
+const PEER = '/usr/bin/turnutils_peer';
+const HAS_COTURN = existsSync(UCLIENT) && existsSync(PEER);
+/** Under CI the coturn tools must be there: the tests run (and fail) instead of being skipped. */
+const REQUIRED = !!process.env.CI;
+const RELAY_PORTS: readonly [number, number] = [44_000, 44_999];
+
+/** Resolves true once the UDP echo server on 127.0.0.1:`port` echoes a probe (false after `timeoutMs`). */
+async function echoes(port: number, timeoutMs = 5_000): Promise<boolean> {
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
+  try {
+    return await new Promise<boolean>((resolve) => {
+      const probe = Buffer.from('burrow-peer-probe');
+      s.on('message', (data) => {
+        if (data.equals(probe)) finish(true);
+      });
+      const send = () => s.send(probe, port, '127.0.0.1');
+      const every = setInterval(send, 50);
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const finish = (ok: boolean) => {
+        clearInterval(every);
+        clearTimeout(timer);
+        resolve(ok);
+      };
+      send();
+    });
+  } finally {
+    s.close();
+  }
+}
+
+/** A UDP port the OS hands out as free on 127.0.0.1, outside the relay range (so no allocation can take it). */
+async function freeUdpPortOutsideRelayRange(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const s = createSocket('udp4');
+    const port = await new Promise<number>((resolve) => s.bind(0, '127.0.0.1', () => resolve(s.address().port)));
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+    if (port < RELAY_PORTS[0] || port > RELAY_PORTS[1]) return port;
+  }
+  throw new Error('no free UDP port outside the relay range');
+}
 
 function run(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -17,7 +59,7 @@ function run(args: string[]): Promise<{ code: number; out: string }> {
   });
 }
 
-describe.skipIf(!existsSync(UCLIENT))('interop with coturn turnutils_uclient', () => {
+describe.skipIf(!HAS_COTURN && !REQUIRED)('interop with coturn turnutils_uclient', () => {
   let listener: StunTurnListener | undefined;
   let turn: TurnServer | undefined;
   afterEach(async () => {
@@ -26,8 +68,9 @@ describe.skipIf(!existsSync(UCLIENT))('interop with coturn turnutils_uclient', (
   });
 
   async function start(): Promise<number> {
+    expect(HAS_COTURN, `${UCLIENT} and ${PEER} (coturn) are needed; apt-get install -y coturn`).toBe(true);
     turn = new TurnServer(
-      TurnConfigSchema.parse({ users: { alice: 'secret' }, relayIps: ['127.0.0.1', '::1'], restSecret: 'rest-secret-1', userQuota: 100, relayPorts: '44000-44999', allowPeers: ['127.0.0.0/8', '::1'] }),
+      TurnConfigSchema.parse({ users: { alice: 'secret' }, relayIps: ['127.0.0.1', '::1'], restSecret: 'rest-secret-1', userQuota: 100, relayPorts: RELAY_PORTS.join('-'), allowPeers: ['127.0.0.0/8', '::1'] }),
       { logger: silentLogger(), crypto: nodeStunCrypto, software: 'burrow-interop', serverAddresses: [] },
     );
     listener = new StunTurnListener(StunConfigSchema.parse({ listen: '127.0.0.1:0' }), { logger: silentLogger(), software: 'burrow-interop', turn });
@@ -56,10 +99,15 @@ describe.skipIf(!existsSync(UCLIENT))('interop with coturn turnutils_uclient', (
 
   it('ten clients relaying to an echo peer (turnutils_peer), with extra requests (-G)', async () => {
     const port = await start();
-    const peerPort = 44_990 + Math.floor(Math.random() * 9);
-    const peer = spawn('/usr/bin/turnutils_peer', ['-L', '127.0.0.1', '-p', String(peerPort)], { stdio: 'ignore' });
+    // The echo peer's port comes from the OS (free now, outside the relay range), not from a guess.
+    const peerPort = await freeUdpPortOutsideRelayRange();
+    const peer = spawn(PEER, ['-L', '127.0.0.1', '-p', String(peerPort)], { stdio: 'ignore' });
+    let peerExited = false;
+    peer.once('exit', () => (peerExited = true));
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      // Ready once it echoes (instead of a fixed sleep), and still running (it exits when it cannot bind).
+      expect(await echoes(peerPort), `turnutils_peer does not echo on 127.0.0.1:${peerPort}`).toBe(true);
+      expect(peerExited, `turnutils_peer exited (port ${peerPort})`).toBe(false);
       const { out } = await run(['-m', '10', '-n', '20', '-l', '120', '-G', '-u', 'alice', '-w', 'secret', '-p', String(port), '-e', '127.0.0.1', '-r', String(peerPort), '127.0.0.1']);
       console.log(out.slice(-800));
       expect(out).toMatch(/Total lost packets 0 \(0\.0+%\)/);
