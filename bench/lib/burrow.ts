@@ -21,6 +21,7 @@ interface StatusJson {
   tunnels?: Array<{ name: string; state: string; error?: string; remoteAddress?: string }>;
 }
 
+/** The `burrow` executable itself (its shebang carries the node flags users get). */
 export function burrowCli(): string {
   return path.join(repoRoot, 'bin', 'burrow.js');
 }
@@ -102,10 +103,10 @@ async function startBurrow(tls: boolean, mux: boolean, targets: TargetPorts): Pr
         ],
       }),
     );
-    const server = spawnTracked('burrow server', process.execPath, [burrowCli(), 'server', '--config', serverYaml], { cwd: dir });
+    const server = spawnTracked('burrow server', burrowCli(), ['server', '--config', serverYaml], { cwd: dir });
     procs.push(server);
     await waitListening(controlPort, READY_TIMEOUT_MS, () => assertRunning(server));
-    const client = spawnTracked('burrow client', process.execPath, [burrowCli(), 'client', '--config', clientYaml], { cwd: dir });
+    const client = spawnTracked('burrow client', burrowCli(), ['client', '--config', clientYaml], { cwd: dir });
     procs.push(client);
     const check = (): void => {
       assertRunning(server);

@@ -28,7 +28,7 @@ function machine(): { busy: number; steal: number; total: number } {
 }
 
 /** utime+stime (+cutime+cstime when withChildren) of a process, in ticks; 0 if gone. */
-function procTicks(pid: number | 'self', withChildren: boolean): number {
+export function procTicks(pid: number | 'self', withChildren: boolean): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);

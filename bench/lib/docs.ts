@@ -1,4 +1,8 @@
-/** Insert or replace this run's dated section in docs/BENCHMARKS.md, keeping older sections. */
+/**
+ * Insert or replace a run's dated section in docs/BENCHMARKS.md, keeping older sections.
+ * `writeBenchSection` is the relay benchmark's; `writeMarkedSection` is the same logic for any
+ * benchmark with its own markers (e.g. the TURN benchmark's block after the relay sections).
+ */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -47,22 +51,38 @@ ${SECTIONS}
 `;
 
 export function writeBenchSection(file: string, key: string, body: string): void {
+  writeMarkedSection(file, { sections: SECTIONS, start: START, end: END, intro: INTRO, block: `${SECTIONS}\n` }, key, body);
+}
+
+/** Where a benchmark keeps its sections in the file. */
+export interface SectionMarkers {
+  /** Line after which new sections go (newest first). */
+  sections: string;
+  /** Opening marker of the section with this key. */
+  start(key: string): string;
+  /** Closing marker of every section. */
+  end: string;
+  /** Whole file when it does not exist yet. */
+  intro: string;
+  /** Appended to an existing file that lacks `sections` (must contain it): heading, how-to, marker. */
+  block: string;
+}
+
+/** Replace the section with this key, or insert it as the newest one. */
+export function writeMarkedSection(file: string, m: SectionMarkers, key: string, body: string): void {
   mkdirSync(path.dirname(file), { recursive: true });
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : INTRO;
-  const section = `${START(key)}\n${body.trim()}\n${END}\n`;
-  const start = text.indexOf(START(key));
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : m.intro;
+  const section = `${m.start(key)}\n${body.trim()}\n${m.end}\n`;
+  const start = text.indexOf(m.start(key));
   if (start >= 0) {
-    const end = text.indexOf(END, start);
-    const stop = end >= 0 ? end + END.length + (text[end + END.length] === '\n' ? 1 : 0) : text.length;
+    const end = text.indexOf(m.end, start);
+    const stop = end >= 0 ? end + m.end.length + (text[end + m.end.length] === '\n' ? 1 : 0) : text.length;
     text = text.slice(0, start) + section + text.slice(stop);
   } else {
-    const marker = text.indexOf(SECTIONS);
-    if (marker >= 0) {
-      const at = marker + SECTIONS.length;
-      text = `${text.slice(0, at)}\n\n${section}${text.slice(at).replace(/^\n+/, '\n')}`;
-    } else {
-      text = `${text.trimEnd()}\n\n${SECTIONS}\n\n${section}`;
-    }
+    if (!text.includes(m.sections)) text = `${text.trimEnd()}\n\n${m.block.trim()}\n`;
+    const marker = text.indexOf(m.sections);
+    const at = marker + m.sections.length;
+    text = `${text.slice(0, at)}\n\n${section}${text.slice(at).replace(/^\n+/, '\n')}`;
   }
   writeFileSync(file, text.replace(/\n{3,}/g, '\n\n'));
 }
