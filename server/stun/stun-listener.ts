@@ -50,6 +50,7 @@ import {
   type DecodedStunMessage,
   type TransportAddress,
 } from '../../shared/stun/message.js';
+import { literalLookup, UDP_BURST_BUFFER_BYTES } from '../../io/literal-lookup.js';
 import { StunStreamDecoder, type StreamItem } from '../../shared/stun/stream.js';
 import { errorResponse, handleBinding, type BindingContext, type ResponseSource } from './binding-handler.js';
 import type { ClientProtocol, ClientTransport, TurnHandler } from './client-transport.js';
@@ -288,7 +289,7 @@ export class StunTurnListener {
   }
 
   private async bindUdp(host: string, port: number, ip: Bit, portIndex: Bit): Promise<UdpRole> {
-    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', lookup: literalLookup, recvBufferSize: UDP_BURST_BUFFER_BYTES });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (err) => {
         try {
@@ -310,7 +311,8 @@ export class StunTurnListener {
       ctx: { software: this.deps.software, canChange: { ip: false, port: false } },
     };
     socket.on('message', (msg, rinfo) => this.onDatagram(role, msg, rinfo));
-    socket.on('error', (err) => this.logger.warn({ local: fmt(role.local), err: err.message }, 'STUN udp socket error'));
+    // After bind, errors are failed sends (sent without a callback: that costs a tick per datagram).
+    socket.on('error', (err) => this.logger.debug({ local: fmt(role.local), err: err.message }, 'STUN udp send failed'));
     this.udp.push(role);
     return role;
   }
@@ -548,7 +550,7 @@ class UdpTransport implements ClientTransport {
   /** @internal */
   sendVia(socket: UdpSocket, bytes: Uint8Array, toPort: number | undefined): void {
     try {
-      socket.send(bytes, toPort ?? this.rinfo.port, this.rinfo.address, () => {});
+      socket.send(bytes, toPort ?? this.rinfo.port, this.rinfo.address);
     } catch {
       // the socket is closed
     }

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net, { type Socket } from 'node:net';
+import { literalLookup, UDP_BURST_BUFFER_BYTES } from '../../io/literal-lookup.js';
 import { ipFamily, isWildcard, type IpFamily } from './ip.js';
 
 /** How long a reserved port (EVEN-PORT R bit) is held. */
@@ -104,7 +105,7 @@ class UdpRelaySocket implements RelaySocket {
   send(data: Uint8Array, port: number, address: string): void {
     if (this.closed) return;
     try {
-      this.socket.send(data, port, address, () => {});
+      this.socket.send(data, port, address);
     } catch {
       // bad address for this family, socket closing: the datagram is lost like any other
     }
@@ -290,7 +291,12 @@ export class NodeRelayFactory implements RelayFactory {
     const key = `udp|${ip}|${port}`;
     if (this.inUse.has(key)) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4', ipv6Only: family === 'IPv6' });
+      const socket = dgram.createSocket({
+        type: family === 'IPv6' ? 'udp6' : 'udp4',
+        ipv6Only: family === 'IPv6',
+        lookup: literalLookup,
+        recvBufferSize: UDP_BURST_BUFFER_BYTES,
+      });
       const onError = (error: NodeJS.ErrnoException) => {
         socket.close();
         if (error.code === 'EADDRINUSE' || error.code === 'EACCES') resolve(undefined);

@@ -754,7 +754,8 @@ export class TurnServer implements TurnHandler {
     if (live.closed || this.closed) return;
     const now = this.now();
     const alloc = live.state;
-    const ip = canonicalIp(from.address);
+    // The kernel spells IPv4 sources canonically already; IPv6 ones are normalised like permissions.
+    const ip = from.address.includes(':') ? canonicalIp(from.address) : from.address;
     if (ip === undefined) return;
     // RFC 8656 §10.3: the server relays the datagram only if a permission allows it (§9), else
     // it is silently discarded.
