@@ -360,6 +360,7 @@ describe('parse*Config: good configs and defaults', () => {
       server: 'relay.example.com:7000',
       token: 'correct-horse-battery',
       tls: true,
+      mux: true,
       poolSize: 4,
       heartbeat: { interval: 10, timeout: 30 },
       admin: { listen: '127.0.0.1:7400' },

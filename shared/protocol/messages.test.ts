@@ -238,7 +238,7 @@ describe('decode errors', () => {
 
   it('unknown type byte -> unknown-type, from the header alone', () => {
     expectCode(() => new MessageDecoder().push(hdr(PROTOCOL_VERSION, 0, 2)), 'unknown-type');
-    expectCode(() => new MessageDecoder().push(hdr(PROTOCOL_VERSION, 16, 2)), 'unknown-type');
+    expectCode(() => new MessageDecoder().push(hdr(PROTOCOL_VERSION, Math.max(...Object.values(MessageType)) + 1, 2)), 'unknown-type');
     expectCode(() => decodeMessage({ type: 99, payload: new Uint8Array(0) }), 'unknown-type');
   });
 
