@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { holdActive } from './lib/active-conns.js';
+import { runBench } from './lib/lifecycle.js';
 import { burrowPlainPath, burrowPlainPoolPath, burrowTlsPath, burrowTlsPoolPath } from './lib/burrow.js';
 import { runConnRate } from './lib/conn-rate.js';
 import { directPath } from './lib/direct.js';
@@ -18,7 +19,6 @@ import { runLatency } from './lib/latency.js';
 import { parseArgs, USAGE, type Options } from './lib/options.js';
 import type { PathSpec, RunningPath } from './lib/path.js';
 import { freePort } from './lib/ports.js';
-import { killAll, killAllSync } from './lib/proc.js';
 import { buildTable, checkTargets, loadWarning, pathNotes, renderMarkdown, renderTargets, renderText } from './lib/report.js';
 import { emptyResult, type Phase, type PathResult } from './lib/results.js';
 import { repoRoot } from './lib/root.js';
@@ -27,7 +27,6 @@ import { socatPath } from './lib/socat.js';
 import { sshPath } from './lib/ssh.js';
 import { sleep } from './lib/stats.js';
 import { startEchoServer, startIperfServer, type Target } from './lib/targets.js';
-import { removeAllTempDirs } from './lib/tempdir.js';
 
 const ALL_PATHS: PathSpec[] = [directPath, burrowPlainPath, burrowTlsPath, sshPath, socatPath, burrowPlainPoolPath, burrowTlsPoolPath];
 
@@ -206,33 +205,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-// Never leave children behind: normal exit, signals, crashes, and a hard overall limit.
-process.on('exit', () => {
-  killAllSync();
-  removeAllTempDirs();
-});
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    log(`${sig}: cleaning up`);
-    void killAll().finally(() => process.exit(130));
-  });
-}
-const watchdog = setTimeout(
-  () => {
-    log('overall time limit reached; killing everything');
-    void killAll().finally(() => process.exit(3));
-  },
-  (process.argv.includes('--quick') ? 8 : 25) * 60_000,
-);
-watchdog.unref();
-
-main()
-  .then(async (code) => {
-    await killAll();
-    process.exit(code);
-  })
-  .catch(async (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    await killAll();
-    process.exit(1);
-  });
+runBench('bench', main, process.argv.includes('--quick') ? 8 : 25, log);

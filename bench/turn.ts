@@ -14,12 +14,13 @@ import { summarizeCpuProfile, renderProfile, type ProfileSummary } from './lib/c
 import { procTicks, watchCpu } from './lib/cpu-load.js';
 import { writeMarkedSection, type SectionMarkers } from './lib/docs.js';
 import { describeMachine, toolVersion } from './lib/env.js';
+import { runBench } from './lib/lifecycle.js';
 import { HOST } from './lib/ports.js';
-import { killAll, killAllSync, runToEnd } from './lib/proc.js';
+import { runToEnd } from './lib/proc.js';
 import { repoRoot, distBench } from './lib/root.js';
 import { maxSample, sampleMemory, type MemSample } from './lib/rss.js';
 import { sleep } from './lib/stats.js';
-import { makeTempDir, removeAllTempDirs } from './lib/tempdir.js';
+import { makeTempDir } from './lib/tempdir.js';
 import {
   buildTurnTable,
   checkTurnTargets,
@@ -442,33 +443,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-// Never leave children behind: normal exit, signals, crashes, and a hard overall limit.
-process.on('exit', () => {
-  killAllSync();
-  removeAllTempDirs();
-});
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    log(`${sig}: cleaning up`);
-    void killAll().finally(() => process.exit(130));
-  });
-}
-const watchdog = setTimeout(
-  () => {
-    log('overall time limit reached; killing everything');
-    void killAll().finally(() => process.exit(3));
-  },
-  (process.argv.includes('--quick') ? 4 : 8) * 60_000,
-);
-watchdog.unref();
-
-main()
-  .then(async (code) => {
-    await killAll();
-    process.exit(code);
-  })
-  .catch(async (err: unknown) => {
-    process.stderr.write(`bench:turn failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    await killAll();
-    process.exit(1);
-  });
+runBench('bench:turn', main, process.argv.includes('--quick') ? 4 : 8, log);

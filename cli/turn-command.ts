@@ -7,8 +7,9 @@
  * returns to the client as a Data indication (or ChannelData). Round trips are timed per probe.
  * Finally the allocation is deleted (Refresh with LIFETIME 0).
  */
-import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { bindUdp } from '../electron/engine/stun/nat-discovery.js';
 import { formatTransportAddress, localAddressToward, now, stunBinding } from '../electron/engine/stun/stun-client.js';
 import { TurnClient, TurnError, type TransportAddress } from '../electron/engine/turn/turn-client.js';
 import { UsageError, withExitCode } from './args.js';
@@ -28,19 +29,6 @@ export interface TurnJson {
 
 const USAGE = 'usage: burrow turn HOST:PORT --user U --password P [--json] [--tcp] [--channel] [--count N] [--timeout SECONDS]';
 const PROBE_PREFIX = 'burrow-turn-echo ';
-
-async function bindUdp(ip: string): Promise<UdpSocket> {
-  const s = createSocket(isIPv6(ip) ? 'udp6' : 'udp4');
-  await new Promise<void>((resolve, reject) => {
-    s.once('error', reject);
-    s.bind(0, ip, () => {
-      s.off('error', reject);
-      resolve();
-    });
-  });
-  s.on('error', () => {});
-  return s;
-}
 
 /**
  * An RFC 8489 retransmission schedule (RTO 500 ms, doubling) cut to end after `totalMs`: as many

@@ -57,7 +57,8 @@ export interface NatDiscoveryResult extends NatReport {
   server: string;
 }
 
-async function bindUdp(ip: string): Promise<UdpSocket> {
+/** A UDP socket bound to an ephemeral port on `ip`; later socket errors are ignored (transactions time out on their own). */
+export async function bindUdp(ip: string): Promise<UdpSocket> {
   const s = createSocket(isIPv6(ip) ? 'udp6' : 'udp4');
   await new Promise<void>((resolve, reject) => {
     s.once('error', reject);
