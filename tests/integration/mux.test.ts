@@ -44,6 +44,8 @@ describe('multiplexed connection', () => {
     const engine = await startClient(server, { tls: true, tunnels: [{ name: 'echo', type: 'tcp', local: `127.0.0.1:${echo.port}`, remotePort: 0 }] });
     cleanup.push(() => engine.stop());
     const port = await tunnelOnline(engine, 'echo');
+    // The tunnel is online as soon as the control session is; the multiplexed connection follows.
+    await waitFor(() => server.snapshot().clients[0]?.muxStreams !== undefined, 'mux attached');
 
     // A: writes 16 MiB and reads nothing, so its echo backs up through the relay.
     const stalled = await connectTcp(port);

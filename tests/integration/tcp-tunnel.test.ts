@@ -24,6 +24,9 @@ async function setup(tls: boolean, mux: boolean): Promise<{ server: BurrowServer
   );
   cleanup.push(() => engine.stop());
   const port = await tunnelOnline(engine, 'echo');
+  // The tunnel is online with the control session; the multiplexed connection follows it (until
+  // then user connections ride work connections, which the assertions below tell apart).
+  if (mux) await waitFor(() => server.snapshot().clients[0]?.muxStreams !== undefined, 'mux attached');
   return { server, engine, port };
 }
 
