@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { stunTlsListen } from '../shared/config/server-config.js';
 import { ConfigError, loadClientConfig, loadServerConfig, parseClientConfig, parseServerConfig } from './config-loader.js';
 
 function configError(fn: () => unknown): ConfigError {
@@ -352,6 +353,15 @@ describe('parse*Config: good configs and defaults', () => {
     expect(c.admin).toEqual({ listen: '127.0.0.1:7500', token: 'admin-token-123' });
     expect(c.authFailureLimit).toEqual({ failures: 3, windowSeconds: 60 });
     expect(c.log.level).toBe('debug');
+  });
+
+  it('stun: STUN/TURN over TLS defaults to the listen host on port 5349; false turns it off', () => {
+    const tlsOf = (stun: string) => stunTlsListen(parseServerConfig(`${SERVER_HEAD}stun: ${stun}\n`, 'server.yaml').stun!);
+    expect(tlsOf('{}')).toBe('0.0.0.0:5349');
+    expect(tlsOf('{ listen: "[::]:3478" }')).toBe('[::]:5349');
+    expect(tlsOf('{ listen: "127.0.0.1:0" }')).toBe('127.0.0.1:0');
+    expect(tlsOf('{ tlsListen: "192.0.2.1:443" }')).toBe('192.0.2.1:443');
+    expect(tlsOf('{ tlsListen: false }')).toBeUndefined();
   });
 
   it('minimal client config gets every default', () => {

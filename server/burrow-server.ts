@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { randomHex } from '../io/auth-proof.js';
 import type { FramedConnection } from '../io/framed-connection.js';
 import { ensureSelfSignedIdentity, loadIdentity, type TlsIdentity } from '../io/tls-identity.js';
-import type { ServerConfig } from '../shared/config/server-config.js';
+import { stunTlsListen, type ServerConfig } from '../shared/config/server-config.js';
 import { formatHostPort, parseHostPort } from '../shared/net-address.js';
 import type { MessageOf } from '../shared/protocol/messages.js';
 import type { ServerCounters, ServerSnapshot } from '../shared/types/server-status.js';
@@ -110,10 +110,12 @@ export class BurrowServer {
     });
     this.listener = server;
     if (this.config.stun) {
-      // STUN over TLS uses the control channel's certificate (made now if the control channel is plain).
-      const identity = this.config.stun.tlsListen ? (this.identity ?? (await this.loadIdentity())) : undefined;
+      // STUN over TLS (on by default) uses the control channel's certificate (made now if the control channel is plain).
+      const tlsListen = stunTlsListen(this.config.stun);
+      const identity = tlsListen ? (this.identity ?? (await this.loadIdentity())) : undefined;
+      const config = { ...this.config, stun: { ...this.config.stun, tlsListen } };
       try {
-        this.stunTurn = await StunTurnService.start(this.config, { logger: this.logger, tls: identity });
+        this.stunTurn = await StunTurnService.start(config, { logger: this.logger, tls: identity });
       } catch (err) {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         this.listener = undefined;

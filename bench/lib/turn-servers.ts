@@ -161,7 +161,7 @@ export async function startBurrowTurn(opts: TurnServerOptions, avoidPorts: Array
       stateDir: path.join(dir, 'state'),
       proxyBind: HOST,
       log: { level: 'warn' },
-      stun: { listen: `${HOST}:${port}` },
+      stun: { listen: `${HOST}:${port}`, tlsListen: false }, // coturn runs with --no-tls
       turn: {
         realm: TURN_REALM,
         users: { [TURN_USER]: TURN_PASS },

@@ -174,7 +174,7 @@ export class StunTurnListener {
     if (alt?.ip !== undefined && isIPv6(alt.ip) !== isIPv6(primary.host)) {
       throw new Error('stun.alternate.ip must be of the same address family as stun.listen');
     }
-    if (this.config.tlsListen !== undefined && !this.deps.tls) throw new Error('stun.tlsListen needs a TLS certificate');
+    if (this.config.tlsListen && !this.deps.tls) throw new Error('stun.tlsListen needs a TLS certificate');
     let altPort: number | undefined;
     if (alt) {
       altPort = alt.port ?? (primary.port === 0 ? 0 : primary.port + 1);
@@ -192,7 +192,7 @@ export class StunTurnListener {
         if (!osChosen || code !== 'EADDRINUSE' || attempt >= BIND_ATTEMPTS) throw err;
       }
     }
-    if (this.config.tlsListen !== undefined) {
+    if (this.config.tlsListen) {
       const at = parseHostPort(this.config.tlsListen);
       try {
         if (!at) throw new Error(`stun.tlsListen: bad address ${this.config.tlsListen}`);

@@ -1,5 +1,6 @@
 /** Schema of server.yaml (public interface: see README "Server config"). */
 import { z } from 'zod';
+import { formatHostPort, parseHostPort } from '../net-address.js';
 import { byteRate, cidr, hostPort, logConfig, portRange, seconds } from './common.js';
 
 /** STUN service (RFC 8489; RFC 5780 behaviour discovery when `alternate` is set). Off unless present. */
@@ -7,8 +8,11 @@ export const StunConfigSchema = z
   .object({
     /** Primary address: UDP and TCP. */
     listen: hostPort.default('0.0.0.0:3478'),
-    /** TLS (STUN/TURN over TLS), using the server's certificate. */
-    tlsListen: hostPort.optional(),
+    /**
+     * STUN/TURN over TLS, with the server's certificate. Default: the `listen` host on port 5349
+     * (RFC 8489 §6.2.3; port 0 when `listen` has port 0); `false` turns it off. See stunTlsListen().
+     */
+    tlsListen: z.union([hostPort, z.literal(false)]).optional(),
     /**
      * RFC 5780: a second IP and/or port. `ip` omitted means the same IP as `listen` (a second port
      * only, so CHANGE-REQUEST can change the port but not the IP); `port` defaults to listen port + 1.
@@ -51,6 +55,17 @@ export const TurnConfigSchema = z
   .strict();
 
 export type StunConfig = z.output<typeof StunConfigSchema>;
+
+/** RFC 8489 §6.2.3: the default port for STUN over TLS. */
+export const STUN_TLS_PORT = 5349;
+
+/** Where `burrow server` listens for STUN/TURN over TLS (undefined: not at all). */
+export function stunTlsListen(stun: StunConfig): string | undefined {
+  if (stun.tlsListen === false) return undefined;
+  if (stun.tlsListen !== undefined) return stun.tlsListen;
+  const at = parseHostPort(stun.listen)!;
+  return formatHostPort(at.host, at.port === 0 ? 0 : STUN_TLS_PORT);
+}
 export type TurnConfig = z.output<typeof TurnConfigSchema>;
 
 export const ServerConfigSchema = z

@@ -29,7 +29,8 @@ async function udpEchoPeer(): Promise<UdpSocket> {
 async function start(allowLoopbackPeers: boolean): Promise<{ server: BurrowServer; admin: AdminApi; udp: number; tcp: number; tls: number }> {
   const server = await startServer({
     tls: true,
-    stun: { listen: '127.0.0.1:0', tlsListen: '127.0.0.1:0' },
+    // No tlsListen: TLS is on by default (port 5349, or an ephemeral port when listen's is 0).
+    stun: { listen: '127.0.0.1:0' },
     turn: { users: { alice: 'wonderland' }, relayIps: ['127.0.0.1'], ...(allowLoopbackPeers ? { allowPeers: ['127.0.0.0/8'] } : {}) },
   });
   cleanup.push(() => server.stop());
