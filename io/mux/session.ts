@@ -291,7 +291,8 @@ export class MuxSession extends EventEmitter {
     this.initialWindow = initialWindow;
     this.maxStreams = maxStreams;
     this.frameLimit = maxFramePayload;
-    this.decoder = new MuxFrameDecoder({ maxFramePayload });
+    // Payloads go to the streams as views of the socket's chunks as they arrive (no reassembly copy).
+    this.decoder = new MuxFrameDecoder({ maxFramePayload, streamData: true });
     this.nextStreamId = options.client ? 1 : 2;
 
     const session = this;

@@ -183,6 +183,47 @@ describe('properties', () => {
     );
   });
 
+  it('streamData: pieces are views that add up to each frame, SYN/ACK on the first and FIN/RST on the last, however the bytes are chunked', () => {
+    const ends = MuxFlag.FIN | MuxFlag.RST;
+    fc.assert(
+      fc.property(fc.array(frameArb, { maxLength: 20 }), fc.array(fc.nat({ max: 8000 }), { maxLength: 30 }), (frames, cuts) => {
+        const bytes = concat(frames.map((f) => encodeFrame(f.header, f.payload)));
+        const d = new MuxFrameDecoder({ maxFramePayload: 300, streamData: true });
+        const chunks = split(bytes, cuts);
+        const out = chunks.flatMap((c) => d.push(c));
+        // Merge each Data frame's run of pieces back into one frame, checking the flags on the way.
+        const merged: Array<ReturnType<typeof plain>> = [];
+        let i = 0;
+        for (const f of frames) {
+          if (f.header.type !== MuxType.Data || f.header.length === 0) {
+            merged.push(plain(out[i++]!));
+            continue;
+          }
+          const pieces: MuxFrame[] = [];
+          let got = 0;
+          while (got < f.header.length) {
+            const piece = out[i++]!;
+            expect(piece.length).toBe(piece.payload.length);
+            expect(piece.length).toBeGreaterThan(0);
+            // A piece is a view into one of the pushed chunks, never a copy.
+            expect(chunks.some((c) => c.buffer === piece.payload.buffer)).toBe(true);
+            got += piece.length;
+            pieces.push(piece);
+          }
+          pieces.forEach((p, k) => {
+            const first = k === 0;
+            const last = k === pieces.length - 1;
+            expect(p.flags).toBe((first ? f.header.flags & ~ends : 0) | (last ? f.header.flags & ends : 0));
+          });
+          merged.push({ ...f.header, payload: pieces.flatMap((p) => [...p.payload]) });
+        }
+        expect(i).toBe(out.length);
+        expect(merged).toEqual(frames.map((f) => ({ ...f.header, payload: [...f.payload] })));
+        expect(d.bufferedBytes).toBe(0);
+      }),
+    );
+  });
+
   it('random bytes only ever yield frames or a MuxError', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 2000 }), fc.array(fc.nat({ max: 2000 }), { maxLength: 10 }), fc.nat({ max: 512 }), (bytes, cuts, max) => {

@@ -136,6 +136,13 @@ export function encodeFrame(header: MuxHeader, payload: Uint8Array = EMPTY): Uin
 export interface MuxFrameDecoderOptions {
   /** Largest Data payload accepted; a larger length is a MuxError('oversize'). Default 256 KiB. */
   readonly maxFramePayload?: number;
+  /**
+   * Hand out a Data frame's payload in pieces as its bytes arrive, each a view of a pushed chunk,
+   * instead of waiting for the whole payload and copying it together. Each piece is a Data frame
+   * of its own length; SYN and ACK ride on the first piece and FIN and RST on the last, so a
+   * consumer that handles whole frames handles pieces the same way (windows add up the same).
+   */
+  readonly streamData?: boolean;
 }
 
 /**
@@ -145,6 +152,10 @@ export interface MuxFrameDecoderOptions {
  */
 export class MuxFrameDecoder {
   private readonly maxFramePayload: number;
+  private readonly streamData: boolean;
+  /** With streamData: payload bytes of the current Data frame not handed out yet, and whether one piece was. */
+  private payloadLeft = 0;
+  private pieceSent = false;
   private chunks: Uint8Array[] = [];
   /** Read offset into chunks[0]. */
   private head = 0;
@@ -157,6 +168,7 @@ export class MuxFrameDecoder {
     const max = options.maxFramePayload ?? MUX_DEFAULT_MAX_FRAME_PAYLOAD;
     if (!isU32(max)) throw new MuxError('bad-header', `maxFramePayload ${max} is not a u32`);
     this.maxFramePayload = max;
+    this.streamData = options.streamData ?? false;
   }
 
   /** Every frame completed by `chunk`; throws MuxError on a bad header. */
@@ -177,6 +189,20 @@ export class MuxFrameDecoder {
           continue;
         }
         this.header = header;
+        this.payloadLeft = header.length;
+        this.pieceSent = false;
+      }
+      if (this.streamData) {
+        if (this.buffered === 0) break;
+        const piece = this.takeUpTo(this.payloadLeft);
+        this.payloadLeft -= piece.length;
+        const last = this.payloadLeft === 0;
+        const ends = this.header.flags & (MuxFlag.FIN | MuxFlag.RST);
+        const flags = (this.pieceSent ? 0 : this.header.flags & ~ends) | (last ? ends : 0);
+        frames.push({ type: MuxType.Data, flags, streamId: this.header.streamId, length: piece.length, payload: piece });
+        this.pieceSent = true;
+        if (last) this.header = undefined;
+        continue;
       }
       if (this.buffered < this.header.length) break;
       frames.push({ ...this.header, payload: this.take(this.header.length) });
@@ -212,6 +238,20 @@ export class MuxFrameDecoder {
     this.buffered = 0;
     this.head = 0;
     return error;
+  }
+
+  /** Remove and return up to `n` bytes (1 <= buffered), never more than what is left of the first chunk: always a view. */
+  private takeUpTo(n: number): Uint8Array {
+    const first = this.chunks[0]!;
+    const k = Math.min(n, first.length - this.head);
+    const out = first.subarray(this.head, this.head + k);
+    this.buffered -= k;
+    this.head += k;
+    if (this.head === first.length) {
+      this.chunks.shift();
+      this.head = 0;
+    }
+    return out;
   }
 
   /** Remove and return the next `n` bytes (n <= buffered): a view when they sit in one chunk. */
