@@ -1,6 +1,6 @@
 /** Loopback port allocation and "is something listening yet" checks. */
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
+import { procNetPort, procNetRows } from './proc-net.js';
 
 export const HOST = '127.0.0.1';
 
@@ -30,21 +30,8 @@ export async function freePorts(n: number): Promise<number[]> {
  * This does not open a connection, so it does not disturb the service behind a forward.
  */
 export function isListening(port: number): boolean {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      const local = cols[1];
-      const state = cols[3];
-      if (!local || state !== '0A') continue; // 0A = LISTEN
-      if (local.endsWith(`:${hexPort}`)) return true;
-    }
+  for (const cols of procNetRows(['tcp', 'tcp6'])) {
+    if (cols[3] === '0A' && procNetPort(cols[1]!) === port) return true; // 0A = LISTEN
   }
   return false;
 }

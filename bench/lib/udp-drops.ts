@@ -4,7 +4,8 @@
  * come and go during a run (TURN relay sockets close when allocations end), so sample often and
  * keep each socket's highest count.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { procNetPort, procNetRows } from './proc-net.js';
 
 interface SocketRow {
   port: number;
@@ -13,22 +14,12 @@ interface SocketRow {
 
 function readUdpTable(): Map<string, SocketRow> {
   const out = new Map<string, SocketRow>();
-  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
-      const local = cols[1];
-      const inode = cols[9];
-      const drops = Number(cols[12]);
-      if (!local || !inode || inode === '0' || !Number.isFinite(drops)) continue;
-      out.set(inode, { port: parseInt(local.slice(local.lastIndexOf(':') + 1), 16), drops });
-    }
+  for (const cols of procNetRows(['udp', 'udp6'])) {
+    // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+    const inode = cols[9];
+    const drops = Number(cols[12]);
+    if (!inode || inode === '0' || !Number.isFinite(drops)) continue;
+    out.set(inode, { port: procNetPort(cols[1]!), drops });
   }
   return out;
 }

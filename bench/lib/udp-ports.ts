@@ -4,6 +4,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { procNetPort, procNetRows } from './proc-net.js';
 import { freePort, HOST } from './ports.js';
 
 /** True if a UDP socket can be bound to HOST:port right now. */
@@ -32,34 +33,13 @@ export async function freeTcpUdpPort(exclude: Iterable<number> = []): Promise<nu
 /** Local ports in use by any socket (TCP or UDP, v4 or v6), from /proc/net. */
 export function portsInUse(): Set<number> {
   const used = new Set<number>();
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6', '/proc/net/udp', '/proc/net/udp6']) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const local = line.trim().split(/\s+/)[1];
-      const hex = local?.slice(local.lastIndexOf(':') + 1);
-      if (hex) used.add(parseInt(hex, 16));
-    }
-  }
+  for (const cols of procNetRows(['tcp', 'tcp6', 'udp', 'udp6'])) used.add(procNetPort(cols[1]!));
   return used;
 }
 
 /** True if some UDP socket is bound to port (any address), per /proc/net/udp{,6}. */
 export function isUdpBound(port: number): boolean {
-  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-    try {
-      for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
-        if (line.trim().split(/\s+/)[1]?.endsWith(hexPort)) return true;
-      }
-    } catch {
-      // no such table
-    }
-  }
+  for (const cols of procNetRows(['udp', 'udp6'])) if (procNetPort(cols[1]!) === port) return true;
   return false;
 }
 
