@@ -209,7 +209,7 @@ describe('MuxSession over loopback TCP', () => {
     expect(stalled.write(chunk)).toBe(false);
     written += chunk.length;
     expect(stalled.sendWindow).toBe(0);
-    const buffered = stalled.writableLength + stalledRemote.readableLength;
+    const buffered = stalled.writableLength + stalledRemote.bufferedBytes;
     expect(buffered).toBeLessThan(2 * W);
     expect(written).toBeLessThan(2 * W + 64 * 1024);
 
@@ -242,16 +242,16 @@ describe('MuxSession over loopback TCP', () => {
     const [remote] = await accepted;
     remote.pause();
     s.write(Buffer.alloc(W + 1000));
-    await until(() => remote.readableLength === W);
+    await until(() => remote.bufferedBytes === W);
     await sleep(100);
     expect(s.sendWindow).toBe(0);
-    expect(remote.readableLength).toBe(W);
+    expect(remote.bufferedBytes).toBe(W);
     // Read a little less than half: still no credit.
     remote.read(W / 2 - 1);
     await sleep(100);
     expect(s.sendWindow).toBe(0);
     remote.read(1); // half the window consumed: W/2 of credit, of which the writer uses its last 1000 bytes
-    await until(() => remote.readableLength === W / 2 + 1000);
+    await until(() => remote.bufferedBytes === W / 2 + 1000);
     expect(s.sendWindow).toBe(W / 2 - 1000);
     expect(remote.receiveWindow).toBe(W / 2 - 1000);
   });
@@ -266,7 +266,7 @@ describe('MuxSession over loopback TCP', () => {
     expect(remote.sendWindow).toBe(big);
     remote.pause();
     s.write(Buffer.alloc(big));
-    await until(() => remote.readableLength === big);
+    await until(() => remote.bufferedBytes === big);
     expect(s.sendWindow).toBe(0);
   });
 
@@ -403,6 +403,39 @@ describe('MuxSession wire behaviour', () => {
     session.close();
     await until(() => frames.length >= 7);
     expect(frames[6]).toMatchObject({ type: MuxType.GoAway, streamId: 0, length: 0 });
+  });
+
+  it('a stalled stream fed tiny frames holds them in a few blocks: memory stays near the window', async () => {
+    const { session, raw } = await rawPeer({ client: true });
+    const accepted = once(session, 'stream') as Promise<[MuxStream]>;
+    raw.write(encodeFrame({ type: MuxType.Data, flags: MuxFlag.SYN, streamId: 2, length: 1 }, Buffer.from('a')));
+    const [stalled] = await accepted;
+    stalled.pause(); // a consumer that reads nothing
+    // 200,000 one-byte frames (within the 256 KiB window), each written on its own so they arrive
+    // spread over many socket reads. As one Buffer view per frame pinning its chunk, this was over 20 MB.
+    const frame = encodeFrame({ type: MuxType.Data, flags: 0, streamId: 2, length: 1 }, Buffer.from('b'));
+    global.gc?.();
+    const before = process.memoryUsage();
+    for (let i = 0; i < 200; i++) {
+      raw.write(Buffer.concat(Array.from({ length: 1000 }, () => frame)));
+      await new Promise((r) => setImmediate(r));
+    }
+    await until(() => stalled.bufferedBytes === 200_001);
+    const after = process.memoryUsage();
+    const grown = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
+    expect(grown).toBeLessThan(8 * 1024 * 1024);
+    expect(stalled.receiveWindow).toBe(MUX_INITIAL_WINDOW - 200_001);
+    // All of it reads back in order once the consumer reads.
+    stalled.resume();
+    const data = await new Promise<Buffer>((resolve) => {
+      const parts: Buffer[] = [];
+      stalled.on('data', (c: Buffer) => {
+        parts.push(c);
+        if (parts.reduce((n, p) => n + p.length, 0) === 200_001) resolve(Buffer.concat(parts));
+      });
+    });
+    expect(data.toString()).toBe('a' + 'b'.repeat(200_000));
+    session.destroy();
   });
 
   it('coalesces a frame header and its payload into one socket write', async () => {

@@ -68,6 +68,14 @@ export const MUX_DEFAULT_KEEPALIVE_MS = 30_000;
 const COPY_LIMIT = 4096;
 /** Queued writes totalling up to this are merged into one Data frame. */
 const COALESCE_LIMIT = 16 * 1024;
+/** Size of the blocks a stream copies payload into while its consumer is behind. */
+const HELD_BLOCK = 64 * 1024;
+/**
+ * Replies the peer provokes (Ping ACKs, RSTs refusing its SYNs) are skipped while this much is
+ * already queued on the socket: a peer that floods Pings or SYNs and never reads must not grow
+ * our write queue without bound. Stream data is bounded by the windows instead.
+ */
+const REPLY_QUEUE_LIMIT = 256 * 1024;
 /** After close(), how long the socket may take to finish its FIN handshake before it is destroyed. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -100,6 +108,15 @@ export class MuxStream extends Duplex {
   /** Bytes handed to the Readable (push) and bytes of those already counted as consumed. */
   private pushedBytes = 0;
   private consumedBytes = 0;
+  /**
+   * Payload that arrived while the consumer was behind (the last push() returned false), copied
+   * into blocks: a stalled stream then holds at most its window in a few blocks, rather than
+   * pinning the socket's chunks its pieces are views of, or one object per tiny frame.
+   */
+  private readonly held: Array<{ buf: Buffer; used: number }> = [];
+  private heldBytes = 0;
+  private backedUp = false;
+  private endAfterHeld = false;
 
   /** @internal */
   constructor(host: StreamHost, state: MuxStreamState) {
@@ -112,6 +129,11 @@ export class MuxStream extends Duplex {
   /** Bytes this stream may still send before the peer grants more window. */
   get sendWindow(): number {
     return this.state.sendWindow;
+  }
+
+  /** Bytes received and not yet read by the consumer (in the Readable's buffer or held). */
+  get bufferedBytes(): number {
+    return this.readableLength + this.heldBytes;
   }
 
   /** Bytes the peer may still send before we grant more window. */
@@ -176,6 +198,7 @@ export class MuxStream extends Duplex {
 
   /** Every read (flowing mode reads through here too) may turn consumed bytes into window credit. */
   override read(size?: number): any {
+    this.flushHeld();
     const chunk: unknown = super.read(size);
     if (chunk !== null) this.grantCredit();
     return chunk;
@@ -183,7 +206,44 @@ export class MuxStream extends Duplex {
 
   /** The consumer wants more (covers chunks handed straight to 'data' listeners, which skip read()). */
   override _read(): void {
+    this.flushHeld();
     this.grantCredit();
+  }
+
+  /** A Data payload for the consumer: a view at once if it keeps up, else a copy into the held blocks. */
+  private deliver(p: Uint8Array): void {
+    if (!this.backedUp && this.heldBytes === 0) {
+      this.pushedBytes += p.length;
+      this.backedUp = !this.push(Buffer.from(p.buffer, p.byteOffset, p.length));
+      return;
+    }
+    let last = this.held[this.held.length - 1];
+    if (!last || last.buf.length - last.used < p.length) {
+      last = { buf: Buffer.allocUnsafe(Math.max(HELD_BLOCK, p.length)), used: 0 };
+      this.held.push(last);
+    }
+    last.buf.set(p, last.used);
+    last.used += p.length;
+    this.heldBytes += p.length;
+  }
+
+  /** The consumer reads again: hand it the held blocks (a few large copies at most: the window bounds them). */
+  private flushHeld(): void {
+    if (this.held.length === 0) {
+      this.backedUp = this.readableLength >= this.readableHighWaterMark;
+      return;
+    }
+    let more = true;
+    for (const block of this.held.splice(0)) {
+      this.heldBytes -= block.used;
+      this.pushedBytes += block.used;
+      more = this.push(block.buf.subarray(0, block.used));
+    }
+    this.backedUp = !more;
+    if (this.endAfterHeld) {
+      this.endAfterHeld = false;
+      this.push(null);
+    }
   }
 
   /** Whatever the consumer took since last time becomes window credit (sent once it reaches half the window). */
@@ -209,11 +269,7 @@ export class MuxStream extends Duplex {
   receive(frame: MuxFrame): void {
     const rst = (frame.flags & MuxFlag.RST) !== 0;
     if (frame.type === MuxType.Data) {
-      if (!rst && this.state.receiveData(frame.length) && frame.length > 0) {
-        this.pushedBytes += frame.length;
-        const p = frame.payload;
-        if (!this.destroyed) this.push(Buffer.from(p.buffer, p.byteOffset, p.length));
-      }
+      if (!rst && this.state.receiveData(frame.length) && frame.length > 0 && !this.destroyed) this.deliver(frame.payload);
     } else if (frame.length > 0) {
       this.state.windowUpdate(frame.length);
     }
@@ -222,7 +278,10 @@ export class MuxStream extends Duplex {
       this.destroy(new MuxError('stream-reset', `mux stream ${this.id} was reset by the peer`));
       return;
     }
-    if (outcome.remoteFinished && !this.destroyed) this.push(null);
+    if (outcome.remoteFinished && !this.destroyed) {
+      if (this.heldBytes > 0) this.endAfterHeld = true;
+      else this.push(null);
+    }
     if (outcome.closed) this.host.forget(this);
     if (frame.type === MuxType.WindowUpdate && frame.length > 0) this.pump();
   }
@@ -450,7 +509,7 @@ export class MuxSession extends EventEmitter {
         return;
       case MuxType.Ping:
         if (frame.flags & MuxFlag.SYN) {
-          this.sendFrame(MuxType.Ping, MuxFlag.ACK, 0, frame.length);
+          if (this.socket.writableLength < REPLY_QUEUE_LIMIT) this.sendFrame(MuxType.Ping, MuxFlag.ACK, 0, frame.length);
         } else if (frame.flags & MuxFlag.ACK) {
           const pending = this.pings.get(frame.length);
           if (pending) {
@@ -487,7 +546,8 @@ export class MuxSession extends EventEmitter {
     }
     if (frame.flags & MuxFlag.RST) return; // opened and reset at once: nothing to do
     if (this.localGoAway || this.streams.size >= this.maxStreams || this.listenerCount('stream') === 0) {
-      this.sendFrame(MuxType.WindowUpdate, MuxFlag.RST, id, 0); // refused; its data in flight is dropped
+      // Refused; its data in flight is dropped.
+      if (this.socket.writableLength < REPLY_QUEUE_LIMIT) this.sendFrame(MuxType.WindowUpdate, MuxFlag.RST, id, 0);
       return;
     }
     const state = new MuxStreamState(id, 'remote', { maxWindow: this.initialWindow });
