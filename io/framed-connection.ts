@@ -32,7 +32,12 @@ export class FramedConnection {
   private failure: Error | undefined;
   private released = false;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
-  private readonly onEnd = () => this.fail(new Error('connection closed by peer'));
+  /** A framed connection is never half-open: the peer's FIN ends it (a mux stream would otherwise linger). */
+  private readonly onEnd = () => {
+    const first = this.failure === undefined && !this.released;
+    this.fail(new Error('connection closed by peer'));
+    if (first) this.socket.destroy();
+  };
   private readonly onClose = () => this.fail(new Error('connection closed'));
   private readonly onError = (err: Error) => this.fail(err);
   /**

@@ -188,7 +188,8 @@ export class ControlSession implements WorkConnSource {
       waiter.resolve(conn);
       return;
     }
-    if (this.idle.length >= MAX_IDLE_WORK_CONNS) {
+    // One asked for before the mux attached, arriving after: not needed while the mux lives.
+    if (this.idle.length >= MAX_IDLE_WORK_CONNS || (this.mux && !this.mux.closed)) {
       conn.destroy();
       return;
     }
@@ -216,12 +217,12 @@ export class ControlSession implements WorkConnSource {
       if (!this.isClosed) this.logger.info('multiplexed connection closed; using work connections until the client opens another');
     });
     this.logger.debug('multiplexed connection attached');
-    for (const w of this.waiters.splice(0)) {
+    // Idle work connections are not needed while the mux lives.
+    for (const c of this.idle.splice(0)) c.destroy();
+    while (this.waiters.length > 0) {
       const conn = this.openMuxStream();
-      if (!conn) {
-        this.waiters.unshift(w);
-        break;
-      }
+      if (!conn) break;
+      const w = this.waiters.shift()!;
       clearTimeout(w.timer);
       w.resolve(conn);
     }

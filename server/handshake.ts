@@ -43,6 +43,8 @@ export interface HandshakeContext {
 
 export async function handshake(socket: Socket, ctx: HandshakeContext): Promise<void> {
   const conn = new FramedConnection(socket);
+  // A multiplexed connection's yamux frames may share a chunk with NewMuxConn: keep them raw.
+  conn.rawAfter = (m) => m.type === 'NewMuxConn';
   const source = conn.remoteAddress;
   const config = ctx.config();
   const nonce = randomHex(16);
