@@ -851,6 +851,8 @@ function isErrorResponseTo(bytes: Uint8Array, transactionId: Uint8Array): boolea
 
 /** A TransportAddress from a socket's view: IPv4-mapped IPv6 is shown as IPv4, IPv6 in canonical form. */
 export function transportAddress(address: string, port: number): TransportAddress {
+  // Per datagram: an IPv4 source needs no parsing (no ':'); only IPv6 is canonicalised.
+  if (!address.includes(':')) return { family: 'IPv4', address, port };
   const a = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
   return isIPv6(a) ? { family: 'IPv6', address: canonicalAddress('IPv6', a), port } : { family: 'IPv4', address: a, port };
 }
