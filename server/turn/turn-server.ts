@@ -57,30 +57,9 @@ import { PeerPolicy } from './peer-policy.js';
 import { NodeRelayFactory, type RelayFactory, type RelaySocket, type RelayTcpListener } from './relay-factory.js';
 import { ResponseCache } from './response-cache.js';
 import { TcpConnectionTable, type TcpConnection } from './tcp-connections.js';
+import type { TurnAllocationInfo, TurnStats } from '../../shared/types/server-status.js';
 
-export interface TurnStats {
-  allocations: number;
-  permissions: number;
-  channels: number;
-  bytesRelayed: { toPeers: number; fromPeers: number };
-  packetsRelayed: { toPeers: number; fromPeers: number };
-  authFailures: number;
-}
-
-export interface TurnAllocationInfo {
-  username: string;
-  /** "udp://203.0.113.5:4000" (the client's transport and server-reflexive address). */
-  client: string;
-  /** Relayed transport addresses, "198.51.100.1:50000". */
-  relayed: string[];
-  /** 'udp' or 'tcp' (RFC 6062) relaying. */
-  transport: 'udp' | 'tcp';
-  expiresInSeconds: number;
-  permissions: number;
-  channels: number;
-  bytesToPeers: number;
-  bytesFromPeers: number;
-}
+export type { TurnAllocationInfo, TurnStats };
 
 export interface TurnServerDeps {
   logger: Logger;

@@ -47,27 +47,32 @@ export interface ServerSnapshot {
     stats: object;
   };
   /** Present when the config has a `turn` section. */
-  turn?: {
-    stats: {
-      allocations: number;
-      permissions: number;
-      channels: number;
-      bytesRelayed: { toPeers: number; fromPeers: number };
-      packetsRelayed: { toPeers: number; fromPeers: number };
-      authFailures: number;
-    };
-    allocations: Array<{
-      username: string;
-      client: string;
-      relayed: string[];
-      transport: 'udp' | 'tcp';
-      expiresInSeconds: number;
-      permissions: number;
-      channels: number;
-      bytesToPeers: number;
-      bytesFromPeers: number;
-    }>;
-  };
+  turn?: { stats: TurnStats; allocations: TurnAllocationInfo[] };
+}
+
+/** TURN relay counters: what is live now, and what was relayed and refused since start. */
+export interface TurnStats {
+  allocations: number;
+  permissions: number;
+  channels: number;
+  bytesRelayed: { toPeers: number; fromPeers: number };
+  packetsRelayed: { toPeers: number; fromPeers: number };
+  authFailures: number;
+}
+
+export interface TurnAllocationInfo {
+  username: string;
+  /** "udp://203.0.113.5:4000" (the client's transport and server-reflexive address). */
+  client: string;
+  /** Relayed transport addresses, "198.51.100.1:50000". */
+  relayed: string[];
+  /** 'udp' or 'tcp' (RFC 6062) relaying. */
+  transport: 'udp' | 'tcp';
+  expiresInSeconds: number;
+  permissions: number;
+  channels: number;
+  bytesToPeers: number;
+  bytesFromPeers: number;
 }
 
 export interface TransportAddressInfo {
