@@ -1,16 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatNat, runNat } from './nat-command.js';
+import { quiet } from './test-helpers.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-function quiet(): { err: () => string } {
-  let err = '';
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (err += a.join(' ') + '\n'));
-  vi.spyOn(console, 'log').mockImplementation(() => {});
-  return { err: () => err };
-}
 
 describe('burrow nat', () => {
   it('needs --stun HOST:PORT (exit 2)', async () => {

@@ -1,16 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatTurn, runTurn, udpScheduleWithin } from './turn-command.js';
+import { quiet } from './test-helpers.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-function quiet(): { err: () => string } {
-  let err = '';
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (err += a.join(' ') + '\n'));
-  vi.spyOn(console, 'log').mockImplementation(() => {});
-  return { err: () => err };
-}
 
 describe('burrow turn', () => {
   it('needs --user and --password, and a sane --count (exit 2)', async () => {
