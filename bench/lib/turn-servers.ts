@@ -68,6 +68,24 @@ async function waitTurnReady(port: number, proc: Tracked): Promise<void> {
 }
 
 /** SIGTERM, wait up to graceMs for a clean exit, then tree-kill whatever is left. */
+/** Wait until the server answers (stopping it if it never does) and describe it to the runner. */
+async function ready(
+  name: Pick<RunningTurnServer, 'id' | 'label'>,
+  proc: Tracked,
+  port: number,
+  relayPorts: RunningTurnServer['relayPorts'],
+  command: string[],
+  stop: () => Promise<void>,
+): Promise<RunningTurnServer> {
+  try {
+    await waitTurnReady(port, proc);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ...name, pid: proc.pid, port, relayPorts, command: command.join(' '), health: () => deadReport([proc]), output: () => proc.output(), stop };
+}
+
 async function stopGracefully(proc: Tracked, graceMs: number): Promise<void> {
   if (!proc.hasExited()) {
     try {
@@ -124,23 +142,7 @@ export async function startCoturn(opts: TurnServerOptions, avoidPorts: Array<[nu
     await stopGracefully(proc, 3000);
     removeTempDir(dir);
   };
-  try {
-    await waitTurnReady(port, proc);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return {
-    id: 'coturn',
-    label: 'coturn',
-    pid: proc.pid,
-    port,
-    relayPorts,
-    command: [cmd, ...argv].join(' '),
-    health: () => deadReport([proc]),
-    output: () => proc.output(),
-    stop,
-  };
+  return ready({ id: 'coturn', label: 'coturn' }, proc, port, relayPorts, [cmd, ...argv], stop);
 }
 
 export async function startBurrowTurn(opts: TurnServerOptions, avoidPorts: Array<[number, number]> = []): Promise<RunningTurnServer> {
@@ -184,45 +186,39 @@ export async function startBurrowTurn(opts: TurnServerOptions, avoidPorts: Array
   } catch {
     // not executable: run it with this node
   }
-  const nodeArgs = [...shebangNodeFlags(cli), ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [])];
+  // Run by hand (for --cpu-prof) with exactly what the shebang gives a user: its node flags and environment.
+  const launch = shebangLaunch(cli);
+  const nodeArgs = [...launch.nodeFlags, ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [])];
   const [cmd, argv] =
     executable && !opts.cpuProfDir
       ? pinned(opts.core, cli, ['server', '--config', yamlFile])
       : pinned(opts.core, process.execPath, [...nodeArgs, cli, 'server', '--config', yamlFile]);
-  const proc = spawnTracked('burrow server', cmd, argv, { cwd: dir });
+  const proc = spawnTracked('burrow server', cmd, argv, { cwd: dir, env: { ...process.env, ...launch.env } });
   const stop = async (): Promise<void> => {
     // A --cpu-prof profile is written when node exits on its own: give it time.
     await stopGracefully(proc, opts.cpuProfDir ? 20_000 : 3000);
     removeTempDir(dir);
   };
-  try {
-    await waitTurnReady(port, proc);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return {
-    id: 'burrow',
-    label: 'Burrow',
-    pid: proc.pid,
-    port,
-    relayPorts,
-    command: [cmd, ...argv].join(' '),
-    health: () => deadReport([proc]),
-    output: () => proc.output(),
-    stop,
-  };
+  return ready({ id: 'burrow', label: 'Burrow' }, proc, port, relayPorts, [cmd, ...argv], stop);
 }
 
 /** Node flags in a script's shebang (`#!/usr/bin/env -S node --flag …`), if any. */
-export function shebangNodeFlags(script: string): string[] {
+/** What the script's `#!/usr/bin/env -S [NAME=VALUE…] node [flags…]` line sets: environment and node flags. */
+export function shebangLaunch(script: string): { env: Record<string, string>; nodeFlags: string[] } {
+  let first = '';
   try {
-    const first = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
-    const m = /^#!.*?\bnode\b(.*)$/.exec(first);
-    return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
+    first = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
   } catch {
-    return [];
+    // unreadable: no extras
   }
+  const m = /^#!.*?\benv\s+-S\s+(.*?)\bnode\b(.*)$/.exec(first) ?? /^#!.*?()\bnode\b(.*)$/.exec(first);
+  if (!m) return { env: {}, nodeFlags: [] };
+  const env: Record<string, string> = {};
+  for (const pair of m[1]!.trim().split(/\s+/).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return { env, nodeFlags: m[2]!.trim().split(/\s+/).filter(Boolean) };
 }
 
 /** The newest .cpuprofile in dir, if any. */
