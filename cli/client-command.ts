@@ -1,7 +1,7 @@
 /** `burrow client --config client.yaml` */
 import { resolve } from 'node:path';
-import { Engine } from '../electron/engine/engine.js';
-import { startStatusServer } from '../electron/engine/status-server.js';
+import { Engine } from '../engine/engine.js';
+import { startStatusServer } from '../engine/status-server.js';
 import { ConfigError, loadClientConfig } from '../io/config-loader.js';
 import { watchConfigFile } from '../io/config-watch.js';
 import { createLogger } from '../io/logger.js';

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../electron/engine/engine.js';
+import { Engine } from '../engine/engine.js';
 import { randomHex } from '../io/auth-proof.js';
 import { createLogger } from '../io/logger.js';
 import { BurrowServer } from '../server/burrow-server.js';

@@ -1,5 +1,5 @@
 /** `burrow nat --stun HOST:PORT [--json] [--lifetime]`: RFC 5780 NAT behaviour discovery. */
-import { discoverNat, type NatDiscoveryResult } from '../electron/engine/stun/nat-discovery.js';
+import { discoverNat, type NatDiscoveryResult } from '../engine/stun/nat-discovery.js';
 import { UsageError, withExitCode } from './args.js';
 import { parseCommand, serverArg } from './stun-command.js';
 

@@ -9,7 +9,7 @@ import {
   stunBinding,
   stunBindingTcp,
   type StunBindingResult,
-} from '../electron/engine/stun/stun-client.js';
+} from '../engine/stun/stun-client.js';
 import { parseHostPort, type HostPort } from '../shared/net-address.js';
 import { UsageError, withExitCode } from './args.js';
 

@@ -9,9 +9,9 @@
  */
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { bindUdp } from '../electron/engine/stun/nat-discovery.js';
-import { formatTransportAddress, localAddressToward, now, stunBinding } from '../electron/engine/stun/stun-client.js';
-import { TurnClient, TurnError, type TransportAddress } from '../electron/engine/turn/turn-client.js';
+import { bindUdp } from '../engine/stun/nat-discovery.js';
+import { formatTransportAddress, localAddressToward, now, stunBinding } from '../engine/stun/stun-client.js';
+import { TurnClient, TurnError, type TransportAddress } from '../engine/turn/turn-client.js';
 import { UsageError, withExitCode } from './args.js';
 import { parseCommand, roundMs, secondsArg, serverArg } from './stun-command.js';
 

@@ -22,7 +22,7 @@
  * One IP, two ports (`stun.alternate` without `ip`): OTHER-ADDRESS names the same IP and the other
  * port, and change-port is honoured. RFC 5780 §6.1 would have a server without a second IP send no
  * OTHER-ADDRESS and 420 every CHANGE-REQUEST; Burrow's own NAT discovery
- * (electron/engine/stun/nat-classify.ts, "alternate: 'port'") uses this port-only mode and knows
+ * (engine/stun/nat-classify.ts, "alternate: 'port'") uses this port-only mode and knows
  * that it cannot tell address-dependent from endpoint-independent mapping with it.
  * 6. PADDING (RFC 5780 §7.6): UDP only (ignored on streams); see the amplification rule.
  *

@@ -12,9 +12,9 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discoverNat } from '../../electron/engine/stun/nat-discovery.js';
-import { stunBinding, stunBindingTcp, stunBindingTls } from '../../electron/engine/stun/stun-client.js';
-import { TurnClient, TurnError } from '../../electron/engine/turn/turn-client.js';
+import { discoverNat } from '../../engine/stun/nat-discovery.js';
+import { stunBinding, stunBindingTcp, stunBindingTls } from '../../engine/stun/stun-client.js';
+import { TurnClient, TurnError } from '../../engine/turn/turn-client.js';
 import { ensureSelfSignedIdentity } from '../../io/tls-identity.js';
 
 const HAS_COTURN = spawnSync('sh', ['-c', 'command -v turnserver'], { encoding: 'utf8' }).status === 0;

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../../electron/engine/engine.js';
+import { Engine } from '../../engine/engine.js';
 import { silentLogger } from '../../io/logger.js';
 import { BurrowServer } from '../../server/burrow-server.js';
 import { ClientConfigSchema, type ClientConfigInput } from '../../shared/config/client-config.js';

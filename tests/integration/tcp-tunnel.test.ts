@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Engine } from '../../electron/engine/engine.js';
+import type { Engine } from '../../engine/engine.js';
 import type { BurrowServer } from '../../server/burrow-server.js';
 import { connectTcp, echoServer, roundTrip, sha256, startClient, startServer, tempDir, tunnelOnline, waitFor } from './harness.js';
 

@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../io/logger.js';
 import { AdminApi } from '../../server/admin-api.js';
 import type { BurrowServer } from '../../server/burrow-server.js';
-import { stunBinding } from '../../electron/engine/stun/stun-client.js';
-import { TurnClient, TurnError } from '../../electron/engine/turn/turn-client.js';
+import { stunBinding } from '../../engine/stun/stun-client.js';
+import { TurnClient, TurnError } from '../../engine/turn/turn-client.js';
 import { startServer } from './harness.js';
 
 const ADMIN_TOKEN = 'admin-token-for-turn';

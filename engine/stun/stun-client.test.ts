@@ -1,8 +1,8 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StunClass, StunMethod } from '../../../shared/stun/constants.js';
-import { decodeStun, encodeStun, getAttribute, type DecodedStunMessage, type StunAttribute } from '../../../shared/stun/message.js';
+import { StunClass, StunMethod } from '../../shared/stun/constants.js';
+import { decodeStun, encodeStun, getAttribute, type DecodedStunMessage, type StunAttribute } from '../../shared/stun/message.js';
 import { StunClientError, buildBindingRequest, stunBinding, stunBindingTcp } from './stun-client.js';
 
 const cleanup: Array<() => void> = [];

@@ -11,7 +11,7 @@
  * Each is refreshed a lead time before it expires: a minute, or half the lifetime when that is
  * shorter. A failed refresh is retried every `retryMs` until the item expires.
  */
-import type { TransportAddress } from '../../../shared/stun/message.js';
+import type { TransportAddress } from '../../shared/stun/message.js';
 
 export const PERMISSION_LIFETIME_MS = 300_000;
 export const CHANNEL_LIFETIME_MS = 600_000;

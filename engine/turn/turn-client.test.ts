@@ -5,11 +5,11 @@
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nodeStunCrypto } from '../../../io/stun-crypto.js';
-import { PasswordAlgorithm, StunClass, StunMethod } from '../../../shared/stun/constants.js';
-import { decodeChannelData, encodeChannelData, isChannelData } from '../../../shared/stun/channel-data.js';
-import { longTermKey } from '../../../shared/stun/crypto.js';
-import { decodeStun, encodeStun, getAttribute, verifyIntegrity, type DecodedStunMessage, type StunAttribute } from '../../../shared/stun/message.js';
+import { nodeStunCrypto } from '../../io/stun-crypto.js';
+import { PasswordAlgorithm, StunClass, StunMethod } from '../../shared/stun/constants.js';
+import { decodeChannelData, encodeChannelData, isChannelData } from '../../shared/stun/channel-data.js';
+import { longTermKey } from '../../shared/stun/crypto.js';
+import { decodeStun, encodeStun, getAttribute, verifyIntegrity, type DecodedStunMessage, type StunAttribute } from '../../shared/stun/message.js';
 import { TurnClient, TurnError } from './turn-client.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];

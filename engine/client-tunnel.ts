@@ -1,9 +1,9 @@
 /** A tunnel as the client engine tracks it: its config, its state on the server, its traffic. */
-import type { TunnelConfig } from '../../shared/config/client-config.js';
-import { formatHostPort } from '../../shared/net-address.js';
-import { TokenBucket } from '../../shared/token-bucket.js';
-import { TrafficStats } from '../../shared/traffic-stats.js';
-import type { ConnectionState, TunnelStatus } from '../../shared/types/status.js';
+import type { TunnelConfig } from '../shared/config/client-config.js';
+import { formatHostPort } from '../shared/net-address.js';
+import { TokenBucket } from '../shared/token-bucket.js';
+import { TrafficStats } from '../shared/traffic-stats.js';
+import type { ConnectionState, TunnelStatus } from '../shared/types/status.js';
 
 /** Burst allowance of a bandwidth-limited tunnel: a quarter second of traffic, at least 16 KiB. */
 function burstFor(rate: number): number {

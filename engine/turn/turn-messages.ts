@@ -3,8 +3,8 @@
  * indications mean. Pure: StunMessage values in and out; the credentials and the encoding are
  * added by LongTermCredentials.
  */
-import { CHANNEL_MAX, CHANNEL_MIN, StunClass, StunMethod, Transport } from '../../../shared/stun/constants.js';
-import { encodeStun, getAttribute, type DecodedStunMessage, type StunAttribute, type StunMessage, type TransportAddress } from '../../../shared/stun/message.js';
+import { CHANNEL_MAX, CHANNEL_MIN, StunClass, StunMethod, Transport } from '../../shared/stun/constants.js';
+import { encodeStun, getAttribute, type DecodedStunMessage, type StunAttribute, type StunMessage, type TransportAddress } from '../../shared/stun/message.js';
 
 export interface AllocateParams {
   /** REQUESTED-TRANSPORT: a UDP relay (default) or an RFC 6062 TCP relay. */

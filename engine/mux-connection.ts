@@ -5,9 +5,9 @@
  * connection costs no TCP or TLS handshake. If the connection drops while the session lives it is
  * opened again after a backoff; meanwhile the server falls back to asking for work connections.
  */
-import { workConnProof } from '../../io/auth-proof.js';
-import { FramedConnection } from '../../io/framed-connection.js';
-import { MuxSession, RELAY_MUX_MAX_STREAMS, RELAY_MUX_WINDOW, type MuxStream } from '../../io/mux/session.js';
+import { workConnProof } from '../io/auth-proof.js';
+import { FramedConnection } from '../io/framed-connection.js';
+import { MuxSession, RELAY_MUX_MAX_STREAMS, RELAY_MUX_WINDOW, type MuxStream } from '../io/mux/session.js';
 import { Backoff } from './backoff.js';
 import { serveWorkConnection, type WorkConnDeps } from './work-connection.js';
 

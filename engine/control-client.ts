@@ -4,13 +4,13 @@
  * and going through callbacks and re-registers its tunnels on each new session.
  */
 import type { Logger } from 'pino';
-import { loginProof, loginResultProof, proofsEqual, randomHex } from '../../io/auth-proof.js';
-import type { FramedConnection } from '../../io/framed-connection.js';
-import type { ClientConfig } from '../../shared/config/client-config.js';
-import { Heartbeat } from '../../shared/protocol/heartbeat.js';
-import type { Message } from '../../shared/protocol/messages.js';
-import type { ConnectionState } from '../../shared/types/status.js';
-import { BURROW_VERSION } from '../../shared/version.js';
+import { loginProof, loginResultProof, proofsEqual, randomHex } from '../io/auth-proof.js';
+import type { FramedConnection } from '../io/framed-connection.js';
+import type { ClientConfig } from '../shared/config/client-config.js';
+import { Heartbeat } from '../shared/protocol/heartbeat.js';
+import type { Message } from '../shared/protocol/messages.js';
+import type { ConnectionState } from '../shared/types/status.js';
+import { BURROW_VERSION } from '../shared/version.js';
 import { Backoff } from './backoff.js';
 import type { ServerDialer } from './server-dialer.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TransportAddress } from '../../../shared/stun/message.js';
+import type { TransportAddress } from '../../shared/stun/message.js';
 import {
   bindingLifetime,
   classicName,

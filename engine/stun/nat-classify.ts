@@ -14,7 +14,7 @@
  * Classic names (SPEC §5): mapped == local is "open internet"; EI mapping with EI / AD / APD
  * filtering is full / restricted / port-restricted cone; any other mapping is symmetric.
  */
-import type { TransportAddress } from '../../../shared/stun/message.js';
+import type { TransportAddress } from '../../shared/stun/message.js';
 
 export type NatBehaviour = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'unknown';
 export type ClassicNatName = 'open internet' | 'full cone' | 'restricted cone' | 'port-restricted cone' | 'symmetric' | 'unknown';

@@ -4,13 +4,13 @@
  * remembered on first use; a changed certificate is refused before anything is sent.
  */
 import type { Logger } from 'pino';
-import { dial } from '../../io/dial.js';
-import { FramedConnection } from '../../io/framed-connection.js';
-import { normalizeFingerprint } from '../../io/tls-identity.js';
-import type { TrustStore } from '../../io/trust-store.js';
-import type { ClientConfig } from '../../shared/config/client-config.js';
-import { parseHostPort } from '../../shared/net-address.js';
-import { expectMessage, type MessageOf } from '../../shared/protocol/messages.js';
+import { dial } from '../io/dial.js';
+import { FramedConnection } from '../io/framed-connection.js';
+import { normalizeFingerprint } from '../io/tls-identity.js';
+import type { TrustStore } from '../io/trust-store.js';
+import type { ClientConfig } from '../shared/config/client-config.js';
+import { parseHostPort } from '../shared/net-address.js';
+import { expectMessage, type MessageOf } from '../shared/protocol/messages.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { nodeStunCrypto } from '../../../io/stun-crypto.js';
-import { PasswordAlgorithm, StunClass, StunMethod } from '../../../shared/stun/constants.js';
-import { longTermKey } from '../../../shared/stun/crypto.js';
-import { decodeStun, encodeStun, getAttribute, verifyIntegrity, type StunAttribute } from '../../../shared/stun/message.js';
+import { nodeStunCrypto } from '../../io/stun-crypto.js';
+import { PasswordAlgorithm, StunClass, StunMethod } from '../../shared/stun/constants.js';
+import { longTermKey } from '../../shared/stun/crypto.js';
+import { decodeStun, encodeStun, getAttribute, verifyIntegrity, type StunAttribute } from '../../shared/stun/message.js';
 import { LongTermCredentials } from './turn-auth.js';
 import { allocateRequest } from './turn-messages.js';
 

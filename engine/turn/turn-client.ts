@@ -9,12 +9,12 @@ import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dg
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, isIP, isIPv6, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { nodeStunCrypto } from '../../../io/stun-crypto.js';
-import { HEADER_LENGTH, StunClass, StunMethod } from '../../../shared/stun/constants.js';
-import type { StunCrypto } from '../../../shared/stun/crypto.js';
-import { decodeChannelData, encodeChannelData, isChannelData } from '../../../shared/stun/channel-data.js';
-import { decodeStun, isStunMessage, newTransactionId, type DecodedStunMessage, type StunMessage, type TransportAddress } from '../../../shared/stun/message.js';
-import { StunStreamDecoder } from '../../../shared/stun/stream.js';
+import { nodeStunCrypto } from '../../io/stun-crypto.js';
+import { HEADER_LENGTH, StunClass, StunMethod } from '../../shared/stun/constants.js';
+import type { StunCrypto } from '../../shared/stun/crypto.js';
+import { decodeChannelData, encodeChannelData, isChannelData } from '../../shared/stun/channel-data.js';
+import { decodeStun, isStunMessage, newTransactionId, type DecodedStunMessage, type StunMessage, type TransportAddress } from '../../shared/stun/message.js';
+import { StunStreamDecoder } from '../../shared/stun/stream.js';
 import { formatTransportAddress, now, resolveHost } from '../stun/stun-client.js';
 import { StunTransaction, type TransactionOptions } from '../stun/transaction.js';
 import { RefreshPlan, type RefreshItem } from './refresh-plan.js';
@@ -38,7 +38,7 @@ import {
   type AllocateParams,
 } from './turn-messages.js';
 
-export type { TransportAddress } from '../../../shared/stun/message.js';
+export type { TransportAddress } from '../../shared/stun/message.js';
 
 export type TurnErrorKind = 'error-response' | 'auth' | 'timeout' | 'closed' | 'state' | 'protocol';
 

@@ -9,8 +9,8 @@
  * echoes PASSWORD-ALGORITHMS as received and names its choice in PASSWORD-ALGORITHM). 438 (Stale Nonce)
  * brings a new NONCE: retry with it. A 401 to a request that carried credentials means they are wrong.
  */
-import { PasswordAlgorithm } from '../../../shared/stun/constants.js';
-import { longTermKey, type StunCrypto } from '../../../shared/stun/crypto.js';
+import { PasswordAlgorithm } from '../../shared/stun/constants.js';
+import { longTermKey, type StunCrypto } from '../../shared/stun/crypto.js';
 import {
   encodeStun,
   getAttribute,
@@ -18,7 +18,7 @@ import {
   type DecodedStunMessage,
   type StunAttribute,
   type StunMessage,
-} from '../../../shared/stun/message.js';
+} from '../../shared/stun/message.js';
 
 export type ChallengeVerdict = { retry: true } | { retry: false; reason: string };
 

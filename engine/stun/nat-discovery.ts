@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeStun, isStunMessage, newTransactionId } from '../../../shared/stun/message.js';
-import { StunClass, StunMethod } from '../../../shared/stun/constants.js';
+import { decodeStun, isStunMessage, newTransactionId } from '../../shared/stun/message.js';
+import { StunClass, StunMethod } from '../../shared/stun/constants.js';
 import {
   classifyNat,
   isObservation,

@@ -4,8 +4,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseHostPort } from '../../shared/net-address.js';
-import type { ClientStatus } from '../../shared/types/status.js';
+import { parseHostPort } from '../shared/net-address.js';
+import type { ClientStatus } from '../shared/types/status.js';
 
 export async function startStatusServer(listen: string, status: () => ClientStatus): Promise<Server> {
   const { host, port } = parseHostPort(listen)!;

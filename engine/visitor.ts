@@ -6,12 +6,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { secretTunnelKey, visitorProof, workConnProof } from '../../io/auth-proof.js';
-import { splice } from '../../io/splice.js';
-import type { VisitorConfig } from '../../shared/config/client-config.js';
-import { parseHostPort } from '../../shared/net-address.js';
-import { TrafficStats } from '../../shared/traffic-stats.js';
-import type { ConnectionState, VisitorStatus } from '../../shared/types/status.js';
+import { secretTunnelKey, visitorProof, workConnProof } from '../io/auth-proof.js';
+import { splice } from '../io/splice.js';
+import type { VisitorConfig } from '../shared/config/client-config.js';
+import { parseHostPort } from '../shared/net-address.js';
+import { TrafficStats } from '../shared/traffic-stats.js';
+import type { ConnectionState, VisitorStatus } from '../shared/types/status.js';
 import type { ServerDialer } from './server-dialer.js';
 
 const VISITOR_REPLY_TIMEOUT_MS = 10_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { StunClass, StunMethod } from '../../../shared/stun/constants.js';
-import { decodeStun, encodeStun, getAttribute, getAttributes } from '../../../shared/stun/message.js';
+import { StunClass, StunMethod } from '../../shared/stun/constants.js';
+import { decodeStun, encodeStun, getAttribute, getAttributes } from '../../shared/stun/message.js';
 import {
   allocateRequest,
   channelBindRequest,

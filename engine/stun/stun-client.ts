@@ -13,7 +13,7 @@ import { lookup } from 'node:dns/promises';
 import { connect as netConnect, isIP, isIPv6, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { StunClass, StunMethod } from '../../../shared/stun/constants.js';
+import { StunClass, StunMethod } from '../../shared/stun/constants.js';
 import {
   decodeStun,
   encodeStun,
@@ -23,11 +23,11 @@ import {
   type DecodedStunMessage,
   type StunAttribute,
   type TransportAddress,
-} from '../../../shared/stun/message.js';
-import { StunStreamDecoder } from '../../../shared/stun/stream.js';
+} from '../../shared/stun/message.js';
+import { StunStreamDecoder } from '../../shared/stun/stream.js';
 import { StunTransaction, type TransactionOptions } from './transaction.js';
 
-export type { TransportAddress } from '../../../shared/stun/message.js';
+export type { TransportAddress } from '../../shared/stun/message.js';
 
 export interface StunServerAddress {
   host: string;
