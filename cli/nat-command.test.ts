@@ -25,6 +25,10 @@ describe('burrow nat', () => {
       localAddress: '192.168.1.2:5000',
       classicName: 'port-restricted cone',
       partial: true,
+      portPreservation: false,
+      portDelta: 0,
+      portAllocation: 'unknown',
+      verdict: 'A port-restricted cone NAT: direct peer-to-peer paths work with …',
       bindingLifetime: { atLeastMs: 20_000, lessThanMs: 30_000 },
       notes: ['a note'],
     });
@@ -32,6 +36,9 @@ describe('burrow nat', () => {
     expect(text).toMatch(/^ {2}hairpinning +no$/m);
     expect(text).toMatch(/^ {2}binding lifetime +20 s to 30 s$/m);
     expect(text).toMatch(/^ {2}classic name +port-restricted cone \(partial: see notes\)$/m);
+    expect(text).toMatch(/^ {2}port preservation +no$/m);
+    expect(text).toMatch(/^ {2}port allocation +unknown \(delta 0 between destinations\)$/m);
+    expect(text).toMatch(/^P2P: A port-restricted cone NAT: direct/m);
     expect(text).toMatch(/^ {2}- a note$/m);
   });
 });

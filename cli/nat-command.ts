@@ -23,8 +23,12 @@ export function formatNat(r: NatDiscoveryResult): string {
     const l = r.bindingLifetime;
     rows.push(['binding lifetime', l.lessThanMs === undefined ? `at least ${seconds(l.atLeastMs)}` : `${seconds(l.atLeastMs)} to ${seconds(l.lessThanMs)}`]);
   }
+  const preserved = r.portPreservation === 'unknown' ? 'unknown' : r.portPreservation ? 'yes' : 'no';
+  const delta = r.portDelta === null ? '' : ` (delta ${r.portDelta > 0 ? '+' : ''}${r.portDelta} between destinations)`;
+  rows.push(['port preservation', preserved], ['port allocation', `${r.portAllocation}${delta}`]);
   rows.push(['classic name', `${r.classicName}${r.partial ? ' (partial: see notes)' : ''}`]);
   const lines = [`NAT behaviour (RFC 5780) via ${r.server}`, ...rows.map(([k, v]) => `  ${k.padEnd(17)} ${v}`)];
+  if (r.verdict) lines.push(`P2P: ${r.verdict}`);
   if (r.notes.length > 0) lines.push('notes:', ...r.notes.map((n) => `  - ${n}`));
   return lines.join('\n');
 }

@@ -6,6 +6,8 @@ import {
   classifyNat,
   needsMappingTest3,
   planNatTests,
+  portBehaviour,
+  SEQUENTIAL_MAX_STEP,
   type BindingObservation,
   type NatBehaviour,
   type NatObservations,
@@ -274,5 +276,63 @@ describe('bindingLifetime', () => {
       { afterMs: 2000, outcome: 'gone' },
     ];
     expect(classifyNat(o).bindingLifetime).toEqual({ atLeastMs: 1000, lessThanMs: 2000 });
+  });
+});
+
+describe('portBehaviour: port preservation and allocation across destinations', () => {
+  const PUB = '203.0.113.7';
+  /** What tests I, II (alternate IP) and III (alternate IP and port) saw, as mapped ports in that order. */
+  function seen(ports: [number, number, number?], local: TransportAddress = LOCAL): NatObservations {
+    const [p1, p2, p3] = ports;
+    const o: NatObservations = { localAddress: local, server: PRIMARY, test1: obs(a(PUB, p1)), mapping2: obs(a(PUB, p2), a(ALT.address, PRIMARY.port)) };
+    if (p3 !== undefined) o.mapping3 = obs(a(PUB, p3), ALT);
+    return o;
+  }
+
+  it('keeps the local port for every destination: preserved (the Linux SNAT/masquerade default)', () => {
+    expect(portBehaviour(seen([LOCAL.port, LOCAL.port]))).toEqual({ portPreservation: true, portDelta: 0, portAllocation: 'preserved' });
+  });
+
+  it('one mapping for every destination on another port: nothing to compare, unknown, with a note', () => {
+    const notes: string[] = [];
+    expect(portBehaviour(seen([40000, 40000]), notes)).toEqual({ portPreservation: false, portDelta: 0, portAllocation: 'unknown' });
+    expect(notes.join()).toMatch(/one mapping for every destination/);
+  });
+
+  it('new mappings a small step apart (up or down): sequential, with the delta of test II', () => {
+    expect(portBehaviour(seen([40000, 40001, 40002]))).toEqual({ portPreservation: false, portDelta: 1, portAllocation: 'sequential' });
+    expect(portBehaviour(seen([40000, 39998, 39996]))).toMatchObject({ portDelta: -2, portAllocation: 'sequential' });
+    // address-dependent mapping: test III reuses test II's mapping, one step only
+    const notes: string[] = [];
+    expect(portBehaviour(seen([40000, 40003, 40003]), notes)).toMatchObject({ portDelta: 3, portAllocation: 'sequential' });
+    expect(notes.join()).toMatch(/one step only/);
+  });
+
+  it('ports far apart or changing direction: random (a fully-random masquerade)', () => {
+    expect(portBehaviour(seen([40000, 51234, 12001]))).toEqual({ portPreservation: false, portDelta: 11234, portAllocation: 'random' });
+    expect(portBehaviour(seen([40000, 40001, 39990]))).toMatchObject({ portAllocation: 'random' });
+    expect(portBehaviour(seen([40000, 40000 + SEQUENTIAL_MAX_STEP + 1, 40000 + 2 * SEQUENTIAL_MAX_STEP + 2]))).toMatchObject({ portAllocation: 'random' });
+    // the first mapping happened to keep the local port, the next ones did not
+    expect(portBehaviour(seen([LOCAL.port, 23456, 61000]))).toEqual({ portPreservation: true, portDelta: 23456 - LOCAL.port, portAllocation: 'random' });
+  });
+
+  it('no answer to test I: unknown; no answer to test II: no delta', () => {
+    expect(portBehaviour({ localAddress: LOCAL, server: PRIMARY, test1: 'no-response' })).toEqual({ portPreservation: 'unknown', portDelta: null, portAllocation: 'unknown' });
+    expect(portBehaviour({ localAddress: LOCAL, server: PRIMARY, test1: obs(a(PUB, LOCAL.port)), mapping2: 'no-response' })).toEqual({
+      portPreservation: true,
+      portDelta: null,
+      portAllocation: 'preserved',
+    });
+  });
+
+  it('classifyNat carries the port behaviour and a verdict into the report', () => {
+    const r = classifyNat(simulate('address-and-port-dependent', 'address-and-port-dependent'));
+    // simulate() maps to 40000, then 40010 (other IP), then 40011 (other IP and port)
+    expect(r).toMatchObject({ classicName: 'symmetric', portPreservation: false, portDelta: 10, portAllocation: 'sequential' });
+    expect(r.verdict).toMatch(/^A symmetric NAT: .*relay/);
+    const open = classifyNat(simulate('endpoint-independent', 'endpoint-independent', { local: a('203.0.113.9', 5000) }));
+    expect(open).toMatchObject({ classicName: 'open internet', portPreservation: true, portDelta: 0, portAllocation: 'preserved' });
+    expect(open.verdict).toMatch(/^No NAT: direct peer-to-peer paths work with every kind of peer/);
+    expect(classifyNat({ localAddress: LOCAL, server: PRIMARY, test1: 'no-response' }).verdict).toMatch(/could not be classified/);
   });
 });

@@ -13,8 +13,13 @@
  *
  * Classic names (SPEC §5): mapped == local is "open internet"; EI mapping with EI / AD / APD
  * filtering is full / restricted / port-restricted cone; any other mapping is symmetric.
+ *
+ * Port allocation (not in RFC 5780; what hole punching with a symmetric peer needs to know): whether
+ * the NAT keeps the local port, and how the ports of the new mappings the mapping tests caused
+ * (one per destination on an address[-and-port]-dependent NAT) follow each other.
  */
 import type { TransportAddress } from '../../shared/stun/message.js';
+import { p2pVerdict } from './nat-verdict.js';
 
 export type NatBehaviour = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'unknown';
 export type ClassicNatName = 'open internet' | 'full cone' | 'restricted cone' | 'port-restricted cone' | 'symmetric' | 'unknown';
@@ -26,7 +31,25 @@ export interface BindingLifetime {
   lessThanMs?: number;
 }
 
-export interface NatReport {
+/**
+ * How the NAT picks the public port: `preserved` (every mapping kept the local port), `sequential`
+ * (each new mapping's port a small step from the previous one: predictable), `random`, or `unknown`
+ * (no answer, or only one mapping seen on a port other than the local one: nothing to compare).
+ */
+export type PortAllocation = 'preserved' | 'sequential' | 'random' | 'unknown';
+
+/** Consecutive mappings whose ports differ by at most this much (all in one direction) count as sequential. */
+export const SEQUENTIAL_MAX_STEP = 32;
+
+export interface PortBehaviour {
+  /** Test I's mapped port is the local port. */
+  portPreservation: boolean | 'unknown';
+  /** Mapped port of mapping test II minus test I's (0: the same port towards both destinations); null if not both answered. */
+  portDelta: number | null;
+  portAllocation: PortAllocation;
+}
+
+export interface NatReport extends PortBehaviour {
   mapping: NatBehaviour;
   filtering: NatBehaviour;
   hairpinning: boolean | 'unknown';
@@ -37,6 +60,8 @@ export interface NatReport {
   classicName: ClassicNatName;
   /** True when a verdict rests on a server with only an alternate port (or only an alternate IP). */
   partial: boolean;
+  /** What this NAT means for peer-to-peer paths with each kind of peer, in plain words (nat-verdict.ts). */
+  verdict: string;
   /** Only with the lifetime probes (`--lifetime`). */
   bindingLifetime?: BindingLifetime;
   notes: string[];
@@ -237,6 +262,37 @@ function filteringBehaviour(obs: NatObservations, plan: NatTestPlan, notes: stri
   return { filtering: 'unknown', partial: false };
 }
 
+/**
+ * Port preservation, the port delta between destinations and the allocation it suggests, from the
+ * mappings tests I, II and III saw (in the order the NAT made them).
+ */
+export function portBehaviour(obs: NatObservations, notes: string[] = []): PortBehaviour {
+  const t1 = obs.test1;
+  if (!isObservation(t1)) return { portPreservation: 'unknown', portDelta: null, portAllocation: 'unknown' };
+  const portPreservation = t1.mapped.port === obs.localAddress.port;
+  const t2 = obs.mapping2;
+  const portDelta = isObservation(t2) ? t2.mapped.port - t1.mapped.port : null;
+  // the distinct mappings, in the order they were made (test II reusing test I's mapping adds none)
+  const mappings: TransportAddress[] = [];
+  for (const o of [t1, t2, obs.mapping3]) {
+    if (!isObservation(o)) continue;
+    if (!mappings.some((m) => sameAddress(m, o.mapped))) mappings.push(o.mapped);
+  }
+  if (mappings.every((m) => m.port === obs.localAddress.port)) return { portPreservation, portDelta, portAllocation: 'preserved' };
+  if (mappings.length < 2) {
+    notes.push('port allocation: one mapping for every destination, on a port other than the local one; how new mappings get their ports cannot be seen');
+    return { portPreservation, portDelta, portAllocation: 'unknown' };
+  }
+  const steps = mappings.slice(1).map((m, i) => m.port - mappings[i]!.port);
+  const sequential = steps.every((d) => d !== 0 && Math.abs(d) <= SEQUENTIAL_MAX_STEP && Math.sign(d) === Math.sign(steps[0]!));
+  if (steps.some((d) => d === 0)) {
+    notes.push('port allocation: new mappings kept the port but changed the address');
+    return { portPreservation, portDelta, portAllocation: 'unknown' };
+  }
+  if (sequential && steps.length === 1) notes.push('port allocation: sequential judged from one step only');
+  return { portPreservation, portDelta, portAllocation: sequential ? 'sequential' : 'random' };
+}
+
 /** Classic name from the RFC 5780 behaviours (SPEC §5). */
 export function classicName(mapping: NatBehaviour, filtering: NatBehaviour, noNat: boolean): ClassicNatName {
   if (noNat) return 'open internet';
@@ -289,8 +345,13 @@ export function classifyNat(obs: NatObservations): NatReport {
       localAddress,
       classicName: 'unknown',
       partial: false,
+      portPreservation: 'unknown',
+      portDelta: null,
+      portAllocation: 'unknown',
+      verdict: '',
       notes,
     };
+    report.verdict = p2pVerdict(report);
     return report;
   }
   const noNat = sameAddress(t1.mapped, obs.localAddress);
@@ -309,8 +370,11 @@ export function classifyNat(obs: NatObservations): NatReport {
     localAddress,
     classicName: classicName(mapping, filtering, noNat),
     partial: pm || pf,
+    ...portBehaviour(obs, notes),
+    verdict: '',
     notes,
   };
+  report.verdict = p2pVerdict(report);
   if (obs.lifetime) {
     const lifetime = bindingLifetime(obs.lifetime, notes);
     if (lifetime) report.bindingLifetime = lifetime;
