@@ -58,7 +58,7 @@ export function p2pVerdict(r: Pick<NatReport, 'classicName' | 'filtering' | 'por
   const label = r.classicName === 'open internet' ? (own === 'open internet' ? 'No NAT' : `No NAT but a filtering firewall (like a ${own})`) : `A ${own} NAT`;
   let s = relay.length === 0 ? `${label}: direct peer-to-peer paths work with every kind of peer.` : `${label}: direct peer-to-peer paths work with ${list(direct)} peers; with ${list(relay)} peers traffic goes through the relay.`;
   if (own === 'symmetric') {
-    s += ' The NAT gives every destination a new port, which cone peers learn from the first probe but a port-restricted or symmetric peer cannot know in advance';
+    s += ' The NAT gives every destination a new port, which full-cone and restricted-cone peers learn from its first probe but a port-restricted or symmetric peer cannot know in advance';
     if (r.portAllocation === 'random') s += ' (ports are random here, so they cannot be predicted either).';
     else if (r.portAllocation === 'sequential') s += ` (ports are allocated sequentially here, step ${r.portDelta ?? '?'}, so they could be predicted).`;
     else s += '.';
