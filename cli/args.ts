@@ -13,15 +13,25 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(ar
   }
 }
 
-/** Runs a subcommand body, turning usage and config errors into a message and exit code 2. */
-export async function withExitCode(body: () => Promise<number>): Promise<number> {
+/**
+ * Runs a subcommand body, turning usage and config errors into a message and exit code 2, and any
+ * other failure into exit code 1. With `--json` in `argv` every failure also prints
+ * `{"error": "…"}` on stdout, so scripts see one shape whatever went wrong (README "CLI").
+ */
+export async function withExitCode(body: () => Promise<number>, argv: readonly string[] = []): Promise<number> {
+  const json = argv.includes('--json');
   try {
     return await body();
   } catch (err) {
-    if (err instanceof UsageError || (err as Error).name === 'ConfigError') {
-      console.error(`burrow: ${(err as Error).message}`);
+    const message = err instanceof Error ? err.message : String(err);
+    const usage = err instanceof UsageError || (err as Error).name === 'ConfigError';
+    if (json) console.log(JSON.stringify({ error: message }, null, 2));
+    if (usage) {
+      console.error(`burrow: ${message}`);
       return 2;
     }
-    throw err;
+    if (!json) throw err;
+    console.error(`burrow: ${message}`);
+    return 1;
   }
 }

@@ -37,5 +37,5 @@ export function runClient(argv: string[]): Promise<number> {
     await engine.stop();
     logger.flush();
     return 0;
-  });
+  }, argv);
 }

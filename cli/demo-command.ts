@@ -93,7 +93,7 @@ export function runDemo(argv: string[]): Promise<number> {
       await rm(stateDir, { recursive: true, force: true });
     }
     return 0;
-  });
+  }, argv);
 }
 
 function pickCounters(t: TunnelStatus) {

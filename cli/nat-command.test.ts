@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatNat, runNat } from './nat-command.js';
 import { quiet } from './test-helpers.js';
@@ -13,6 +14,27 @@ describe('burrow nat', () => {
     expect(await runNat(['--stun', 'x'])).toBe(2);
     expect(await runNat(['--stun', '127.0.0.1:1', '127.0.0.1:2'])).toBe(2);
     expect(q.err()).toMatch(/HOST:PORT/);
+  });
+
+  it('--json with no server answering exits 1 and says why in `error`', async () => {
+    // A STUN "server" that never answers.
+    const silent = createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', () => resolve()));
+    try {
+      const q = quiet();
+      expect(await runNat(['--stun', `127.0.0.1:${silent.address().port}`, '--json'])).toBe(1);
+      const out = JSON.parse(q.out()) as Record<string, unknown>;
+      expect(out.mapping).toBe('unknown');
+      expect(out.error).toMatch(/no answer from the STUN server 127\.0\.0\.1:\d+/);
+    } finally {
+      silent.close();
+    }
+  }, 20_000);
+
+  it('--json with bad flags prints {"error"} and exits 2', async () => {
+    const q = quiet();
+    expect(await runNat(['--stun', 'x', '--json'])).toBe(2);
+    expect((JSON.parse(q.out()) as { error: string }).error).toMatch(/HOST:PORT/);
   });
 
   it('nat text', () => {

@@ -54,11 +54,17 @@ export function runNat(argv: string[]): Promise<number> {
       else console.error(`burrow: ${message}`);
       return 1;
     }
-    console.log(flags.json ? JSON.stringify(report, null, 2) : formatNat(report));
     if (report.mappedAddress === null) {
-      if (!flags.json) console.error(`burrow: no answer from the STUN server ${text}`);
+      // Every command's --json failure carries `error` (README, "burrow stun --json …").
+      const message = `no answer from the STUN server ${text}`;
+      if (flags.json) console.log(JSON.stringify({ ...report, error: message }, null, 2));
+      else {
+        console.log(formatNat(report));
+        console.error(`burrow: ${message}`);
+      }
       return 1;
     }
+    console.log(flags.json ? JSON.stringify(report, null, 2) : formatNat(report));
     return 0;
-  });
+  }, argv);
 }

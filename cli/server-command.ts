@@ -44,5 +44,5 @@ export function runServer(argv: string[]): Promise<number> {
     await server.stop();
     logger.flush();
     return 0;
-  });
+  }, argv);
 }

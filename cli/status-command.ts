@@ -34,5 +34,5 @@ export function runStatus(argv: string[]): Promise<number> {
     }
     console.log(flags.json ? JSON.stringify(status, null, 2) : formatStatus(status));
     return 0;
-  });
+  }, argv);
 }

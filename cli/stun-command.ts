@@ -119,5 +119,5 @@ export function runStun(argv: string[]): Promise<number> {
       if (err instanceof StunClientError && err.code === 'timeout') return fail(`no STUN response from ${text} within ${timeoutS} s`);
       return fail(`STUN to ${text} failed: ${(err as Error).message}`);
     }
-  });
+  }, argv);
 }

@@ -174,15 +174,20 @@ export function runTurn(argv: string[]): Promise<number> {
                 },
         },
       };
-      console.log(flags.json ? JSON.stringify(json, null, 2) : formatTurn(json, transport, formatTransportAddress(peerSeen)));
       if (rtts.length === 0) {
-        if (!flags.json) console.error('burrow: the relay allocated but no echo came back through it');
+        const message = 'the relay allocated but no echo came back through it';
+        if (flags.json) console.log(JSON.stringify({ ...json, error: message }, null, 2));
+        else {
+          console.log(formatTurn(json, transport, formatTransportAddress(peerSeen)));
+          console.error(`burrow: ${message}`);
+        }
         return 1;
       }
+      console.log(flags.json ? JSON.stringify(json, null, 2) : formatTurn(json, transport, formatTransportAddress(peerSeen)));
       return 0;
     } finally {
       peer?.close();
       await client.close();
     }
-  });
+  }, argv);
 }
