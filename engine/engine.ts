@@ -205,8 +205,9 @@ function tunnelRequest(t: TunnelConfig): Omit<Extract<Message, { type: 'NewTunne
     case 'secret':
       return { name: t.name, kind: 'secret', secretKey: secretTunnelKey(t.secret, t.name) };
     case 'tcp':
-    case 'udp':
       return { name: t.name, kind: t.type, remotePort: t.remotePort, allow: t.allow, deny: t.deny };
+    case 'udp':
+      return { name: t.name, kind: t.type, remotePort: t.remotePort, allow: t.allow, deny: t.deny, idleTimeout: t.idleTimeout };
   }
 }
 

@@ -151,7 +151,9 @@ export class ControlSession implements WorkConnSource {
       throw new TunnelError((err as Error).message);
     }
     const config = this.ctx.config();
-    const open = req.kind === 'tcp' ? TcpTunnel.open : UdpTunnel.open;
+    const idleMs = req.idleTimeout !== undefined ? req.idleTimeout * 1000 : undefined;
+    const open: (name: string, host: string, port: number, access: AccessList, ctx: TunnelContext) => Promise<ServerTunnel> =
+      req.kind === 'tcp' ? TcpTunnel.open : (name, host, port, list, ctx) => UdpTunnel.open(name, host, port, list, ctx, idleMs);
     const requested = req.remotePort ?? 0;
     if (requested !== 0) {
       if (!portAllowed(requested, config.allowPorts)) {

@@ -18,8 +18,16 @@ import { TunnelError } from './server-tunnel.js';
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** Datagrams held while the work connection is being opened. */
 const MAX_PENDING = 256;
-/** A sender counts as an active session for this long after its last datagram. */
-const SENDER_IDLE_MS = 60_000;
+/**
+ * A sender counts as an active session for this long after its last datagram, unless the client
+ * sent its tunnel's `idleTimeout` (older clients do not): then both ends expire it together.
+ */
+const DEFAULT_SENDER_IDLE_MS = 60_000;
+/** Longest sweep interval for idle senders; shorter idle times are swept at their own pace. */
+const MAX_SWEEP_MS = 5_000;
+/** Bounds for an idle time from the wire (setInterval needs a 32-bit delay). */
+const MIN_SENDER_IDLE_MS = 50;
+const MAX_SENDER_IDLE_MS = 2 ** 31 - 1;
 
 export class UdpTunnel implements ServerTunnel {
   readonly type = 'udp';
@@ -30,7 +38,7 @@ export class UdpTunnel implements ServerTunnel {
   private opening = false;
   private closed = false;
   private pending: Array<{ data: Buffer; address: string; port: number }> = [];
-  private readonly senders = new UdpSessionTable<true>(SENDER_IDLE_MS);
+  private readonly senders: UdpSessionTable<true>;
   private readonly sweep: NodeJS.Timeout;
 
   private constructor(
@@ -39,13 +47,17 @@ export class UdpTunnel implements ServerTunnel {
     private readonly socket: UdpSocket,
     private readonly access: AccessList,
     private readonly ctx: TunnelContext,
+    idleMs: number,
   ) {
+    this.senders = new UdpSessionTable<true>(idleMs);
     socket.on('message', (data, rinfo) => this.onDatagram(data, rinfo));
     socket.on('error', (err) => ctx.logger.warn({ tunnel: name, err: err.message }, 'udp socket error'));
-    this.sweep = setInterval(() => this.expireSenders(Date.now()), 5_000).unref();
+    this.sweep = setInterval(() => this.expireSenders(Date.now()), Math.min(MAX_SWEEP_MS, idleMs)).unref();
   }
 
-  static async open(name: string, bindHost: string, port: number, access: AccessList, ctx: TunnelContext): Promise<UdpTunnel> {
+  /** `idleMs`: the client's idleTimeout for this tunnel (default 60 s). */
+  static async open(name: string, bindHost: string, port: number, access: AccessList, ctx: TunnelContext, idleMs = DEFAULT_SENDER_IDLE_MS): Promise<UdpTunnel> {
+    const idle = Math.min(MAX_SENDER_IDLE_MS, Math.max(MIN_SENDER_IDLE_MS, idleMs));
     const socket = createSocket({ type: isIPv6(bindHost) ? 'udp6' : 'udp4' });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (err: NodeJS.ErrnoException) => {
@@ -55,7 +67,7 @@ export class UdpTunnel implements ServerTunnel {
       socket.bind({ address: bindHost, port, exclusive: true }, () => resolve());
     });
     socket.removeAllListeners('error');
-    return new UdpTunnel(name, socket.address().port, socket, access, ctx);
+    return new UdpTunnel(name, socket.address().port, socket, access, ctx, idle);
   }
 
   private onDatagram(data: Buffer, rinfo: RemoteInfo): void {

@@ -82,6 +82,7 @@ const examples: { [K in MessageTypeName]: MessageOf<K>[] } = {
   NewTunnel: [
     { type: 'NewTunnel', name: 'ssh', kind: 'tcp', remotePort: 6000, allow: ['203.0.113.0/24', '::1'], deny: [] },
     { type: 'NewTunnel', name: 'dns', kind: 'udp', remotePort: 0 },
+    { type: 'NewTunnel', name: 'dns', kind: 'udp', remotePort: 0, idleTimeout: 0.5 },
     { type: 'NewTunnel', name: 'db.secret_1', kind: 'secret', secretKey: HEX32 },
   ],
   TunnelResult: [
@@ -271,6 +272,7 @@ describe('decode errors', () => {
       ['Challenge', { nonce: HEX16.toUpperCase(), time: 1, server: 's' }, 'nonce'],
       ['NewTunnel', { name: 'ssh', kind: 'http' }, 'kind'],
       ['NewTunnel', { name: 'ssh', kind: 'tcp', remotePort: 70000 }, 'remotePort'],
+      ['NewTunnel', { name: 'dns', kind: 'udp', idleTimeout: 0 }, 'idleTimeout'],
       ['NewTunnel', { name: 'ssh', kind: 'tcp', allow: ['ok', 7] }, 'allow.1'],
       ['StartWorkConn', { tunnel: 'ssh', connId: -1, srcAddr: 'x', srcPort: 1 }, 'connId'],
       ['Ping', { time: 1.5 }, 'time'],

@@ -56,6 +56,11 @@ export const schemas = {
     secretKey: hex(32).optional(),
     allow: z.array(z.string().max(64)).max(256).optional(),
     deny: z.array(z.string().max(64)).max(256).optional(),
+    /**
+     * udp: seconds after which an idle remote sender's session ends (the client's `idleTimeout`),
+     * so both ends expire it together. Optional: servers and clients without it keep working.
+     */
+    idleTimeout: z.number().positive().optional(),
   }),
   TunnelResult: z.object({
     name,

@@ -1,5 +1,8 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../io/logger.js';
+import { AdminApi } from '../../server/admin-api.js';
+import type { ServerTunnelInfo } from '../../shared/types/server-status.js';
 import { startClient, startServer, tunnelOnline, tunnelStatus, udpEchoServer, waitFor } from './harness.js';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
@@ -58,5 +61,38 @@ describe('udp tunnel', () => {
     // And a sender that comes back gets a fresh session that still works.
     const again = await exchange(senders[0]!, port, [Buffer.from('again')], 1);
     expect(again.map(String)).toEqual(['again']);
+  });
+
+  it("the server expires a sender after the tunnel's idleTimeout too: the admin API's session count drops with the client's", async () => {
+    const echo = await udpEchoServer();
+    cleanup.push(echo.close);
+    const server = await startServer();
+    cleanup.push(() => server.stop());
+    const admin = new AdminApi(server, { listen: '127.0.0.1:0', token: 'admin-token-123' }, silentLogger());
+    await admin.start();
+    cleanup.push(() => admin.stop());
+    const sessions = async (): Promise<number> => {
+      const res = await fetch(`http://127.0.0.1:${admin.port}/api/tunnels`, { headers: { authorization: 'Bearer admin-token-123' } });
+      const tunnels = (await res.json()) as ServerTunnelInfo[];
+      return tunnels.find((t) => t.name === 'dns')!.activeConnections;
+    };
+    const engine = await startClient(server, {
+      tunnels: [{ name: 'dns', type: 'udp', local: `127.0.0.1:${echo.port}`, remotePort: 0, idleTimeout: 0.5 }],
+    });
+    cleanup.push(() => engine.stop());
+    const port = await tunnelOnline(engine, 'dns');
+    const s = await sender();
+    expect((await exchange(s, port, [Buffer.from('hello')], 1)).map(String)).toEqual(['hello']);
+    const sent = Date.now();
+    expect(await sessions()).toBe(1);
+    // The client drops its session after 0.5 s; the server must not go on counting it (60 s before).
+    await waitFor(() => tunnelStatus(engine, 'dns')!.activeConnections === 0, 'the client to expire its session', 5000);
+    let count = await sessions();
+    while (count !== 0 && Date.now() - sent < 5000) {
+      await new Promise((r) => setTimeout(r, 100));
+      count = await sessions();
+    }
+    expect(count).toBe(0);
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(500);
   });
 });
