@@ -73,7 +73,7 @@ const badConfigs: BadCase[] = [
     title: 'top level is a scalar',
     kind: 'server',
     yaml: 'just some text\n',
-    expect: [['expected a mapping of keys', /got "just some text"/]],
+    expect: [['expected a mapping of keys', /^\(got one line of text; write one "key: value" per line\)$/]],
   },
   {
     title: 'unknown key in a tunnel (snake_case typo)',
@@ -312,6 +312,60 @@ describe('parse*Config: bad configs', () => {
     expect(err.message).not.toContain('sh0rt');
     expect(err.message).not.toContain('tiny');
     expect(err.issues).toContain('tunnels[0].secret: expected a secret of at least 8 characters');
+  });
+
+  describe('no secret in any message (canary)', () => {
+    const CANARY = 'CANARY-s3cr3t-7f3a9';
+    const NUMERIC = 98765432;
+    const server: Array<[string, string]> = [
+      ['not a mapping: one line', `listen=0.0.0.0:7000 token=${CANARY}`],
+      ['not a mapping: no colon', `token ${CANARY}`],
+      ['not a mapping: a list', `- token: ${CANARY}`],
+      ['YAML: unterminated quote', `token: "${CANARY}`],
+      ['YAML: key=value line', `listen: 0.0.0.0:7000\ntoken=${CANARY}`],
+      ['YAML: bad indentation', `token: ${CANARY}\n  listen: x`],
+      ['YAML: duplicate token', `token: ${CANARY}\ntoken: ${CANARY}`],
+      ['YAML: unclosed flow map', `{token: ${CANARY}`],
+      ['YAML: tab indentation', `token:\t${CANARY}\n\tlisten: x`],
+      ['token of the wrong type', `token: [${CANARY}]`],
+      ['numeric token', `token: ${NUMERIC}`],
+      ['too-short token', `token: CANARY7`],
+      ['unknown key next to the token', `token: ${CANARY}\ntokn: ${CANARY}\nlisten: nowhere`],
+      ['the token aliased into another key', `token: &t ${CANARY}\nlisten: *t`],
+      ['admin token of the wrong type', `token: abcdefgh1234\nadmin: { token: [${CANARY}] }`],
+      ['admin token too short', `token: abcdefgh1234\nadmin: { token: CANARY7 }`],
+      ['TURN password of the wrong type', `token: abcdefgh1234\nstun: {}\nturn: { users: { alice: ${NUMERIC} } }`],
+      ['TURN users as a string', `token: abcdefgh1234\nstun: {}\nturn: { users: ${CANARY} }`],
+      ['TURN restSecret of the wrong type', `token: abcdefgh1234\nstun: {}\nturn: { restSecret: ${NUMERIC} }`],
+      ['TURN unknown key next to a password', `token: abcdefgh1234\nstun: {}\nturn: { users: { alice: ${CANARY} }, realmm: x }`],
+    ];
+    const client: Array<[string, string]> = [
+      ['not a mapping', `server=a:1 token=${CANARY}`],
+      ['token of the wrong type', `server: a:1\ntoken: { value: ${CANARY} }`],
+      ['numeric token', `server: a:1\ntoken: ${NUMERIC}0`],
+      ['too-short token', `server: a:1\ntoken: CANARY7`],
+      ['too-short tunnel secret', `server: a:1\ntoken: abcdefgh\ntunnels: [{ name: x, type: secret, local: "a:1", secret: CANARY7 }]`],
+      ['numeric tunnel secret', `server: a:1\ntoken: abcdefgh\ntunnels: [{ name: x, type: secret, local: "a:1", secret: ${NUMERIC} }]`],
+      ['bad tunnel type next to a secret', `server: a:1\ntoken: abcdefgh\ntunnels: [{ name: x, type: secrett, local: "a:1", secret: ${CANARY} }]`],
+      ['unknown key next to a secret', `server: a:1\ntoken: ${CANARY}\ntunnels: [{ name: x, type: secret, local: "a:1", secret: ${CANARY}, secrt: ${CANARY} }]`],
+      ['visitor secret of the wrong type', `server: a:1\ntoken: abcdefgh\nvisitors: [{ name: x, tunnel: y, bind: "a:1", secret: [${CANARY}] }]`],
+      ['the secret aliased into local', `server: a:1\ntoken: abcdefgh\ntunnels: [{ name: x, type: secret, local: &s ${CANARY}, secret: *s }]`],
+    ];
+    const leaks = (message: string) => message.includes('CANARY') || message.includes(String(NUMERIC));
+    for (const [title, text] of server) {
+      it(`server: ${title}`, () => {
+        const err = configError(() => parseServerConfig(text, 's.yaml'));
+        expect(err.issues.length).toBeGreaterThan(0);
+        expect(leaks(err.message), err.message).toBe(false);
+      });
+    }
+    for (const [title, text] of client) {
+      it(`client: ${title}`, () => {
+        const err = configError(() => parseClientConfig(text, 'c.yaml'));
+        expect(err.issues.length).toBeGreaterThan(0);
+        expect(leaks(err.message), err.message).toBe(false);
+      });
+    }
   });
 
   it('quotes odd keys in paths', () => {

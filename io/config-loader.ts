@@ -2,8 +2,11 @@
  * Reads server.yaml / client.yaml: YAML text -> validated config, with errors a person can act on.
  *
  * Every problem becomes one short line naming the key path (`tunnels[1].remotePort: expected at
- * most 65535 (got 70000)`), all collected into a single ConfigError. Values of secret keys
- * (`token`, `secret`) are never echoed back.
+ * most 65535 (got 70000)`), all collected into a single ConfigError. No message ever contains a
+ * secret: values at secret keys (`token`, `secret`, `restSecret`, passwords under `turn.users`) are
+ * never shown, a document that is not a mapping is
+ * described by its kind only (it may be `token=…` on one line), and any secret value found in the
+ * document is blanked out of every message (an alias may repeat it under another key).
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -86,7 +89,9 @@ function readYaml(text: string, file: string): Record<string, unknown> {
   }
   if (value === null || value === undefined) throw new ConfigError(file, ['expected a mapping of keys (the file is empty)']);
   if (typeof value !== 'object' || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) {
-    throw new ConfigError(file, [`expected a mapping of keys (got ${describe(value)})`]);
+    // Only the kind: a one-line "listen=… token=…" file is a string holding the token.
+    const kind = typeof value === 'string' ? 'one line of text; write one "key: value" per line' : Array.isArray(value) ? 'a list' : `a ${typeof value}`;
+    throw new ConfigError(file, [`expected a mapping of keys (got ${kind})`]);
   }
   return value as Record<string, unknown>;
 }
@@ -94,8 +99,44 @@ function readYaml(text: string, file: string): Record<string, unknown> {
 function validate<S extends z.ZodType>(schema: S, value: unknown, file: string): z.output<S> {
   const result = schema.safeParse(value, { reportInput: true, error: defaultMessage });
   if (result.success) return result.data;
-  const lines = formatIssues(result.error.issues as unknown as Issue[], []);
+  const secrets = secretValues(value);
+  const lines = formatIssues(result.error.issues as unknown as Issue[], []).map((line) => redact(line, secrets));
   throw new ConfigError(file, [...new Set(lines)]);
+}
+
+/** Keys whose value is secret (matched against the last key of a path). */
+const SECRET_KEY = /token|secret|password/i;
+/** Keys whose every nested value is secret (`turn.users: {name: password}`). */
+const SECRET_MAPS = new Set(['users']);
+
+function isSecretPath(path: readonly PathKey[]): boolean {
+  const last = path[path.length - 1];
+  if (typeof last === 'string' && SECRET_KEY.test(last)) return true;
+  return path.some((k) => typeof k === 'string' && SECRET_MAPS.has(k));
+}
+
+/** Every scalar in the document that sits at a secret path (strings and numbers, as text). */
+function secretValues(doc: unknown): string[] {
+  const found: string[] = [];
+  const walk = (v: unknown, path: PathKey[], secret: boolean): void => {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint') {
+      if (secret) found.push(String(v));
+    } else if (Array.isArray(v)) {
+      v.forEach((x, i) => walk(x, [...path, i], secret));
+    } else if (isRecord(v)) {
+      for (const [k, x] of Object.entries(v)) walk(x, [...path, k], secret || isSecretPath([...path, k]));
+    }
+  };
+  walk(doc, [], false);
+  // Longest first, so a secret containing another is blanked whole; very short values would
+  // blank ordinary words (they are refused as too short anyway and never shown at their key).
+  return [...new Set(found)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+}
+
+function redact(line: string, secrets: readonly string[]): string {
+  let out = line;
+  for (const s of secrets) out = out.split(s).join('…');
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -121,8 +162,6 @@ interface Issue {
   readonly inclusive?: boolean;
   readonly inst?: unknown;
 }
-
-const SECRET_KEYS = new Set(['token', 'secret']);
 
 function formatIssues(issues: readonly Issue[], prefix: readonly PathKey[]): string[] {
   return issues.flatMap((issue) => formatIssue(issue, [...prefix, ...issue.path]));
@@ -174,8 +213,7 @@ function expectation(issue: Issue): string[] {
 /** Appends "(got …)" when the offending value is a scalar worth showing. */
 function withGot(message: string, issue: Issue, path: readonly PathKey[]): string {
   const v = issue.input;
-  const last = path[path.length - 1];
-  if (v !== null && typeof last === 'string' && SECRET_KEYS.has(last)) return message;
+  if (isSecretPath(path)) return message;
   if (v !== null && typeof v === 'object') return message;
   if (v === undefined || typeof v === 'function' || typeof v === 'symbol') return message;
   const shown = describe(v);

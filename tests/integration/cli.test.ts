@@ -151,6 +151,58 @@ describe('burrow server + client processes', () => {
   });
 });
 
+describe('no secret in logs or status output (canary)', () => {
+  const CANARY = 'CANARY-s3cr3t-c1i9';
+
+  it('a reload that fails logs why without the file\'s token', async () => {
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    const controlPort = await freePort();
+    const serverFile = join(dir.path, 'server.yaml');
+    await writeFile(serverFile, `listen: 127.0.0.1:${controlPort}\ntoken: ${CANARY}\nstateDir: server-state\ntls: false\nlog: { level: info }\n`);
+    const server = burrow(['server', '--config', serverFile, '--json-logs']);
+    await until(() => connectTcp(controlPort).then((s) => (s.destroy(), true), () => false), `server listening; stderr: ${server.stderr()}`);
+    // Not a mapping: the whole file is one string, token included.
+    await writeFile(serverFile, `listen=127.0.0.1:${controlPort} token=${CANARY}\n`);
+    server.child.kill('SIGHUP');
+    await until(async () => server.stdout().includes('reload failed'), `reload failure logged; stdout: ${server.stdout()}`);
+    expect(server.stdout()).toContain('expected a mapping of keys');
+    expect(server.stdout() + server.stderr()).not.toContain(CANARY);
+    // And the same file at startup: exit 2, nothing echoed.
+    const again = burrow(['server', '--config', serverFile]);
+    expect(await again.exit).toBe(2);
+    expect(again.stderr()).toContain('expected a mapping of keys');
+    expect(again.stdout() + again.stderr()).not.toContain(CANARY);
+  }, 30_000);
+
+  it('a client refused by the server shows neither its token nor its secrets in status and logs', async () => {
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    const [controlPort, adminPort] = [await freePort(), await freePort()];
+    const serverFile = join(dir.path, 'server.yaml');
+    await writeFile(serverFile, `listen: 127.0.0.1:${controlPort}\ntoken: the-right-token-123\nstateDir: server-state\ntls: false\nlog: { level: debug }\n`);
+    const server = burrow(['server', '--config', serverFile, '--json-logs']);
+    await until(() => connectTcp(controlPort).then((s) => (s.destroy(), true), () => false), `server listening; stderr: ${server.stderr()}`);
+    const clientFile = join(dir.path, 'client.yaml');
+    await writeFile(
+      clientFile,
+      `server: 127.0.0.1:${controlPort}\ntoken: ${CANARY}-token\ntls: false\nstateDir: client-state\nadmin: { listen: "127.0.0.1:${adminPort}" }\nlog: { level: debug }\n` +
+        `tunnels:\n  - { name: db, type: secret, local: "127.0.0.1:5432", secret: ${CANARY}-tunnel }\n` +
+        `visitors:\n  - { name: v, tunnel: db, secret: ${CANARY}-visitor, bind: "127.0.0.1:0" }\n`,
+    );
+    const client = burrow(['client', '--config', clientFile, '--json-logs']);
+    await until(async () => (await fetchStatus(adminPort))?.error?.startsWith('authentication failed'), `client refused; stderr: ${client.stderr()}`);
+    const json = burrow(['status', '--admin', `127.0.0.1:${adminPort}`, '--json']);
+    const text = burrow(['status', '--admin', `127.0.0.1:${adminPort}`]);
+    expect(await json.exit).toBe(0);
+    expect(await text.exit).toBe(0);
+    expect(json.stdout()).toContain('authentication failed');
+    for (const output of [json.stdout(), text.stdout(), client.stdout(), client.stderr(), server.stdout(), server.stderr()]) {
+      expect(output).not.toContain(CANARY);
+    }
+  }, 30_000);
+});
+
 describe('bad config files', () => {
   const cases: Array<[string, string, 'client' | 'server', RegExp]> = [
     ['yaml syntax', 'server: [127.0.0.1:7000\ntoken: x', 'client', /line \d+/],
