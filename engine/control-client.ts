@@ -16,6 +16,25 @@ import type { ServerDialer } from './server-dialer.js';
 
 const LOGIN_TIMEOUT_MS = 10_000;
 
+/** The server refused the login; `retryAfterMs` is how long it asked us to wait (0: no hint). */
+export class LoginRefusedError extends Error {
+  override readonly name = 'LoginRefusedError';
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The server's retry hint: the Error's `retryAfter`, or "retry in N s" in an older server's message. */
+export function retryAfterMs(error: { code: string; message: string; retryAfter?: number }): number {
+  if (error.code !== 'rate-limited') return 0;
+  if (error.retryAfter !== undefined) return error.retryAfter * 1000;
+  const m = /retry in (\d+) s/.exec(error.message);
+  return m ? Number(m[1]) * 1000 : 0;
+}
+
 export interface ControlEvents {
   online(sessionId: string): void;
   offline(reason: string): void;
@@ -71,12 +90,15 @@ export class ControlClient {
   private async run(): Promise<void> {
     while (!this.stopped) {
       this.state = 'connecting';
+      // The server's retry-after, when it gave one: the next attempt waits at least that long.
+      let waitAtLeastMs = 0;
       try {
         const conn = await this.login();
         this.backoff.reset();
         const reason = await this.serve(conn);
         if (!this.stopped) this.logger.warn({ reason }, 'connection to server lost; reconnecting');
       } catch (err) {
+        if (err instanceof LoginRefusedError) waitAtLeastMs = err.retryAfterMs;
         const message = (err as Error).message;
         this.error = message;
         this.state = 'error';
@@ -89,7 +111,7 @@ export class ControlClient {
       }
       if (this.stopped) break;
       this.reconnects++;
-      const delay = this.backoff.next();
+      const delay = Math.max(this.backoff.next(), waitAtLeastMs);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         this.wake = () => {
@@ -118,7 +140,12 @@ export class ControlClient {
       });
       const reply = await conn.next(LOGIN_TIMEOUT_MS);
       if (reply.type === 'Error') {
-        throw new Error(reply.code === 'auth-failed' ? 'authentication failed: the server refused the token' : `${reply.code}: ${reply.message}`);
+        const refusedToken = reply.code === 'auth-failed' || (reply.code === 'rate-limited' && reply.message.startsWith('authentication failed; '));
+        const detail = reply.code === 'rate-limited' ? `; ${reply.message.replace(/^authentication failed; /, '')}` : '';
+        throw new LoginRefusedError(
+          refusedToken ? `authentication failed: the server refused the token${detail}` : `${reply.code}: ${reply.message}`,
+          retryAfterMs(reply),
+        );
       }
       if (reply.type !== 'LoginResult') throw new Error(`unexpected ${reply.type} in reply to Login`);
       if (!proofsEqual(loginResultProof(config.token, nonce, reply.sessionId), reply.proof)) {

@@ -114,10 +114,10 @@ export class FramedConnection {
     return this.socket;
   }
 
-  /** Send an Error frame (best effort) and close. */
-  closeWithError(code: string, message: string): void {
+  /** Send an Error frame (best effort) and close; `retryAfter` (seconds) goes with a rate-limited refusal. */
+  closeWithError(code: string, message: string, retryAfter?: number): void {
     if (!this.socket.destroyed) {
-      this.send({ type: 'Error', code, message });
+      this.send(retryAfter === undefined ? { type: 'Error', code, message } : { type: 'Error', code, message, retryAfter });
       this.endGracefully();
     }
     this.fail(new ProtocolError('unexpected-message', `${code}: ${message}`));

@@ -9,10 +9,13 @@
  *
  * Every request, /metrics included, needs `Authorization: Bearer <admin token>` (compared in
  * constant time); authentication is checked before routing, so without the token every path
- * answers 401 and the route table is not revealed. A source address that presented 10 wrong
- * credentials within 60 s gets 429 (with Retry-After), without its credential being checked,
- * until the oldest of those failures leaves the window; requests with no credential at all are
- * answered 401 but not counted (they guess nothing). Unknown paths: 404; known path, wrong
+ * answers 401 and the route table is not revealed. The right token is always accepted: it is
+ * checked first (SHA-256 digests compared in constant time, cheap whatever is presented), so
+ * strangers sharing an administrator's address (a NAT) cannot lock them out. A source address
+ * that presented 10 wrong credentials within 60 s (or 200 wrong ones from all addresses together)
+ * gets 429 with Retry-After for further wrong or missing credentials, until the oldest of those
+ * failures leaves the window; requests with no credential at all are otherwise answered 401 but
+ * not counted (they guess nothing). Unknown paths: 404; known path, wrong
  * method: 405 with Allow. HEAD is accepted wherever GET is.
  */
 import { createHash } from 'node:crypto';
@@ -33,6 +36,8 @@ export interface AdminConfig {
 
 /** Wrong credentials from one address within the window before it gets 429. */
 const MAX_FAILURES = 10;
+/** Wrong credentials from all addresses together within the window before every wrong one gets 429. */
+const MAX_GLOBAL_FAILURES = 200;
 const FAILURE_WINDOW_MS = 60_000;
 /** Memory bound for the per-address failure records (oldest evicted first). */
 const MAX_TRACKED_SOURCES = 4096;
@@ -93,6 +98,7 @@ export class AdminApi {
     failures: MAX_FAILURES,
     windowMs: FAILURE_WINDOW_MS,
     maxTracked: MAX_TRACKED_SOURCES,
+    globalFailures: MAX_GLOBAL_FAILURES,
   });
   private readonly metrics: BurrowMetrics;
 
@@ -240,13 +246,15 @@ export class AdminApi {
     if (expected === undefined) return { status: 503, body: { error: 'admin API disabled' } };
     const source = sourceOf(req);
     const now = Date.now();
+    const credential = bearerCredential(req.headers.authorization);
+    // The right token before the limiter: it is never refused for others' failures. Digests make
+    // the comparison independent of the token's length as well.
+    if (credential !== undefined && proofsEqual(expected, digest(credential))) return undefined;
     if (this.limiter.isBlocked(source, now)) {
+      if (credential !== undefined) this.limiter.recordFailure(source, now);
       const retry = this.limiter.retryAfterSeconds(source, now);
       return { status: 429, body: { error: 'too many failed attempts' }, headers: { 'retry-after': String(retry) } };
     }
-    const credential = bearerCredential(req.headers.authorization);
-    // Digests make the comparison independent of the token's length as well.
-    if (credential !== undefined && proofsEqual(expected, digest(credential))) return undefined;
     if (credential !== undefined) {
       this.limiter.recordFailure(source, now);
       this.logger.warn({ remote: source }, 'admin API: wrong credentials');

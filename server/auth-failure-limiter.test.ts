@@ -154,4 +154,27 @@ describe('AuthFailureLimiter', () => {
       ),
     );
   });
+
+  it('with a global budget, failures spread over many sources block everyone until they leave the window', () => {
+    const l = new AuthFailureLimiter({ failures: 5, windowMs: 10_000, globalFailures: 4 });
+    for (let i = 0; i < 3; i++) l.recordFailure(`192.0.2.${i}`, 1_000 * i);
+    expect(l.isBlocked('198.51.100.1', 3_000)).toBe(false);
+    l.recordFailure('192.0.2.3', 3_000);
+    // Four failures from four sources, each under its own limit: the global budget is spent.
+    expect(l.isBlocked('198.51.100.1', 3_000)).toBe(true);
+    expect(l.isBlocked('192.0.2.0', 3_000)).toBe(true);
+    expect(l.retryAfterSeconds('198.51.100.1', 3_000)).toBe(7); // the failure at 0 leaves at 10 000
+    expect(l.isBlocked('198.51.100.1', 10_000)).toBe(false);
+  });
+
+  it('without a global budget, failures of many sources block none of them', () => {
+    const l = new AuthFailureLimiter({ failures: 2, windowMs: 10_000 });
+    for (let i = 0; i < 1000; i++) l.recordFailure(`10.0.${i >> 8}.${i & 255}`, i);
+    expect(l.isBlocked('10.0.0.1', 1000)).toBe(false);
+    expect(l.isBlocked('198.51.100.1', 1000)).toBe(false);
+  });
+
+  it('refuses a non-positive global budget', () => {
+    expect(() => new AuthFailureLimiter({ failures: 1, windowMs: 1, globalFailures: 0 })).toThrow(RangeError);
+  });
 });

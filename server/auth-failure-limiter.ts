@@ -1,8 +1,15 @@
 /**
- * Rate-limits failed logins per source address (sliding window). Pure: time comes in as `now`.
+ * Rate-limits failed logins per source address and in total (sliding windows). Pure: time comes
+ * in as `now`.
  *
  * A source is blocked while it has at least `failures` failed attempts within the last
- * `windowMs`; it is unblocked as soon as the oldest of those slides out of the window.
+ * `windowMs`; it is unblocked as soon as the oldest of those slides out of the window. With
+ * `globalFailures`, every source is also blocked while all sources together have that many
+ * failures within the window (a spread-out guesser using many addresses).
+ *
+ * "Blocked" only says how failures are answered: callers check a proof first, and a correct
+ * proof is never refused because of the limiter — many real clients share one public address
+ * behind a NAT, so refusing them for a stranger's failures would be a denial of service.
  *
  * Memory: per source only the newest `failures` timestamps are kept (older ones cannot matter),
  * sources whose failures have all left the window are dropped as they are seen, and at most
@@ -18,6 +25,8 @@ export interface AuthFailureLimiterOptions {
   windowMs: number;
   /** Memory bound: most sources tracked at once; the oldest is evicted. Default 10000. */
   maxTracked?: number;
+  /** Failed attempts from all sources together within the window that block everyone (>= 1). Default: no global budget. */
+  globalFailures?: number;
 }
 
 /** One tracked source, linked in order of last failure (oldest at the head). */
@@ -34,6 +43,9 @@ export class AuthFailureLimiter {
   private readonly failures: number;
   private readonly windowMs: number;
   private readonly maxTracked: number;
+  private readonly globalFailures: number | undefined;
+  /** Newest failure times of all sources, ascending, at most `globalFailures` of them. */
+  private readonly globalTimes: number[] = [];
   private readonly bySource = new Map<string, Entry>();
   /**
    * Recency list (oldest last failure first). A hand-made list rather than Map order: V8 leaves
@@ -44,7 +56,11 @@ export class AuthFailureLimiter {
 
   /** Throws RangeError for a non-positive failures/windowMs/maxTracked. */
   constructor(options: AuthFailureLimiterOptions) {
-    const { failures, windowMs, maxTracked = 10_000 } = options;
+    const { failures, windowMs, maxTracked = 10_000, globalFailures } = options;
+    if (globalFailures !== undefined && (!Number.isInteger(globalFailures) || globalFailures < 1)) {
+      throw new RangeError(`globalFailures must be an integer >= 1, got ${globalFailures}`);
+    }
+    this.globalFailures = globalFailures;
     if (!Number.isInteger(failures) || failures < 1) throw new RangeError(`failures must be an integer >= 1, got ${failures}`);
     if (!(windowMs > 0)) throw new RangeError(`windowMs must be > 0, got ${windowMs}`);
     if (!Number.isInteger(maxTracked) || maxTracked < 1) throw new RangeError(`maxTracked must be an integer >= 1, got ${maxTracked}`);
@@ -53,7 +69,7 @@ export class AuthFailureLimiter {
     this.maxTracked = maxTracked;
   }
 
-  /** True when `source` had >= failures failed logins within the last windowMs. */
+  /** True when `source` (or, with a global budget, everyone together) had too many failed logins within the last windowMs. */
   isBlocked(source: string, now: number): boolean {
     return this.blockedUntil(source, now) > now;
   }
@@ -73,6 +89,12 @@ export class AuthFailureLimiter {
     times.push(now);
     if (times.length > 1 && times[times.length - 2]! > now) times.sort((a, b) => a - b); // clock went back
     if (times.length > this.failures) times.splice(0, times.length - this.failures);
+    if (this.globalFailures !== undefined) {
+      const all = this.globalTimes;
+      all.push(now);
+      if (all.length > 1 && all[all.length - 2]! > now) all.sort((a, b) => a - b);
+      if (all.length > this.globalFailures) all.splice(0, all.length - this.globalFailures);
+    }
     while (this.bySource.size > this.maxTracked && this.head) this.remove(this.head);
   }
 
@@ -93,8 +115,19 @@ export class AuthFailureLimiter {
     return this.bySource.size;
   }
 
-  /** When the source's block ends (<= now when not blocked). Drops the source's stale record. */
+  /** When the source's (or the global) block ends (<= now when not blocked). */
   private blockedUntil(source: string, now: number): number {
+    return Math.max(this.sourceBlockedUntil(source, now), this.globalBlockedUntil());
+  }
+
+  private globalBlockedUntil(): number {
+    const all = this.globalTimes;
+    if (this.globalFailures === undefined || all.length < this.globalFailures) return -Infinity;
+    return all[0]! + this.windowMs;
+  }
+
+  /** When the source's block ends (<= now when not blocked). Drops the source's stale record. */
+  private sourceBlockedUntil(source: string, now: number): number {
     const entry = this.bySource.get(source);
     if (!entry) return -Infinity;
     const times = entry.times;

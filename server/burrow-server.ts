@@ -232,9 +232,13 @@ export class BurrowServer {
   }
 }
 
+/** Failures from all addresses together within the window, as a multiple of the per-address limit. */
+const GLOBAL_FAILURES_PER_SOURCE_LIMIT = 20;
+
 function newLimiter(config: ServerConfig): AuthFailureLimiter {
   return new AuthFailureLimiter({
     failures: config.authFailureLimit.failures,
     windowMs: config.authFailureLimit.windowSeconds * 1000,
+    globalFailures: config.authFailureLimit.failures * GLOBAL_FAILURES_PER_SOURCE_LIMIT,
   });
 }

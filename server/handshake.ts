@@ -29,6 +29,11 @@ import type { SecretTunnelRegistry } from './secret-tunnel.js';
 
 /** Logins whose timestamp is further than this from the server's clock are refused. */
 export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
+/** A failure from a rate-limited source (or while the global budget is spent) is answered this late. */
+export const RATE_LIMITED_ANSWER_DELAY_MS = 1000;
+/** At most this many connections are held for a late answer at once; past it they are answered at once. */
+const MAX_HELD_FAILURES = 1000;
+let heldFailures = 0;
 
 export interface HandshakeContext {
   readonly logger: Logger;
@@ -60,20 +65,40 @@ export async function handshake(socket: Socket, ctx: HandshakeContext): Promise<
     return;
   }
   const now = Date.now();
-  if (first.type === 'Login' || first.type === 'NewWorkConn' || first.type === 'NewMuxConn' || first.type === 'NewVisitorConn') {
-    if (ctx.limiter().isBlocked(source, now)) {
-      ctx.counters.loginsRateLimited++;
-      const retry = ctx.limiter().retryAfterSeconds(source, now);
-      ctx.logger.warn({ remote: source }, 'connection refused: too many failed logins');
-      conn.closeWithError('rate-limited', `too many failed logins from ${source}; retry in ${retry} s`);
+  // Every proof is checked (an HMAC and a constant-time compare: cheap, and the same work whether
+  // it is right or wrong) before the failure limiter is consulted: a correct proof is never
+  // refused because strangers behind the same address failed. Failures are counted per address
+  // and in total; past either budget they are answered late, as "rate-limited" with a retry hint.
+  /** Records a failure; undefined, or the seconds to wait when the source is over its budget. */
+  const failure = (): number | undefined => {
+    const limiter = ctx.limiter();
+    const limited = limiter.isBlocked(source, now);
+    limiter.recordFailure(source, now);
+    if (!limited) {
+      ctx.counters.loginsFailed++;
+      return undefined;
+    }
+    ctx.counters.loginsRateLimited++;
+    return Math.max(1, limiter.retryAfterSeconds(source, now));
+  };
+  /** Runs `answer` after the rate-limit delay (at once when too many are already waiting). */
+  const late = (answer: () => void) => {
+    if (heldFailures >= MAX_HELD_FAILURES) return answer();
+    heldFailures++;
+    setTimeout(() => {
+      heldFailures--;
+      answer();
+    }, RATE_LIMITED_ANSWER_DELAY_MS).unref();
+  };
+  const authFailed = (reason: string, clientId?: string) => {
+    const retry = failure();
+    if (retry === undefined) {
+      ctx.logger.warn({ remote: source, clientId, reason }, 'authentication failed');
+      conn.closeWithError('auth-failed', 'authentication failed');
       return;
     }
-  }
-  const authFailed = (reason: string, clientId?: string) => {
-    ctx.limiter().recordFailure(source, now);
-    ctx.counters.loginsFailed++;
-    ctx.logger.warn({ remote: source, clientId, reason }, 'authentication failed');
-    conn.closeWithError('auth-failed', 'authentication failed');
+    ctx.logger.warn({ remote: source, clientId, reason, retryAfter: retry }, 'authentication failed; too many failed logins from this address');
+    late(() => conn.closeWithError('rate-limited', `authentication failed; too many failed logins from ${source}; retry in ${retry} s`, retry));
   };
 
   switch (first.type) {
@@ -85,7 +110,8 @@ export async function handshake(socket: Socket, ctx: HandshakeContext): Promise<
       }
       const expected = loginProof(config.token, nonce, first.nonce, first.timestamp, first.clientId);
       if (!proofsEqual(expected, first.proof)) return authFailed('bad token proof', first.clientId);
-      ctx.limiter().recordSuccess(source);
+      // No recordSuccess: others' failures from this address stay counted (a success here must
+      // not hand a guesser behind the same NAT a fresh budget), and they do not hold this login up.
       ctx.counters.loginsSucceeded++;
       const session = await ctx.openSession(conn, first);
       conn.send({
@@ -121,8 +147,9 @@ export async function handshake(socket: Socket, ctx: HandshakeContext): Promise<
       };
       if (!tunnel) return refuse(`no secret tunnel named "${first.tunnel}"`);
       if (!proofsEqual(visitorProof(tunnel.secretKey, nonce, first.sessionId), first.secretProof)) {
-        ctx.limiter().recordFailure(source, now);
-        return refuse('wrong secret');
+        const retry = failure();
+        if (retry === undefined) return refuse('wrong secret');
+        return late(() => refuse(`wrong secret; too many failed attempts from ${source}; retry in ${retry} s`));
       }
       conn.send({ type: 'VisitorResult', ok: true });
       const raw = conn.release();

@@ -95,7 +95,15 @@ export const schemas = {
   VisitorResult: z.object({ ok: z.boolean(), error: z.string().max(512).optional() }),
   Ping: z.object({ time }),
   Pong: z.object({ time }),
-  Error: z.object({ code: z.string().max(64), message: z.string().max(1024) }),
+  Error: z.object({
+    code: z.string().max(64),
+    message: z.string().max(1024),
+    /**
+     * With code "rate-limited": seconds the client should wait before its next attempt. Optional,
+     * so older peers on either side ignore or omit it.
+     */
+    retryAfter: z.number().int().nonnegative().max(86_400).optional(),
+  }),
 } as const;
 
 type JsonName = keyof typeof schemas;

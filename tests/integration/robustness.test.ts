@@ -71,6 +71,53 @@ describe('authentication', () => {
   }, 30_000);
 });
 
+describe('a stranger cannot lock a user out', () => {
+  it('200 wrong-token logins from one address: the right client on the same address still logs in at once', async () => {
+    const server = await startServer(); // authFailureLimit: 5 per 60 s (the default)
+    cleanup.push(() => server.stop());
+    const wrongLogin = () =>
+      Buffer.from(
+        encodeFrame(
+          MessageType.Login,
+          new TextEncoder().encode(
+            JSON.stringify({ version: 'x', clientId: 'stranger', timestamp: Date.now(), nonce: randomBytes(16).toString('hex'), proof: randomBytes(32).toString('hex') }),
+          ),
+        ),
+      );
+    const results: Array<{ closed: boolean; received: Buffer }> = [];
+    for (let batch = 0; batch < 4; batch++) {
+      results.push(...(await Promise.all(Array.from({ length: 50 }, () => sendRaw(server.address.port, wrongLogin())))));
+    }
+    const codes = results.map((r) => errorFrameCode(r.received));
+    expect(codes.filter((c) => c === 'auth-failed')).toHaveLength(5);
+    expect(codes.filter((c) => c === 'rate-limited')).toHaveLength(195);
+    const counters = server.snapshot().counters;
+    expect(counters.loginsFailed).toBe(5);
+    expect(counters.loginsRateLimited).toBe(195);
+
+    const started = Date.now();
+    const engine = await startClient(server);
+    cleanup.push(() => engine.stop());
+    await waitFor(() => engine.status().state === 'online', 'the right client to log in', 5000);
+    expect(engine.status().reconnects).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(server.snapshot().clients).toHaveLength(1);
+  }, 60_000);
+
+  it('a rate-limited refusal tells the client when to retry (Error.retryAfter)', async () => {
+    const server = await startServer({ authFailureLimit: { failures: 1, windowSeconds: 30 } });
+    cleanup.push(() => server.stop());
+    const engine = await startClient(server, { token: 'not-the-right-token' });
+    cleanup.push(() => engine.stop());
+    await waitFor(() => /retry in \d+ s/.test(engine.status().error ?? ''), 'a rate-limited refusal', 10_000);
+    const status = engine.status();
+    expect(status.error).toMatch(/^authentication failed: the server refused the token; too many failed logins from 127\.0\.0\.1; retry in (29|30) s$/);
+    // That the client then waits those ~30 s is shown on a fake clock in engine/control-client.test.ts.
+    expect(server.snapshot().counters.loginsFailed).toBe(1);
+    expect(server.snapshot().counters.loginsRateLimited).toBeGreaterThanOrEqual(1);
+  }, 30_000);
+});
+
 describe('malformed input on the control port', () => {
   it('closes each bad connection with a reason while a tunnel keeps carrying traffic', async () => {
     const echo = await echoServer();
