@@ -151,6 +151,8 @@ export class StunTurnListener {
   private readonly closedStreams = { invalid: 0, timeout: 0 };
   private started = false;
   private stopped = false;
+  /** SO_REUSEADDR on the UDP sockets: only for a wildcard listen with alternate.ip (see bindSet). */
+  private reuseUdpAddr = false;
   private readonly maxConnections: number;
   /** @internal */
   readonly firstMessageTimeoutMs: number;
@@ -256,6 +258,11 @@ export class StunTurnListener {
   private async bindSet(host1: string, port1: number, host2: string | undefined, port2: number | undefined): Promise<void> {
     const software = this.deps.software;
     const fixed: BindingContext = { software, canChange: { ip: false, port: false } };
+    // A wildcard listen (0.0.0.0:P) already covers A2:P, so binding A2's sockets would fail with
+    // EADDRINUSE; with SO_REUSEADDR on all four the kernel lets them coexist and delivers to the
+    // more specific A2 socket. (A second server on the same ports still fails: its TCP listen does.)
+    const reuse = host2 !== undefined && isWildcard(host1);
+    this.reuseUdpAddr = reuse;
     const u11 = await this.bindUdp(host1, port1, 0, 0);
     const p1 = u11.local.port;
     if (port2 === undefined) {
@@ -289,7 +296,12 @@ export class StunTurnListener {
   }
 
   private async bindUdp(host: string, port: number, ip: Bit, portIndex: Bit): Promise<UdpRole> {
-    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', lookup: literalLookup, recvBufferSize: UDP_BURST_BUFFER_BYTES });
+    const socket = createSocket({
+      type: isIPv6(host) ? 'udp6' : 'udp4',
+      lookup: literalLookup,
+      recvBufferSize: UDP_BURST_BUFFER_BYTES,
+      reuseAddr: this.reuseUdpAddr,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (err) => {
         try {

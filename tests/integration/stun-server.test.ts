@@ -237,6 +237,21 @@ describe('STUN over UDP', () => {
     }
   });
 
+  it('a wildcard listen (0.0.0.0) with alternate.ip starts (no EADDRINUSE) and answers on both IPs', async (ctx) => {
+    if (process.platform !== 'linux') return ctx.skip(); // 127.0.0.2 is a local address on Linux only
+    const listener = await startListener({ listen: '0.0.0.0:0', alternate: { ip: '127.0.0.2' }, tlsListen: false });
+    const { udp } = listener.addresses();
+    expect(udp.map((a) => a.address)).toEqual(['0.0.0.0', '0.0.0.0', '127.0.0.2', '127.0.0.2']);
+    const client = await udpClient();
+    const p1 = udp[0]!.port;
+    const viaPrimary = await udpQuery(client, request(), p1, '127.0.0.1');
+    expect(viaPrimary.rinfo.address).toBe('127.0.0.1');
+    const viaAlternate = await udpQuery(client, request(), p1, '127.0.0.2');
+    expect(`${viaAlternate.rinfo.address}:${viaAlternate.rinfo.port}`).toBe(`127.0.0.2:${p1}`);
+    // A second server on the same ports is still refused (its TCP listen fails).
+    await expect(startListener({ listen: `0.0.0.0:${p1}`, alternate: { ip: '127.0.0.2', port: udp[1]!.port }, tlsListen: false })).rejects.toThrow(/EADDRINUSE/);
+  });
+
   it('RESPONSE-PORT sends the answer to another port of the client', async () => {
     const listener = await startListener({ listen: '127.0.0.1:0', alternate: {} });
     const p1 = listener.addresses().udp[0]!.port;
