@@ -82,7 +82,7 @@ export const ServerConfigSchema = z
     stateDir: z.string().optional(),
     /** Address public tunnel ports bind to. */
     proxyBind: z.string().default('0.0.0.0'),
-    /** Host name printed in public addresses (default: the listen host, or this machine's name). */
+    /** Reserved: accepted, but nothing uses it yet (clients print public addresses with their own `server` host). */
     publicHost: z.string().optional(),
     /** Remote ports clients may ask for. */
     allowPorts: z.array(portRange).min(1).prefault(['1024-65535']),
@@ -91,7 +91,10 @@ export const ServerConfigSchema = z
     workConnTimeout: seconds.default(10),
     /** A TLS handshake or first frame not finished in this time closes the connection. */
     handshakeTimeout: seconds.default(10),
-    /** Failed logins allowed per source address per window before it is refused outright. */
+    /**
+     * Failed logins per source address per window (and 20x that from all addresses) before further
+     * failures are answered late as rate-limited with a retry-after. A correct proof is never refused.
+     */
     authFailureLimit: z
       .object({ failures: z.number().int().positive().default(5), windowSeconds: seconds.default(60) })
       .strict()
