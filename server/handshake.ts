@@ -69,16 +69,19 @@ export async function handshake(socket: Socket, ctx: HandshakeContext): Promise<
   // it is right or wrong) before the failure limiter is consulted: a correct proof is never
   // refused because strangers behind the same address failed. Failures are counted per address
   // and in total; past either budget they are answered late, as "rate-limited" with a retry hint.
-  /** Records a failure; undefined, or the seconds to wait when the source is over its budget. */
-  const failure = (): number | undefined => {
+  /**
+   * Records a failure; undefined, or the seconds to wait when the source is over its budget.
+   * `login`: counted in loginsFailed/loginsRateLimited (a wrong visitor secret counts as visitorsRefused).
+   */
+  const failure = (login = true): number | undefined => {
     const limiter = ctx.limiter();
     const limited = limiter.isBlocked(source, now);
     limiter.recordFailure(source, now);
     if (!limited) {
-      ctx.counters.loginsFailed++;
+      if (login) ctx.counters.loginsFailed++;
       return undefined;
     }
-    ctx.counters.loginsRateLimited++;
+    if (login) ctx.counters.loginsRateLimited++;
     return Math.max(1, limiter.retryAfterSeconds(source, now));
   };
   /** Runs `answer` after the rate-limit delay (at once when too many are already waiting). */
@@ -147,7 +150,7 @@ export async function handshake(socket: Socket, ctx: HandshakeContext): Promise<
       };
       if (!tunnel) return refuse(`no secret tunnel named "${first.tunnel}"`);
       if (!proofsEqual(visitorProof(tunnel.secretKey, nonce, first.sessionId), first.secretProof)) {
-        const retry = failure();
+        const retry = failure(false);
         if (retry === undefined) return refuse('wrong secret');
         return late(() => refuse(`wrong secret; too many failed attempts from ${source}; retry in ${retry} s`));
       }
