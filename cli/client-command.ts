@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { Engine } from '../engine/engine.js';
 import { startStatusServer } from '../engine/status-server.js';
+import { monotonicClock } from '../io/clock.js';
 import { ConfigError, loadClientConfig } from '../io/config-loader.js';
 import { watchConfigFile } from '../io/config-watch.js';
 import { createLogger } from '../io/logger.js';
@@ -16,7 +17,7 @@ export function runClient(argv: string[]): Promise<number> {
     const file = resolve(flags.config);
     const config = await loadClientConfig(file);
     const logger = createLogger({ level: config.log.level, json: flags['json-logs'], name: 'client' });
-    const engine = new Engine(config, { logger, stateDir: config.stateDir ?? defaultStateDir('client') });
+    const engine = new Engine(config, { logger, stateDir: config.stateDir ?? defaultStateDir('client'), clock: monotonicClock });
     const statusServer = config.admin ? await startStatusServer(config.admin.listen, () => engine.status()) : undefined;
     await engine.start();
     let reloading = Promise.resolve();

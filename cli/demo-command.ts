@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../engine/engine.js';
 import { randomHex } from '../io/auth-proof.js';
+import { monotonicClock } from '../io/clock.js';
 import { createLogger } from '../io/logger.js';
 import { BurrowServer } from '../server/burrow-server.js';
 import { ClientConfigSchema } from '../shared/config/client-config.js';
@@ -39,7 +40,7 @@ export function runDemo(argv: string[]): Promise<number> {
     await listen(service);
     const server = new BurrowServer(
       ServerConfigSchema.parse({ listen: '127.0.0.1:0', token, tls, proxyBind: '127.0.0.1', log: { level: 'warn' } }),
-      { logger, stateDir: join(stateDir, 'server') },
+      { logger, stateDir: join(stateDir, 'server'), clock: monotonicClock },
     );
     await server.start();
     const engine = new Engine(
@@ -54,7 +55,7 @@ export function runDemo(argv: string[]): Promise<number> {
         poolSize: 2,
         tunnels: [{ name: 'demo-web', type: 'tcp', local: `127.0.0.1:${(service.address() as AddressInfo).port}`, remotePort: 0 }],
       }),
-      { logger, stateDir: join(stateDir, 'client') },
+      { logger, stateDir: join(stateDir, 'client'), clock: monotonicClock },
     );
     await engine.start();
     try {
@@ -109,13 +110,13 @@ function listen(server: Server): Promise<void> {
 }
 
 async function waitOnline(engine: Engine, timeoutMs: number): Promise<TunnelStatus> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = monotonicClock.now() + timeoutMs;
   for (;;) {
     const status = engine.status();
     const t = status.tunnels[0]!;
     if (t.state === 'online' && t.remoteAddress) return t;
     if (t.state === 'error') throw new Error(`demo tunnel failed: ${t.error}`);
-    if (Date.now() > deadline) throw new Error(`demo tunnel not online after ${timeoutMs} ms: ${status.error ?? t.error ?? status.state}`);
+    if (monotonicClock.now() > deadline) throw new Error(`demo tunnel not online after ${timeoutMs} ms: ${status.error ?? t.error ?? status.state}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

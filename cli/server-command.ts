@@ -1,6 +1,7 @@
 /** `burrow server --config server.yaml` */
 import { resolve } from 'node:path';
 import { BurrowServer } from '../server/burrow-server.js';
+import { monotonicClock } from '../io/clock.js';
 import { ConfigError, loadServerConfig } from '../io/config-loader.js';
 import { watchConfigFile } from '../io/config-watch.js';
 import { createLogger } from '../io/logger.js';
@@ -15,7 +16,7 @@ export function runServer(argv: string[]): Promise<number> {
     const file = resolve(flags.config);
     const config = await loadServerConfig(file);
     const logger = createLogger({ level: config.log.level, json: flags['json-logs'], name: 'server' });
-    const server = new BurrowServer(config, { logger, stateDir: config.stateDir ?? defaultStateDir('server') });
+    const server = new BurrowServer(config, { logger, stateDir: config.stateDir ?? defaultStateDir('server'), clock: monotonicClock });
     await server.start();
     if (server.fingerprint) {
       // Printed whatever the log level when the certificate is new: clients pin this value.
@@ -24,7 +25,7 @@ export function runServer(argv: string[]): Promise<number> {
       else logger.info(line);
     }
     // prom-client and the HTTP server load only when the admin API is configured.
-    const admin = config.admin ? new (await import('../server/admin-api.js')).AdminApi(server, config.admin, logger) : undefined;
+    const admin = config.admin ? new (await import('../server/admin-api.js')).AdminApi(server, config.admin, logger, monotonicClock) : undefined;
     await admin?.start();
     const reload = async () => {
       try {

@@ -10,7 +10,8 @@
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { bindUdp } from '../engine/stun/nat-discovery.js';
-import { formatTransportAddress, localAddressToward, now, stunBinding } from '../engine/stun/stun-client.js';
+import { formatTransportAddress, localAddressToward, stunBinding } from '../engine/stun/stun-client.js';
+import { monotonicClock } from '../io/clock.js';
 import { TurnClient, TurnError, type TransportAddress } from '../engine/turn/turn-client.js';
 import { UsageError, withExitCode } from './args.js';
 import { parseCommand, roundMs, secondsArg, serverArg } from './stun-command.js';
@@ -139,11 +140,11 @@ export function runTurn(argv: string[]): Promise<number> {
       const waiting = new Map<string, (at: number) => void>();
       client.on('data', (data) => {
         const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString();
-        waiting.get(text)?.(now());
+        waiting.get(text)?.(monotonicClock.now());
       });
       for (let i = 0; i < count; i++) {
         const probe = `${PROBE_PREFIX}${i} ${Math.random().toString(36).slice(2, 10)}`;
-        const sentAt = now();
+        const sentAt = monotonicClock.now();
         const back = new Promise<number | undefined>((resolve) => {
           const timer = setTimeout(() => resolve(undefined), 1000);
           waiting.set(probe, (at) => {

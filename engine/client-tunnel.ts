@@ -1,4 +1,5 @@
 /** A tunnel as the client engine tracks it: its config, its state on the server, its traffic. */
+import type { Clock } from '../shared/clock.js';
 import type { TunnelConfig } from '../shared/config/client-config.js';
 import { formatHostPort } from '../shared/net-address.js';
 import { TokenBucket } from '../shared/token-bucket.js';
@@ -19,10 +20,14 @@ export class ClientTunnel {
   readonly inbound: TokenBucket | undefined;
   readonly outbound: TokenBucket | undefined;
 
-  constructor(readonly config: TunnelConfig) {
+  /** `clock`: the monotonic clock its bandwidth limits and udp sessions run on. */
+  constructor(
+    readonly config: TunnelConfig,
+    readonly clock: Clock,
+  ) {
     if (config.bandwidth !== undefined) {
-      this.inbound = new TokenBucket(config.bandwidth, burstFor(config.bandwidth), Date.now());
-      this.outbound = new TokenBucket(config.bandwidth, burstFor(config.bandwidth), Date.now());
+      this.inbound = new TokenBucket(config.bandwidth, burstFor(config.bandwidth), clock.now());
+      this.outbound = new TokenBucket(config.bandwidth, burstFor(config.bandwidth), clock.now());
     }
   }
 

@@ -6,10 +6,11 @@
 import type { Logger } from 'pino';
 import { loginProof, loginResultProof, proofsEqual, randomHex } from '../io/auth-proof.js';
 import type { FramedConnection } from '../io/framed-connection.js';
+import type { Clock } from '../shared/clock.js';
 import type { ClientConfig } from '../shared/config/client-config.js';
 import { Heartbeat } from '../shared/protocol/heartbeat.js';
 import type { Message } from '../shared/protocol/messages.js';
-import type { ConnectionState } from '../shared/types/status.js';
+import type { ConnectionState, DisconnectInfo } from '../shared/types/status.js';
 import { BURROW_VERSION } from '../shared/version.js';
 import { Backoff } from './backoff.js';
 import type { ServerDialer } from './server-dialer.js';
@@ -46,9 +47,14 @@ export class ControlClient {
   error: string | undefined;
   sessionId: string | undefined;
   fingerprint: string | undefined;
+  /** When the session came up, on the injected monotonic clock (for uptime only). */
   onlineSince: number | undefined;
   reconnects = 0;
+  /** Why the last session ended, and when (wall-clock date, for people to read). */
+  lastDisconnect: DisconnectInfo | undefined;
   private conn: FramedConnection | undefined;
+  /** Set when we drop the connection on purpose, so the disconnect is recorded with why. */
+  private dropReason: string | undefined;
   private stopped = true;
   private wake: (() => void) | undefined;
   private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
@@ -60,6 +66,7 @@ export class ControlClient {
     private readonly dialer: ServerDialer,
     private readonly events: ControlEvents,
     private readonly logger: Logger,
+    private readonly clock: Clock,
   ) {}
 
   start(): void {
@@ -78,6 +85,7 @@ export class ControlClient {
 
   /** Drop the current connection and reconnect now (config change of server/token). */
   reconnectNow(): void {
+    this.dropReason = 'the server connection settings changed in the config';
     this.conn?.destroy();
     this.backoff.reset();
     this.wake?.();
@@ -96,7 +104,10 @@ export class ControlClient {
         const conn = await this.login();
         this.backoff.reset();
         const reason = await this.serve(conn);
-        if (!this.stopped) this.logger.warn({ reason }, 'connection to server lost; reconnecting');
+        if (!this.stopped) {
+          this.lastDisconnect = { reason, at: new Date().toISOString() };
+          this.logger.warn({ reason }, 'connection to server lost; reconnecting');
+        }
       } catch (err) {
         if (err instanceof LoginRefusedError) waitAtLeastMs = err.retryAfterMs;
         const message = (err as Error).message;
@@ -155,7 +166,7 @@ export class ControlClient {
       this.fingerprint = fingerprint;
       this.error = undefined;
       this.state = 'online';
-      this.onlineSince = Date.now();
+      this.onlineSince = this.clock.now();
       this.logger.info({ server: config.server, session: reply.sessionId.slice(0, 8), fingerprint }, 'logged in');
       return conn;
     } catch (err) {
@@ -164,32 +175,45 @@ export class ControlClient {
     }
   }
 
-  /** Runs the session until the connection fails; resolves with the reason. */
+  /**
+   * Runs the session until the connection fails; resolves with the reason: "no heartbeat reply
+   * for N s" when the server went silent (frozen, path black-holed), the server's own words when
+   * it closed the session, otherwise what the socket said.
+   */
   private serve(conn: FramedConnection): Promise<string> {
     const { interval, timeout } = this.config().heartbeat;
-    const heartbeat = new Heartbeat({ intervalMs: interval * 1000, timeoutMs: timeout * 1000 }, Date.now());
+    const heartbeat = new Heartbeat({ intervalMs: interval * 1000, timeoutMs: timeout * 1000 }, this.clock.now());
     return new Promise<string>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
+      let done = false;
+      let serverSaid: string | undefined;
+      this.dropReason = undefined;
       const finish = (reason: string) => {
+        // Once: destroying the connection below reports "connection closed" through onFailure,
+        // which must not replace the reason that made us destroy it.
+        if (done) return;
+        done = true;
         clearTimeout(timer);
-        conn.destroy();
         this.error = reason;
         resolve(reason);
+        conn.destroy();
       };
       const tick = () => {
-        const now = Date.now();
+        const now = this.clock.now();
         const t = heartbeat.tick(now);
         if (t.dead) return finish(`no heartbeat reply for ${timeout} s`);
-        if (t.sendPing) conn.send({ type: 'Ping', time: now });
+        if (t.sendPing) conn.send({ type: 'Ping', time: Math.floor(now) });
         timer = setTimeout(tick, Math.max(50, t.nextTickAt - now));
         timer.unref();
       };
-      conn.onFailure = (err) => finish(err.message);
+      conn.onFailure = (err) =>
+        finish(this.dropReason ?? (serverSaid !== undefined ? `server closed the session: ${serverSaid}` : err.message));
       this.events.online(this.sessionId!);
       conn.dispatch((m) => {
-        heartbeat.received(Date.now());
+        heartbeat.received(this.clock.now());
         if (m.type === 'Pong') return;
         if (m.type === 'Error') {
+          serverSaid = m.message;
           this.logger.warn({ code: m.code, reason: m.message }, 'server closed the session');
           return;
         }

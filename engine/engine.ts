@@ -8,8 +8,10 @@ import { hostname } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { secretTunnelKey } from '../io/auth-proof.js';
+import { monotonicClock } from '../io/clock.js';
 import type { FramedConnection } from '../io/framed-connection.js';
 import { TrustStore } from '../io/trust-store.js';
+import type { Clock } from '../shared/clock.js';
 import type { ClientConfig, TunnelConfig, VisitorConfig } from '../shared/config/client-config.js';
 import { parseHostPort } from '../shared/net-address.js';
 import type { Message } from '../shared/protocol/messages.js';
@@ -25,6 +27,8 @@ export interface EngineOptions {
   logger: Logger;
   /** Resolved state directory (remembered server fingerprints). */
   stateDir: string;
+  /** The monotonic clock for heartbeats, bandwidth limits and session expiry (default: `performance.now()`). */
+  clock?: Clock;
 }
 
 export class Engine {
@@ -36,10 +40,12 @@ export class Engine {
   private readonly control: ControlClient;
   private readonly dialer: ServerDialer;
   private readonly logger: Logger;
+  private readonly clock: Clock;
 
   constructor(config: ClientConfig, options: EngineOptions) {
     this.config = config;
     this.logger = options.logger;
+    this.clock = options.clock ?? monotonicClock;
     this.dialer = new ServerDialer(() => this.config, new TrustStore(options.stateDir), this.logger);
     const clientId = config.clientId ?? sanitizeId(hostname());
     this.control = new ControlClient(
@@ -52,8 +58,9 @@ export class Engine {
         message: (m) => this.onMessage(m),
       },
       this.logger,
+      this.clock,
     );
-    for (const t of config.tunnels) this.tunnels.set(t.name, new ClientTunnel(t));
+    for (const t of config.tunnels) this.tunnels.set(t.name, new ClientTunnel(t, this.clock));
   }
 
   async start(): Promise<void> {
@@ -84,7 +91,7 @@ export class Engine {
     }
     for (const cfg of next.tunnels) {
       if (this.tunnels.has(cfg.name)) continue;
-      const tunnel = new ClientTunnel(cfg);
+      const tunnel = new ClientTunnel(cfg, this.clock);
       this.tunnels.set(cfg.name, tunnel);
       this.logger.info({ tunnel: cfg.name }, 'tunnel added');
       if (!serverChanged && this.control.sessionId) this.register(tunnel);
@@ -110,8 +117,9 @@ export class Engine {
       state: this.control.state,
       ...(this.control.error !== undefined && this.control.state !== 'online' ? { error: this.control.error } : {}),
       ...(this.control.fingerprint ? { serverFingerprint: this.control.fingerprint } : {}),
-      ...(this.control.onlineSince !== undefined ? { uptimeMs: Date.now() - this.control.onlineSince } : {}),
+      ...(this.control.onlineSince !== undefined ? { uptimeMs: Math.round(this.clock.now() - this.control.onlineSince) } : {}),
       reconnects: this.control.reconnects,
+      ...(this.control.lastDisconnect ? { lastDisconnect: { ...this.control.lastDisconnect } } : {}),
       tunnels: [...this.tunnels.values()].map((t) => t.status(host)),
       visitors: [...this.visitors.values()].map((v) => v.status()),
     };

@@ -29,7 +29,7 @@ export function forwardUdp(conn: FramedConnection, tunnel: ClientTunnel, logger:
     tunnel.stats.closed();
   };
   const sweep = setInterval(() => {
-    for (const [, session] of sessions.expire(Date.now())) closeSession(session);
+    for (const [, session] of sessions.expire(tunnel.clock.now())) closeSession(session);
   }, 1000);
   sweep.unref();
 
@@ -38,7 +38,7 @@ export function forwardUdp(conn: FramedConnection, tunnel: ClientTunnel, logger:
     const session: UdpSession = { socket, pending: [] };
     socket.on('error', (err) => logger.debug({ tunnel: tunnel.name, err: err.message }, 'udp session error'));
     socket.on('message', (reply) => {
-      sessions.get(key, Date.now());
+      sessions.get(key, tunnel.clock.now());
       if (conn.socket.writableLength > MAX_BUFFERED_BYTES) return;
       tunnel.stats.bytesOut += reply.length;
       conn.send({ type: 'UdpDatagram', address, port: senderPort, data: reply });
@@ -57,7 +57,7 @@ export function forwardUdp(conn: FramedConnection, tunnel: ClientTunnel, logger:
   conn.dispatch((m) => {
     if (m.type !== 'UdpDatagram') return;
     const key = `${m.address}|${m.port}`;
-    const now = Date.now();
+    const now = tunnel.clock.now();
     const session = sessions.get(key, now) ?? openSession(key, m.address, m.port, now);
     tunnel.stats.bytesIn += m.data.length;
     if (session.pending) session.pending.push(Buffer.from(m.data));

@@ -82,8 +82,8 @@ async function joinLocalService(conn: FramedConnection, start: MessageOf<'StartW
   await splice(work, local, {
     onAToB: (n) => (tunnel.stats.bytesIn += n),
     onBToA: (n) => (tunnel.stats.bytesOut += n),
-    aToB: tunnel.inbound && createThrottle(tunnel.inbound),
-    bToA: tunnel.outbound && createThrottle(tunnel.outbound),
+    aToB: tunnel.inbound && createThrottle(tunnel.inbound, () => tunnel.clock.now()),
+    bToA: tunnel.outbound && createThrottle(tunnel.outbound, () => tunnel.clock.now()),
   });
   tunnel.stats.closed();
 }

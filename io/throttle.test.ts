@@ -1,10 +1,37 @@
-import { describe, it, expect, vi } from 'vitest';
+import { afterEach, describe, it, expect, vi } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { TokenBucket } from '../shared/token-bucket.js';
 import { createThrottle } from './throttle.js';
+
+/** The real monotonic clock, for the tests that measure a real rate. */
+const realClock = (): number => performance.now();
+
+/**
+ * Fake time for the tests that say "nothing more passed": vitest's fake setTimeout and
+ * performance.now() move together, so the throttle's timers and its clock agree, and a test
+ * advances time by hand instead of sleeping. `settle()` lets stream callbacks queued with
+ * nextTick/setImmediate run; no time passes in it.
+ */
+function fakeTime(): { clock: () => number; advance: (ms: number) => Promise<void>; settle: () => Promise<void> } {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+  const settle = async () => {
+    for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+  };
+  return {
+    clock: () => performance.now(),
+    advance: async (ms) => {
+      await vi.advanceTimersByTimeAsync(ms);
+      await settle();
+    },
+    settle,
+  };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 /** Splits `data` into chunks of `size` bytes as a Readable. */
 function source(data: Buffer, size: number): Readable {
@@ -30,10 +57,10 @@ function sink(): { stream: Writable; result: () => Buffer } {
 describe('createThrottle', () => {
   it('passes 300 KB through a 1 MB/s bucket with 64 KB burst no faster than the rate, bytes intact', async () => {
     const data = randomBytes(300 * 1024);
-    const bucket = new TokenBucket(1_000_000, 64 * 1024, Date.now());
+    const bucket = new TokenBucket(1_000_000, 64 * 1024, realClock());
     const out = sink();
     const started = performance.now();
-    await pipeline(source(data, 50_000), createThrottle(bucket), out.stream);
+    await pipeline(source(data, 50_000), createThrottle(bucket, realClock), out.stream);
     const elapsed = performance.now() - started;
     // (300 KiB - 64 KiB burst) / 1 MB/s ≈ 242 ms; loose lower bound only.
     expect(elapsed).toBeGreaterThanOrEqual(180);
@@ -42,9 +69,9 @@ describe('createThrottle', () => {
 
   it('splits chunks bigger than the burst', async () => {
     const data = randomBytes(40_000);
-    const bucket = new TokenBucket(10_000_000, 8_192, Date.now());
+    const bucket = new TokenBucket(10_000_000, 8_192, realClock());
     const seen: number[] = [];
-    const throttle = createThrottle(bucket);
+    const throttle = createThrottle(bucket, realClock);
     throttle.on('data', (c: Buffer) => seen.push(c.length));
     const out = sink();
     await pipeline(source(data, data.length), throttle, out.stream);
@@ -56,13 +83,13 @@ describe('createThrottle', () => {
   it('shares one bucket between connections: two 150 KB streams together are limited like one 300 KB stream', async () => {
     const a = randomBytes(150 * 1024);
     const b = randomBytes(150 * 1024);
-    const bucket = new TokenBucket(1_000_000, 64 * 1024, Date.now());
+    const bucket = new TokenBucket(1_000_000, 64 * 1024, realClock());
     const outA = sink();
     const outB = sink();
     const started = performance.now();
     await Promise.all([
-      pipeline(source(a, 16_384), createThrottle(bucket), outA.stream),
-      pipeline(source(b, 16_384), createThrottle(bucket), outB.stream),
+      pipeline(source(a, 16_384), createThrottle(bucket, realClock), outA.stream),
+      pipeline(source(b, 16_384), createThrottle(bucket, realClock), outB.stream),
     ]);
     expect(performance.now() - started).toBeGreaterThanOrEqual(180);
     expect(outA.result().equals(a)).toBe(true);
@@ -70,23 +97,36 @@ describe('createThrottle', () => {
   });
 
   it('holds its write callback while waiting for tokens, so writes report backpressure', async () => {
-    const bucket = new TokenBucket(10_000, 4_096, Date.now()); // 10 bytes per ms: the chunk needs ~6 s
-    const throttle = createThrottle(bucket);
-    throttle.resume(); // the reader is fast; only the bucket limits
+    const time = fakeTime();
+    const bucket = new TokenBucket(10_000, 4_096, time.clock()); // 10 bytes per ms: the chunk needs ~6 s
+    const throttle = createThrottle(bucket, time.clock);
+    let passed = 0;
+    throttle.on('data', (c: Buffer) => (passed += c.length));
     let drained = false;
     throttle.on('drain', () => (drained = true));
     expect(throttle.write(Buffer.alloc(64 * 1024))).toBe(false);
-    await sleep(100);
-    // ~4 KiB burst + ~1 KB refilled went through; the rest of the chunk is still held.
+    await time.settle();
+    expect(passed).toBe(4_096); // the burst
+    // 400 ms later: 4000 bytes more have accrued, but the throttle waits for a whole burst's worth (410 ms).
+    await time.advance(400);
+    expect(passed).toBe(4_096);
     expect(drained).toBe(false);
-    expect(throttle.writableLength).toBe(64 * 1024);
+    expect(throttle.writableLength).toBe(64 * 1024); // the chunk is still held
+    await time.advance(10);
+    expect(passed).toBe(8_192);
+    // (64 KiB - 4 KiB) at 10 bytes per ms: the whole chunk has passed after 6144 ms, and only then does it drain.
+    await time.advance(6_144 - 410 - 1);
+    expect(drained).toBe(false);
+    await time.advance(1_000);
+    expect(passed).toBe(64 * 1024);
+    expect(drained).toBe(true);
     throttle.destroy();
   });
 
   it('does not buffer without bound when the readable side is not consumed', async () => {
     // A fast bucket, so only the stalled reader can hold the producer back.
-    const bucket = new TokenBucket(1e12, 1 << 20, Date.now());
-    const throttle = createThrottle(bucket);
+    const bucket = new TokenBucket(1e12, 1 << 20, realClock());
+    const throttle = createThrottle(bucket, realClock);
     let produced = 0;
     const chunk = Buffer.alloc(64 * 1024);
     const endless = new Readable({
@@ -98,7 +138,9 @@ describe('createThrottle', () => {
       },
     });
     endless.pipe(throttle); // nobody reads from `throttle`
-    await sleep(200);
+    // Real time on purpose: the producer is only held back by backpressure, and 200 ms is ample for an
+    // unthrottled one to make gigabytes.
+    await new Promise((r) => setTimeout(r, 200));
     // Unthrottled, the producer would have made gigabytes by now.
     expect(produced).toBeLessThanOrEqual(1024 * 1024);
     expect(throttle.readableLength + throttle.writableLength).toBeLessThanOrEqual(512 * 1024);
@@ -108,33 +150,37 @@ describe('createThrottle', () => {
   });
 
   it('a destroyed throttle stops pushing and ends its timer', async () => {
-    const bucket = new TokenBucket(10_000, 1_000, Date.now()); // 10 bytes per ms
-    const throttle = createThrottle(bucket);
+    const time = fakeTime();
+    const bucket = new TokenBucket(10_000, 1_000, time.clock()); // 10 bytes per ms
+    const throttle = createThrottle(bucket, time.clock);
     let received = 0;
     throttle.on('data', (c: Buffer) => (received += c.length));
     throttle.on('error', () => {});
     throttle.write(Buffer.alloc(100_000));
-    await sleep(50);
-    const before = received;
-    expect(before).toBeGreaterThan(0);
+    await time.advance(50);
+    expect(received).toBe(1_000); // the burst; the next 1000 bytes take 100 ms
+    expect(vi.getTimerCount()).toBe(1); // waiting for them
     throttle.destroy();
-    await sleep(100);
-    expect(received).toBe(before);
+    expect(vi.getTimerCount()).toBe(0);
+    await time.advance(10_000);
+    expect(received).toBe(1_000);
   });
 
   it('uses the injected clock', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }); // timers fake, the throttle's clock separate
     let fake = 0;
     const bucket = new TokenBucket(1000, 100, 0);
     const throttle = createThrottle(bucket, () => fake);
     let received = 0;
     throttle.on('data', (c: Buffer) => (received += c.length));
     throttle.write(Buffer.alloc(200));
-    await sleep(20);
-    expect(received).toBe(100); // the fake clock has not moved: only the burst
-    await sleep(150);
-    expect(received).toBe(100); // real time passing does not matter
+    await vi.advanceTimersByTimeAsync(20);
+    expect(received).toBe(100); // the injected clock has not moved: only the burst
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(received).toBe(100); // timers firing (as real time would) do not matter
     fake = 100; // 100 ms later by the injected clock: 100 more tokens
-    await vi.waitFor(() => expect(received).toBe(200), { timeout: 5_000, interval: 10 });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(received).toBe(200);
     throttle.destroy();
   });
 });

@@ -50,7 +50,11 @@ class ThrottleTransform extends Transform {
   }
 }
 
-/** A Transform that passes bytes through no faster than the bucket allows, splitting big chunks; it holds its callback while waiting so upstream backpressure applies (bounded memory). */
-export function createThrottle(bucket: TokenBucket, clock: () => number = Date.now): Transform {
+/**
+ * A Transform that passes bytes through no faster than the bucket allows, splitting big chunks; it
+ * holds its callback while waiting so upstream backpressure applies (bounded memory). `clock` is the
+ * monotonic clock the bucket was created on (milliseconds).
+ */
+export function createThrottle(bucket: TokenBucket, clock: () => number): Transform {
   return new ThrottleTransform(bucket, clock);
 }

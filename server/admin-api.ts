@@ -23,6 +23,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { proofsEqual } from '../io/auth-proof.js';
+import { monotonicClock } from '../io/clock.js';
+import type { Clock } from '../shared/clock.js';
 import { formatHostPort, parseHostPort } from '../shared/net-address.js';
 import type { ServerTunnelInfo } from '../shared/types/server-status.js';
 import { AuthFailureLimiter } from './auth-failure-limiter.js';
@@ -106,6 +108,8 @@ export class AdminApi {
     private readonly burrow: AdminTarget,
     admin: AdminConfig,
     private readonly logger: Logger,
+    /** The monotonic clock the failed-credential window runs on. */
+    private readonly clock: Clock = monotonicClock,
   ) {
     this.config = { ...admin };
     this.tokenDigest = digest(admin.token);
@@ -245,7 +249,7 @@ export class AdminApi {
     const expected = this.tokenDigest;
     if (expected === undefined) return { status: 503, body: { error: 'admin API disabled' } };
     const source = sourceOf(req);
-    const now = Date.now();
+    const now = this.clock.now();
     const credential = bearerCredential(req.headers.authorization);
     // The right token before the limiter: it is never refused for others' failures. Digests make
     // the comparison independent of the token's length as well.

@@ -6,8 +6,10 @@ import { createServer as createTcpServer, type AddressInfo, type Server, type So
 import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { randomHex } from '../io/auth-proof.js';
+import { monotonicClock } from '../io/clock.js';
 import type { FramedConnection } from '../io/framed-connection.js';
 import { ensureSelfSignedIdentity, loadIdentity, type TlsIdentity } from '../io/tls-identity.js';
+import type { Clock } from '../shared/clock.js';
 import { stunTlsListen, type ServerConfig } from '../shared/config/server-config.js';
 import { formatHostPort, parseHostPort } from '../shared/net-address.js';
 import type { MessageOf } from '../shared/protocol/messages.js';
@@ -23,6 +25,8 @@ export interface BurrowServerOptions {
   logger: Logger;
   /** Resolved state directory (for the self-signed certificate). */
   stateDir: string;
+  /** The monotonic clock for heartbeats and the failed-login window (default: `performance.now()`). */
+  clock?: Clock;
 }
 
 export class BurrowServer {
@@ -46,6 +50,7 @@ export class BurrowServer {
     visitorsRefused: 0,
   };
   private readonly logger: Logger;
+  private readonly clock: Clock;
 
   constructor(
     config: ServerConfig,
@@ -53,6 +58,7 @@ export class BurrowServer {
   ) {
     this.config = config;
     this.logger = options.logger;
+    this.clock = options.clock ?? monotonicClock;
     this.limiter = newLimiter(config);
     this.handshakeContext = this.handshakeContextFor(options.logger);
   }
@@ -164,6 +170,7 @@ export class BurrowServer {
     secrets: this.secrets,
     session: (id) => this.sessionsById.get(id),
     openSession: (conn, login) => this.openSession(conn, login),
+    clock: this.clock,
     };
   }
 
@@ -175,6 +182,7 @@ export class BurrowServer {
       config: () => this.config,
       secrets: this.secrets,
       counters: this.counters,
+      clock: this.clock,
       onClosed: (s) => {
         if (this.sessionsById.get(s.sessionId) === s) this.sessionsById.delete(s.sessionId);
         if (this.sessionsByClient.get(s.clientId) === s) this.sessionsByClient.delete(s.clientId);

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { AccessList } from '../io/access-list.js';
 import { FramedConnection, type ByteStream } from '../io/framed-connection.js';
 import { MuxSession, MuxStream, RELAY_MUX_MAX_STREAMS, RELAY_MUX_WINDOW } from '../io/mux/session.js';
+import type { Clock } from '../shared/clock.js';
 import type { ServerConfig } from '../shared/config/server-config.js';
 import { formatHostPort } from '../shared/net-address.js';
 import { Heartbeat } from '../shared/protocol/heartbeat.js';
@@ -30,6 +31,8 @@ export interface SessionContext {
   readonly secrets: SecretTunnelRegistry;
   readonly counters: ServerCounters;
   readonly onClosed: (session: ControlSession) => void;
+  /** The monotonic clock the heartbeat deadline runs on. */
+  readonly clock: Clock;
 }
 
 interface Waiter {
@@ -60,7 +63,7 @@ export class ControlSession implements WorkConnSource {
     private readonly ctx: SessionContext,
   ) {
     this.logger = ctx.logger.child({ clientId, session: sessionId.slice(0, 8) });
-    this.heartbeat = new Heartbeat({ intervalMs: Infinity, timeoutMs: ctx.config().heartbeatTimeout * 1000 }, Date.now());
+    this.heartbeat = new Heartbeat({ intervalMs: Infinity, timeoutMs: ctx.config().heartbeatTimeout * 1000 }, ctx.clock.now());
     this.tunnelContext = {
       clientId,
       logger: this.logger,
@@ -81,7 +84,7 @@ export class ControlSession implements WorkConnSource {
   start(): void {
     this.control.onFailure = (err) => void this.close(err.message);
     this.control.dispatch((m) => this.onMessage(m));
-    this.scheduleHeartbeat(Date.now());
+    this.scheduleHeartbeat(this.ctx.clock.now());
   }
 
   private scheduleHeartbeat(now: number): void {
@@ -91,12 +94,12 @@ export class ControlSession implements WorkConnSource {
       return;
     }
     clearTimeout(this.heartbeatTimer);
-    this.heartbeatTimer = setTimeout(() => this.scheduleHeartbeat(Date.now()), Math.max(100, tick.nextTickAt - now));
+    this.heartbeatTimer = setTimeout(() => this.scheduleHeartbeat(this.ctx.clock.now()), Math.max(100, tick.nextTickAt - now));
     this.heartbeatTimer.unref();
   }
 
   private onMessage(m: Message): void {
-    this.heartbeat.received(Date.now());
+    this.heartbeat.received(this.ctx.clock.now());
     switch (m.type) {
       case 'Ping':
         this.control.send({ type: 'Pong', time: m.time });

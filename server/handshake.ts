@@ -18,6 +18,7 @@ import {
   workConnProof,
 } from '../io/auth-proof.js';
 import { FramedConnection } from '../io/framed-connection.js';
+import type { Clock } from '../shared/clock.js';
 import type { ServerConfig } from '../shared/config/server-config.js';
 import { ProtocolError } from '../shared/protocol/frame.js';
 import type { MessageOf } from '../shared/protocol/messages.js';
@@ -44,6 +45,8 @@ export interface HandshakeContext {
   readonly session: (sessionId: string) => ControlSession | undefined;
   /** Creates and starts the session; resolves once a previous session of the same client is gone. */
   readonly openSession: (conn: FramedConnection, login: MessageOf<'Login'>) => Promise<ControlSession>;
+  /** The monotonic clock the failed-login window runs on. */
+  readonly clock: Clock;
 }
 
 export async function handshake(socket: Socket, ctx: HandshakeContext): Promise<void> {
@@ -64,7 +67,7 @@ export async function handshake(socket: Socket, ctx: HandshakeContext): Promise<
     else conn.destroy();
     return;
   }
-  const now = Date.now();
+  const now = ctx.clock.now();
   // Every proof is checked (an HMAC and a constant-time compare: cheap, and the same work whether
   // it is right or wrong) before the failure limiter is consulted: a correct proof is never
   // refused because strangers behind the same address failed. Failures are counted per address
@@ -106,7 +109,8 @@ export async function handshake(socket: Socket, ctx: HandshakeContext): Promise<
 
   switch (first.type) {
     case 'Login': {
-      if (Math.abs(now - first.timestamp) > MAX_CLOCK_SKEW_MS) {
+      // Wall clock on purpose: the client's timestamp is its wall clock, compared with ours.
+      if (Math.abs(Date.now() - first.timestamp) > MAX_CLOCK_SKEW_MS) {
         ctx.logger.warn({ remote: source, clientId: first.clientId }, 'login refused: clock skew');
         conn.closeWithError('clock-skew', `client clock differs from the server's by more than ${MAX_CLOCK_SKEW_MS / 60000} minutes`);
         return;

@@ -11,8 +11,9 @@ import type { Socket as UdpSocket, RemoteInfo } from 'node:dgram';
 import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { connect as netConnect, isIP, isIPv6, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { monotonicClock } from '../../io/clock.js';
+import type { Clock } from '../../shared/clock.js';
 import { StunClass, StunMethod } from '../../shared/stun/constants.js';
 import {
   decodeStun,
@@ -71,6 +72,8 @@ export interface StunBindingOptions {
   receiveSockets?: UdpSocket[];
   /** SOFTWARE attribute to include in the request. */
   software?: string;
+  /** The monotonic clock the retransmission schedule runs on; default `performance.now()`. */
+  clock?: Clock;
 }
 
 export interface StunBindingResult {
@@ -94,8 +97,6 @@ export interface StunStreamBindingResult extends StunBindingResult {
   /** Our end of the TCP/TLS connection. */
   localAddress: TransportAddress;
 }
-
-export const now = (): number => performance.now();
 
 export function transportAddress(address: string, port: number): TransportAddress {
   return { family: isIPv6(address) ? 'IPv6' : 'IPv4', address, port };
@@ -200,8 +201,10 @@ export function udpTransaction(
   socket: UdpSocket,
   dest: { address: string; port: number },
   request: Uint8Array,
-  opts: TransactionOptions & { signal?: AbortSignal; receiveSockets?: UdpSocket[] } = {},
+  opts: TransactionOptions & { signal?: AbortSignal; receiveSockets?: UdpSocket[]; clock?: Clock } = {},
 ): Promise<UdpTransactionResult> {
+  const clock = opts.clock ?? monotonicClock;
+  const now = (): number => clock.now();
   const tx = new StunTransaction(request, now(), opts);
   const receivers = opts.receiveSockets && opts.receiveSockets.length > 0 ? [...new Set(opts.receiveSockets)] : [socket];
   const closeWatch = [...new Set([socket, ...receivers])];
@@ -279,12 +282,13 @@ export async function stunBinding(socket: UdpSocket, server: StunServerAddress, 
   const family = socket.address().family === 'IPv6' ? undefined : 4;
   const ip = await resolveHost(server.host, family);
   const request = buildBindingRequest(newTransactionId(randomBytes), opts);
-  const txOpts: TransactionOptions & { signal?: AbortSignal; receiveSockets?: UdpSocket[] } = {};
+  const txOpts: TransactionOptions & { signal?: AbortSignal; receiveSockets?: UdpSocket[]; clock?: Clock } = {};
   if (opts.rtoMs !== undefined) txOpts.rtoMs = opts.rtoMs;
   if (opts.maxSends !== undefined) txOpts.maxSends = opts.maxSends;
   if (opts.lastWaitFactor !== undefined) txOpts.lastWaitFactor = opts.lastWaitFactor;
   if (opts.signal) txOpts.signal = opts.signal;
   if (opts.receiveSockets) txOpts.receiveSockets = opts.receiveSockets;
+  if (opts.clock) txOpts.clock = opts.clock;
   const { response, from, rttMs, receivedOn } = await udpTransaction(socket, { address: ip, port: server.port }, request, txOpts);
   const result = parseBindingResponse(response, rttMs, transportAddress(ip, server.port), transportAddress(from.address, from.port));
   result.receivedOn = receivedOn;
@@ -338,8 +342,10 @@ function openStream(open: () => Socket, connectEvent: 'connect' | 'secureConnect
 export function streamTransaction(
   stream: Socket,
   request: Uint8Array,
-  opts: { timeoutMs?: number; signal?: AbortSignal; decoder?: StunStreamDecoder } = {},
+  opts: { timeoutMs?: number; signal?: AbortSignal; decoder?: StunStreamDecoder; clock?: Clock } = {},
 ): Promise<{ response: DecodedStunMessage; rttMs: number }> {
+  const clock = opts.clock ?? monotonicClock;
+  const now = (): number => clock.now();
   const txOpts: TransactionOptions = { reliable: true };
   if (opts.timeoutMs !== undefined) txOpts.timeoutMs = opts.timeoutMs;
   const tx = new StunTransaction(request, now(), txOpts);

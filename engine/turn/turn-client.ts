@@ -9,13 +9,15 @@ import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dg
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, isIP, isIPv6, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { monotonicClock } from '../../io/clock.js';
 import { nodeStunCrypto } from '../../io/stun-crypto.js';
+import type { Clock } from '../../shared/clock.js';
 import { HEADER_LENGTH, StunClass, StunMethod } from '../../shared/stun/constants.js';
 import type { StunCrypto } from '../../shared/stun/crypto.js';
 import { decodeChannelData, encodeChannelData, isChannelData } from '../../shared/stun/channel-data.js';
 import { decodeStun, isStunMessage, newTransactionId, type DecodedStunMessage, type StunMessage, type TransportAddress } from '../../shared/stun/message.js';
 import { StunStreamDecoder } from '../../shared/stun/stream.js';
-import { formatTransportAddress, now, resolveHost } from '../stun/stun-client.js';
+import { formatTransportAddress, resolveHost } from '../stun/stun-client.js';
 import { StunTransaction, type TransactionOptions } from '../stun/transaction.js';
 import { RefreshPlan, type RefreshItem } from './refresh-plan.js';
 import { LongTermCredentials } from './turn-auth.js';
@@ -78,6 +80,8 @@ export interface TurnClientOptions {
   /** Refresh the allocation, permissions and channels before they expire. Default true. */
   autoRefresh?: boolean;
   crypto?: StunCrypto;
+  /** The monotonic clock for retransmissions and refresh deadlines; default `performance.now()`. */
+  clock?: Clock;
 }
 
 export interface TurnAllocation {
@@ -196,6 +200,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
   private requestedLifetime: number | undefined;
   private closed = false;
   private nextChannel = 0x4000;
+  private readonly clock: Clock;
   private readonly onUdpMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
     if (rinfo.port !== this.opts.server.port || !this.serverIp || !sameIp(rinfo.address, this.serverIp)) return;
     this.onDatagram(bytesOf(msg));
@@ -204,6 +209,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
   constructor(opts: TurnClientOptions) {
     super();
     this.opts = opts;
+    this.clock = opts.clock ?? monotonicClock;
     this.transport = opts.transport ?? 'udp';
     if (opts.socket && this.transport !== 'udp') throw new TurnError('state', 'a UDP socket was given for a TCP/TLS client');
     this.creds = new LongTermCredentials(opts.username, opts.password, opts.crypto ?? nodeStunCrypto);
@@ -373,7 +379,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
         return;
       }
     }
-    if (!p.tx.onResponse(m, now())) return;
+    if (!p.tx.onResponse(m, this.clock.now())) return;
     this.finishPending(p);
     p.resolve(m);
   }
@@ -396,13 +402,13 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     if (this.opts.maxSends !== undefined) txOpts.maxSends = this.opts.maxSends;
     if (this.opts.lastWaitFactor !== undefined) txOpts.lastWaitFactor = this.opts.lastWaitFactor;
     if (this.opts.timeoutMs !== undefined) txOpts.timeoutMs = this.opts.timeoutMs;
-    const tx = new StunTransaction(bytes, now(), txOpts);
+    const tx = new StunTransaction(bytes, this.clock.now(), txOpts);
     return new Promise<DecodedStunMessage>((resolve, reject) => {
       const p: Pending = { tx, method: message.method, signed, timer: undefined, resolve, reject };
       this.pending.set(hex(tx.transactionId), p);
       const tick = (): void => {
         p.timer = undefined;
-        const r = tx.poll(now());
+        const r = tx.poll(this.clock.now());
         if (r.send) {
           try {
             this.writeRaw(r.send);
@@ -419,7 +425,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
           reject(new TurnError('timeout', `${methodName(message.method)}: no response from ${this.serverText()} after ${tx.sendCount} request(s)${why}`));
           return;
         }
-        if (Number.isFinite(r.nextAt)) p.timer = setTimeout(tick, Math.max(1, Math.ceil(r.nextAt - now())));
+        if (Number.isFinite(r.nextAt)) p.timer = setTimeout(tick, Math.max(1, Math.ceil(r.nextAt - this.clock.now())));
       };
       tick();
     });
@@ -471,7 +477,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     const allocation: TurnAllocation = { relayed: r.relayed, lifetime: r.lifetime, transport: relay };
     if (r.mapped) allocation.mapped = r.mapped;
     this.allocation = allocation;
-    this.plan.setAllocation(now(), r.lifetime);
+    this.plan.setAllocation(this.clock.now(), r.lifetime);
     this.armRefresh();
     return allocation;
   }
@@ -492,7 +498,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
       this.plan.clear();
     } else {
       this.allocation!.lifetime = granted;
-      this.plan.setAllocation(now(), granted);
+      this.plan.setAllocation(this.clock.now(), granted);
     }
     this.armRefresh();
     return granted;
@@ -503,7 +509,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     this.requireAllocation('createPermission');
     const ips = Array.isArray(peerIp) ? peerIp : [peerIp];
     await this.request((txid) => createPermissionRequest(txid, ips));
-    const t = now();
+    const t = this.clock.now();
     for (const ip of ips) this.plan.setPermission(ip, t);
     this.armRefresh();
   }
@@ -524,7 +530,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     await this.request((txid) => channelBindRequest(txid, number, address));
     this.channelByPeer.set(peerKey(address), number);
     this.peerByChannel.set(number, address);
-    this.plan.setChannel(number, address, now());
+    this.plan.setChannel(number, address, this.clock.now());
     this.armRefresh();
     return number;
   }
@@ -612,14 +618,14 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     if (this.closed || this.opts.autoRefresh === false) return;
     const at = this.plan.nextAt();
     if (!Number.isFinite(at)) return;
-    this.refreshTimer = setTimeout(() => this.runRefreshes(), Math.max(1, Math.ceil(at - now())));
+    this.refreshTimer = setTimeout(() => this.runRefreshes(), Math.max(1, Math.ceil(at - this.clock.now())));
     this.refreshTimer.unref();
   }
 
   private runRefreshes(): void {
     this.refreshTimer = undefined;
     if (this.closed) return;
-    for (const item of this.plan.due(now())) void this.refreshItem(item);
+    for (const item of this.plan.due(this.clock.now())) void this.refreshItem(item);
     this.armRefresh();
   }
 
@@ -641,11 +647,11 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
           break;
       }
       if (this.closed) return;
-      this.plan.succeeded(item, now(), lifetime);
+      this.plan.succeeded(item, this.clock.now(), lifetime);
       this.emit('refreshed', item);
     } catch (err) {
       if (this.closed) return;
-      const gone = this.plan.failed(item, now());
+      const gone = this.plan.failed(item, this.clock.now());
       if (gone && item.kind === 'channel') {
         this.peerByChannel.delete(item.channel);
         this.channelByPeer.delete(peerKey(item.peer));

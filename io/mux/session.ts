@@ -43,7 +43,9 @@ import {
   type MuxFrame,
 } from '../../shared/mux/frame.js';
 import { MuxStreamState } from '../../shared/mux/stream-state.js';
+import type { Clock } from '../../shared/clock.js';
 import { Heartbeat } from '../../shared/protocol/heartbeat.js';
+import { monotonicClock } from '../clock.js';
 
 export interface MuxSessionOptions {
   /** True on the side that opens odd stream ids (the yamux "client"). */
@@ -56,6 +58,8 @@ export interface MuxSessionOptions {
   keepAliveMs?: number;
   /** Largest Data payload accepted from the peer and sent to it; default 256 KiB. */
   maxFramePayload?: number;
+  /** The monotonic clock for keep-alives and ping round trips; default `performance.now()`. */
+  clock?: Clock;
 }
 
 export const MUX_DEFAULT_MAX_STREAMS = 1024;
@@ -329,9 +333,11 @@ export class MuxSession extends EventEmitter {
   private remoteGoAway = false;
   private readonly heartbeat: Heartbeat | undefined;
   private keepAliveTimer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
 
   constructor(socket: Duplex, options: MuxSessionOptions) {
     super();
+    this.clock = options.clock ?? monotonicClock;
     const initialWindow = options.initialWindow ?? MUX_INITIAL_WINDOW;
     if (!Number.isInteger(initialWindow) || initialWindow < MUX_INITIAL_WINDOW || initialWindow > MUX_MAX_U32) {
       throw new RangeError(`initialWindow must be an integer in [${MUX_INITIAL_WINDOW}, ${MUX_MAX_U32}], got ${initialWindow}`);
@@ -376,8 +382,8 @@ export class MuxSession extends EventEmitter {
     socket.resume();
 
     if (keepAliveMs > 0 && Number.isFinite(keepAliveMs)) {
-      this.heartbeat = new Heartbeat({ intervalMs: keepAliveMs, timeoutMs: 2 * keepAliveMs }, performance.now());
-      this.armKeepAlive(performance.now() + keepAliveMs);
+      this.heartbeat = new Heartbeat({ intervalMs: keepAliveMs, timeoutMs: 2 * keepAliveMs }, this.clock.now());
+      this.armKeepAlive(this.clock.now() + keepAliveMs);
     }
   }
 
@@ -415,7 +421,7 @@ export class MuxSession extends EventEmitter {
     if (this.dead) return Promise.reject(new MuxError('session-closed', 'mux session is closed'));
     const id = this.takePingId();
     return new Promise((resolve, reject) => {
-      this.pings.set(id, { started: performance.now(), resolve, reject });
+      this.pings.set(id, { started: this.clock.now(), resolve, reject });
       this.sendFrame(MuxType.Ping, MuxFlag.SYN, 0, id);
     });
   }
@@ -488,7 +494,7 @@ export class MuxSession extends EventEmitter {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.dead) return;
-    this.heartbeat?.received(performance.now());
+    this.heartbeat?.received(this.clock.now());
     try {
       const frames = this.decoder.push(chunk);
       for (const frame of frames) {
@@ -514,7 +520,7 @@ export class MuxSession extends EventEmitter {
           const pending = this.pings.get(frame.length);
           if (pending) {
             this.pings.delete(frame.length);
-            pending.resolve(performance.now() - pending.started);
+            pending.resolve(this.clock.now() - pending.started);
           }
         }
         return;
@@ -583,14 +589,14 @@ export class MuxSession extends EventEmitter {
   // ---- keep-alive ----------------------------------------------------------------------------
 
   private armKeepAlive(at: number): void {
-    this.keepAliveTimer = setTimeout(this.keepAliveTick, Math.max(0, at - performance.now()));
+    this.keepAliveTimer = setTimeout(this.keepAliveTick, Math.max(0, at - this.clock.now()));
     this.keepAliveTimer.unref();
   }
 
   private readonly keepAliveTick = (): void => {
     const hb = this.heartbeat;
     if (!hb || this.dead) return;
-    const tick = hb.tick(performance.now());
+    const tick = hb.tick(this.clock.now());
     if (tick.dead) {
       this.terminate(
         new MuxError('keepalive-timeout', 'mux peer silent for too long'),

@@ -32,6 +32,14 @@ export interface VisitorStatus extends TrafficCounters {
   error?: string;
 }
 
+/** Why a control session ended. */
+export interface DisconnectInfo {
+  /** e.g. "no heartbeat reply for 30 s", "server closed the session: replaced by a new login of the same client", "connection closed by peer". */
+  reason: string;
+  /** When it ended (ISO 8601, UTC). */
+  at: string;
+}
+
 export interface ClientStatus {
   server: string;
   clientId: string;
@@ -42,6 +50,8 @@ export interface ClientStatus {
   /** Milliseconds since the control connection came up. */
   uptimeMs?: number;
   reconnects: number;
+  /** The last time a logged-in session to the server ended, and why (absent until one has). */
+  lastDisconnect?: DisconnectInfo;
   tunnels: TunnelStatus[];
   visitors: VisitorStatus[];
 }
