@@ -63,7 +63,7 @@ export class ControlClient {
   constructor(
     private readonly config: () => ClientConfig,
     readonly clientId: string,
-    private readonly dialer: ServerDialer,
+    private readonly dialer: Pick<ServerDialer, 'open'>,
     private readonly events: ControlEvents,
     private readonly logger: Logger,
     private readonly clock: Clock,
@@ -105,6 +105,8 @@ export class ControlClient {
         this.backoff.reset();
         const reason = await this.serve(conn);
         if (!this.stopped) {
+          // Not online any more while the backoff runs: the next loop turn reconnects.
+          this.state = 'connecting';
           this.lastDisconnect = { reason, at: new Date().toISOString() };
           this.logger.warn({ reason }, 'connection to server lost; reconnecting');
         }
