@@ -18,6 +18,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../io/logger.js';
 import { StunTurnListener } from '../../server/stun/stun-listener.js';
 import { StunConfigSchema } from '../../shared/config/server-config.js';
+import { bindIfAddressExists } from './harness.js';
 
 const REQUIRED = !!process.env.CI;
 const SOFTWARE = 'burrow-interop';
@@ -41,13 +42,9 @@ async function startListener(config: Record<string, unknown>): Promise<StunTurnL
   return listener;
 }
 
-/** The two-IP RFC 5780 server (127.0.0.1 and 127.0.0.2), or undefined where 127.0.0.2 is not local. */
-async function startTwoIpListener(): Promise<StunTurnListener | undefined> {
-  try {
-    return await startListener({ listen: '127.0.0.1:0', alternate: { ip: '127.0.0.2' } });
-  } catch {
-    return undefined;
-  }
+/** The two-IP RFC 5780 server (127.0.0.1 and 127.0.0.2), or undefined where 127.0.0.2 is not an address of this machine. */
+function startTwoIpListener(): Promise<StunTurnListener | undefined> {
+  return bindIfAddressExists(() => startListener({ listen: '127.0.0.1:0', alternate: { ip: '127.0.0.2' } }));
 }
 
 async function udpSocket(): Promise<UdpSocket> {
@@ -131,7 +128,7 @@ describe.skipIf(!STUNCLIENT && !REQUIRED)('coturn turnutils_stunclient against B
 
   it('RFC 5780 with two IPs: other address, changed-IP-and-port answers, RESPONSE-PORT, no errors', async (ctx) => {
     const listener = await startTwoIpListener();
-    if (!listener) return ctx.skip(); // 127.0.0.2 is not a local address here (not Linux)
+    if (!listener) return ctx.skip('127.0.0.2 is not an address of this machine (EADDRNOTAVAIL; Linux has all of 127/8)');
     const udp = listener.addresses().udp;
     const primary = udp[0]!;
     const other = udp[3]!; // 127.0.0.2 on the alternate port: differs in IP and port

@@ -22,7 +22,7 @@ import {
   type StunAttribute,
 } from '../../shared/stun/message.js';
 import { StunStreamDecoder } from '../../shared/stun/stream.js';
-import { tempDir, waitFor } from './harness.js';
+import { bindIfAddressExists, tempDir, waitFor } from './harness.js';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -207,13 +207,8 @@ describe('STUN over UDP', () => {
   });
 
   it('two IPs (127.0.0.1 and 127.0.0.2): four UDP sockets, CHANGE-REQUEST changes IP, port or both', async (ctx) => {
-    let listener: StunTurnListener;
-    try {
-      listener = await startListener({ listen: '127.0.0.1:0', alternate: { ip: '127.0.0.2' } });
-    } catch {
-      ctx.skip(); // 127.0.0.2 is not a local address here (not Linux)
-      return;
-    }
+    const listener = await bindIfAddressExists(() => startListener({ listen: '127.0.0.1:0', alternate: { ip: '127.0.0.2' } }));
+    if (!listener) return ctx.skip('127.0.0.2 is not an address of this machine (EADDRNOTAVAIL; Linux has all of 127/8)');
     const { udp, tcp } = listener.addresses();
     expect(udp.map((a) => `${a.address}:${a.port}`)).toEqual([
       `127.0.0.1:${udp[0]!.port}`,
@@ -451,13 +446,8 @@ describe('STUN over TCP and TLS', () => {
   });
 
   it('binds IPv6 when the listen address is IPv6', async (ctx) => {
-    let listener: StunTurnListener;
-    try {
-      listener = await startListener({ listen: '[::1]:0', alternate: {} });
-    } catch {
-      ctx.skip(); // no IPv6 loopback
-      return;
-    }
+    const listener = await bindIfAddressExists(() => startListener({ listen: '[::1]:0', alternate: {} }));
+    if (!listener) return ctx.skip('::1 is not an address of this machine (no IPv6 loopback)');
     const { udp } = listener.addresses();
     expect(udp[0]!.family).toBe('IPv6');
     const client = await udpClient('::1');
