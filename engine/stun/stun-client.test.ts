@@ -1,14 +1,37 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StunClass, StunMethod } from '../../shared/stun/constants.js';
 import { decodeStun, encodeStun, getAttribute, type DecodedStunMessage, type StunAttribute } from '../../shared/stun/message.js';
 import { StunClientError, buildBindingRequest, stunBinding, stunBindingTcp } from './stun-client.js';
 
 const cleanup: Array<() => void> = [];
 afterEach(() => {
+  vi.useRealTimers();
   for (const f of cleanup.splice(0).reverse()) f();
 });
+
+/**
+ * Fake time for the retransmission schedule: vitest's setTimeout and performance.now() move
+ * together and the client's clock reads performance.now(). Sockets stay real (loopback).
+ */
+function fakeTime() {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+  return { clock: { now: () => performance.now() } };
+}
+
+/** Lets datagrams and their callbacks through; fake time does not move. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (check()) return;
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  throw new Error(`never happened: ${what}`);
+}
 
 async function udp(): Promise<UdpSocket> {
   const s = createSocket('udp4');
@@ -90,29 +113,75 @@ describe('stunBinding over UDP', () => {
     expect(r.mapped.address).toBe('127.0.0.1');
   });
 
-  it('retransmits when a request is lost', async () => {
+  it('retransmits a lost request on the RFC 8489 schedule (RTO 500 ms, doubling), the same transaction each time', async () => {
     let n = 0;
     const server = await fakeServer((req, rinfo, s) => {
       if (++n >= 3) answer(req, rinfo, s);
     });
     const sock = await udp();
-    const r = await stunBinding(sock, { host: '127.0.0.1', port: server.port }, { rtoMs: 20 });
+    const time = fakeTime();
+    const pending = stunBinding(sock, { host: '127.0.0.1', port: server.port }, { clock: time.clock });
+    await until(() => server.requests.length === 1, 'the first request');
+    await vi.advanceTimersByTimeAsync(499);
+    await settle();
+    expect(server.requests.length).toBe(1);
+    await vi.advanceTimersByTimeAsync(1); // 500 ms: the first retransmission
+    await until(() => server.requests.length === 2, 'the retransmission at 500 ms');
+    await vi.advanceTimersByTimeAsync(999);
+    await settle();
+    expect(server.requests.length).toBe(2);
+    await vi.advanceTimersByTimeAsync(1); // 1500 ms: the second, which is answered
+    const r = await pending;
     expect(r.mapped.port).toBe(sock.address().port);
     expect(server.requests.length).toBe(3);
-    // the same transaction each time
+    expect(r.rttMs).toBe(0); // measured from the last send, on the fake clock
     expect(Buffer.from(server.requests[2]!.transactionId)).toEqual(Buffer.from(server.requests[0]!.transactionId));
+    expect(Buffer.from(server.requests[1]!.transactionId)).toEqual(Buffer.from(server.requests[0]!.transactionId));
   });
 
-  it('times out after the schedule', async () => {
+  it('gives up after Rc = 7 requests and Rm = 16 RTOs: at 39.5 s by default', async () => {
     const server = await fakeServer(() => {});
     const sock = await udp();
-    const started = Date.now();
-    const err = await stunBinding(sock, { host: '127.0.0.1', port: server.port }, { rtoMs: 10, maxSends: 3, lastWaitFactor: 4 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(StunClientError);
-    expect((err as StunClientError).code).toBe('timeout');
-    expect(server.requests.length).toBe(3);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(60); // 30 + 40 ms
+    const time = fakeTime();
+    let settled: unknown;
+    const pending = stunBinding(sock, { host: '127.0.0.1', port: server.port }, { clock: time.clock }).then(
+      () => (settled = 'resolved'),
+      (e: unknown) => (settled = e),
+    );
+    await until(() => server.requests.length === 1, 'the first request');
+    // Requests at 0, 500, 1500, 3500, 7500, 15500 and 31500 ms.
+    const seenAt: number[] = [0];
+    // Jump from one timer to the next and note when a new request reached the server.
+    for (let i = 0; i < 20 && settled === undefined; i++) {
+      await vi.advanceTimersToNextTimerAsync();
+      await settle();
+      if (server.requests.length > seenAt.length) seenAt.push(Math.round(performance.now()));
+    }
+    expect(seenAt).toEqual([0, 500, 1500, 3500, 7500, 15_500, 31_500]);
+    expect(settled).toBeInstanceOf(StunClientError);
+    expect((settled as StunClientError).code).toBe('timeout');
+    expect(Math.round(performance.now())).toBe(39_500);
+    await pending;
+    expect(server.requests.length).toBe(7);
     expect(sock.listenerCount('message')).toBe(0);
+  });
+
+  it('follows a configured schedule: rtoMs 10, 3 sends, 4 RTOs after the last (fails at 70 ms)', async () => {
+    const server = await fakeServer(() => {});
+    const sock = await udp();
+    const time = fakeTime();
+    let settled: unknown;
+    void stunBinding(sock, { host: '127.0.0.1', port: server.port }, { rtoMs: 10, maxSends: 3, lastWaitFactor: 4, clock: time.clock }).catch(
+      (e: unknown) => (settled = e),
+    );
+    await until(() => server.requests.length === 1, 'the first request');
+    await vi.advanceTimersByTimeAsync(69);
+    await settle();
+    expect(server.requests.length).toBe(3); // 0, 10, 30 ms
+    expect(settled).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    await settle();
+    expect((settled as StunClientError).code).toBe('timeout');
   });
 
   it('rejects on an error response with its code', async () => {
