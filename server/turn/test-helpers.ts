@@ -1,7 +1,8 @@
 /**
  * Test support for the TURN core (used by the *.test.ts files next to it): a fake ClientTransport
- * that records what the server sends, and a minimal TURN client that builds authenticated requests
- * with the codec. No test-framework imports, so it compiles with the rest.
+ * that records what the server sends, a relay factory that records what goes through the relay
+ * sockets (and can hand them a peer datagram synchronously), and a minimal TURN client that builds
+ * authenticated requests with the codec. No test-framework imports, so it compiles with the rest.
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -19,6 +20,7 @@ import {
   type TransportAddress,
 } from '../../shared/stun/message.js';
 import type { ClientProtocol, ClientTransport, TurnHandler } from '../stun/client-transport.js';
+import type { BindOptions, PeerEndpoint, RelayFactory, RelaySocket, RelayTcpListener } from './relay-factory.js';
 
 export class FakeClient implements ClientTransport {
   readonly sent: Uint8Array[] = [];
@@ -215,4 +217,93 @@ export class TestTurnClient {
 
 export function v4(address: string, port: number): TransportAddress {
   return { family: 'IPv4', address, port };
+}
+
+/**
+ * A UDP relay socket that records every datagram the server sends through it, and takes a peer's
+ * datagram with `deliver()` synchronously (as the socket's 'message' event would), so a test can
+ * say "nothing was relayed" right away instead of waiting to see nothing arrive.
+ */
+export class RecordingRelaySocket implements RelaySocket {
+  readonly sent: Array<{ data: Uint8Array; port: number; address: string }> = [];
+  closed = false;
+  private handler: ((data: Buffer, from: PeerEndpoint) => void) | undefined;
+
+  constructor(private readonly inner: RelaySocket) {
+    inner.onMessage((data, from) => this.handler?.(data, from));
+  }
+
+  get family(): RelaySocket['family'] {
+    return this.inner.family;
+  }
+  get address(): string {
+    return this.inner.address;
+  }
+  get port(): number {
+    return this.inner.port;
+  }
+  get reservationToken(): Uint8Array | undefined {
+    return this.inner.reservationToken;
+  }
+
+  send(data: Uint8Array, port: number, address: string): void {
+    if (!this.closed) this.sent.push({ data: Uint8Array.from(data), port, address });
+    this.inner.send(data, port, address);
+  }
+
+  onMessage(handler: (data: Buffer, from: PeerEndpoint) => void): void {
+    this.handler = handler;
+  }
+
+  /** A datagram from `from` arrives now. False (nothing delivered) once the socket is closed. */
+  deliver(data: string | Uint8Array, from: PeerEndpoint): boolean {
+    if (this.closed) return false;
+    this.handler?.(Buffer.from(data), from);
+    return true;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.handler = undefined;
+    this.inner.close();
+  }
+}
+
+/** Wraps a real relay factory; every UDP relay socket it binds is a RecordingRelaySocket. */
+export class RecordingRelayFactory implements RelayFactory {
+  readonly udp: RecordingRelaySocket[] = [];
+
+  constructor(private readonly inner: RelayFactory) {}
+
+  /** The relay socket bound to `port` (throws when there is none: the test is wrong). */
+  at(port: number): RecordingRelaySocket {
+    const s = this.udp.find((r) => r.port === port);
+    if (!s) throw new Error(`no relay socket on port ${port}`);
+    return s;
+  }
+
+  async bindUdp(ip: string, port: number | 'random', opts: BindOptions): Promise<RelaySocket> {
+    const s = new RecordingRelaySocket(await this.inner.bindUdp(ip, port, opts));
+    this.udp.push(s);
+    return s;
+  }
+  claimReservation(token: Uint8Array, now: number): RelaySocket | undefined {
+    const inner = this.inner.claimReservation(token, now);
+    if (!inner) return undefined;
+    const s = new RecordingRelaySocket(inner);
+    this.udp.push(s);
+    return s;
+  }
+  listenTcp(ip: string, port: number | 'random'): Promise<RelayTcpListener> {
+    return this.inner.listenTcp(ip, port);
+  }
+  connectTcp(localIp: string, peer: PeerEndpoint, timeoutMs: number): Promise<Socket> {
+    return this.inner.connectTcp(localIp, peer, timeoutMs);
+  }
+  expire(now: number): void {
+    this.inner.expire(now);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }

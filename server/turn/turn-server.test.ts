@@ -9,7 +9,7 @@ import { StunClass, StunMethod } from '../../shared/stun/constants.js';
 import { longTermKey } from '../../shared/stun/crypto.js';
 import { decodeStun, encodeStun, getAttribute, getAttributes, verifyIntegrity, type DecodedStunMessage } from '../../shared/stun/message.js';
 import { NodeRelayFactory } from './relay-factory.js';
-import { FakeClient, TestTurnClient, build, errorCode, until, v4, type Credentials } from './test-helpers.js';
+import { FakeClient, RecordingRelayFactory, TestTurnClient, build, errorCode, until, v4, type Credentials } from './test-helpers.js';
 import { TurnServer } from './turn-server.js';
 
 const ALICE: Credentials = { username: 'alice', password: 'alice-secret', realm: 'burrow' };
@@ -51,11 +51,12 @@ class Peer {
 }
 
 const text = (b: Uint8Array) => Buffer.from(b).toString();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('TurnServer', () => {
   let clock: number;
   let server: TurnServer;
+  /** Real relay sockets, recorded: what was relayed to peers can be checked synchronously. */
+  let relays: RecordingRelayFactory;
   const peers: Peer[] = [];
   const cleanups: Array<() => void> = [];
 
@@ -66,7 +67,7 @@ describe('TurnServer', () => {
       crypto: nodeStunCrypto,
       software: 'burrow-test',
       serverAddresses: ['127.0.0.1:3478'],
-      relayFactory: new NodeRelayFactory({ ports: config.relayPorts, now: () => clock }),
+      relayFactory: (relays = new RecordingRelayFactory(new NodeRelayFactory({ ports: config.relayPorts, now: () => clock }))),
       now: () => clock,
     });
     return server;
@@ -119,9 +120,9 @@ describe('TurnServer', () => {
 
     // Send without a permission: never relayed.
     const peerAddr = v4('127.0.0.1', p.port);
+    const relay = relays.at(relayed.port);
     tc.send(peerAddr, Buffer.from('too early'));
-    await sleep(50);
-    expect(p.received).toHaveLength(0);
+    expect(relay.sent).toHaveLength(0);
 
     expect((await tc.createPermission(peerAddr)).cls).toBe(StunClass.SuccessResponse);
     tc.send(peerAddr, Buffer.from('hello'));
@@ -166,9 +167,10 @@ describe('TurnServer', () => {
     expect(getAttribute(deleted, 'LIFETIME')?.seconds).toBe(0);
     expect(server.stats().allocations).toBe(0);
     expect(server.stats().bytesRelayed.toPeers).toBe(9); // totals survive the allocation
+    // Its relay socket is closed: nothing from the peer can come through any more.
     const sentBefore = client.sent.length;
-    p.send('after', relayed.port);
-    await sleep(50);
+    expect(relay.closed).toBe(true);
+    expect(relay.deliver('after', { address: '127.0.0.1', port: p.port })).toBe(false);
     expect(client.sent.length).toBe(sentBefore);
     // A Refresh on the deleted allocation: 437.
     expect(errorCode(await tc.refresh(600))).toBe(437);
@@ -253,10 +255,10 @@ describe('TurnServer', () => {
     clock += 1_000;
     server.expire(clock);
     expect(server.stats()).toMatchObject({ permissions: 0, channels: 1 });
+    const relay = relays.at(relayed.port);
     server.handleChannelData(0x4000, Buffer.from('x'), client);
-    p.send('y', relayed.port);
-    await sleep(50);
-    expect(p.received).toHaveLength(0);
+    expect(relay.sent).toHaveLength(0);
+    expect(relay.deliver('y', { address: '127.0.0.1', port: p.port })).toBe(true);
     expect(client.channelData()).toHaveLength(0);
 
     // Refresh keeps the allocation; at 600 s the channel goes.
@@ -517,8 +519,7 @@ describe('TurnServer', () => {
     expect(cd.bytes.length).toBe(12); // 4 + 5 padded to 8
     // A client that stopped reading gets nothing more.
     client.pendingBytes = 10 * 1024 * 1024;
-    p.send('dropped', relayed.port);
-    await sleep(50);
+    expect(relays.at(relayed.port).deliver('dropped', { address: '127.0.0.1', port: p.port })).toBe(true);
     expect(client.channelData()).toHaveLength(1);
     server.clientClosed(client);
     expect(server.stats().allocations).toBe(0);
@@ -528,16 +529,16 @@ describe('TurnServer', () => {
     start({ bandwidth: 1000 });
     const p = await peer();
     const tc = new TestTurnClient(server, new FakeClient('udp'), ALICE);
-    await tc.allocate();
+    const relay = relays.at(getAttribute(await tc.allocate(), 'XOR-RELAYED-ADDRESS')!.address.port);
     const peerAddr = v4('127.0.0.1', p.port);
     await tc.createPermission(peerAddr);
     const big = Buffer.alloc(30_000, 1);
     for (let i = 0; i < 4; i++) tc.send(peerAddr, big); // burst is 64 KiB: two pass
-    await until(() => p.received.length >= 2, 2000, 'datagrams');
-    await sleep(50);
-    expect(p.received).toHaveLength(2);
+    expect(relay.sent).toHaveLength(2);
+    await until(() => p.received.length === 2, 2000, 'datagrams');
     clock += 60_000; // refilled
     tc.send(peerAddr, big);
+    expect(relay.sent).toHaveLength(3);
     await until(() => p.received.length === 3, 2000, 'datagram after refill');
   });
 
