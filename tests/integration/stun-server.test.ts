@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../io/logger.js';
 import { ensureSelfSignedIdentity } from '../../io/tls-identity.js';
 import type { ClientTransport, TurnHandler } from '../../server/stun/client-transport.js';
@@ -401,13 +401,29 @@ describe('STUN over TCP and TLS', () => {
   });
 
   it('closes connections that send no STUN message in time, but not those that did', async () => {
+    // Fake setTimeout (the listener's first-message timer), real sockets: time moves by hand.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    cleanup.push(() => vi.useRealTimers());
+    const io = async (check: () => boolean, what: string) => {
+      for (let i = 0; i < 5000 && !check(); i++) await new Promise<void>((r) => setImmediate(r));
+      if (!check()) throw new Error(`never happened: ${what}`);
+    };
     const listener = await startListener({ listen: '127.0.0.1:0' }, { limits: { firstMessageTimeoutMs: 300 } });
     const port = listener.addresses().tcp[0]!.port;
     const silent = await StreamClient.tcp(port);
     const active = await StreamClient.tcp(port);
-    await active.query(request());
-    await waitFor(() => silent.closed, 'the silent connection to close', 3000);
-    await new Promise((r) => setTimeout(r, 400));
+    const req = request();
+    active.socket.write(req);
+    await io(() => active.messages.some((m) => sameTransaction(req, m)), 'the answer on the active connection');
+    await io(() => listener.stats().connections.tcp === 2, 'both connections accepted');
+    await vi.advanceTimersByTimeAsync(299);
+    await io(() => true, '');
+    expect(silent.closed).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await io(() => silent.closed, 'the silent connection to close at 300 ms');
+    // Long after the deadline the connection that sent a message is still open.
+    await vi.advanceTimersByTimeAsync(60_000);
+    await io(() => true, '');
     expect(active.closed).toBe(false);
     expect(listener.stats().streamsClosed.timeout).toBe(1);
   });
