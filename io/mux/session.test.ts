@@ -1,4 +1,4 @@
-import { describe, it, expect, afterEach } from 'vitest';
+import { describe, it, expect, afterEach, vi } from 'vitest';
 import net from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -193,16 +193,24 @@ describe('MuxSession over loopback TCP', () => {
     const stalledRemote = accepted[0]!;
     stalledRemote.pause(); // never reads
 
-    // Write until write() says stop and no 'drain' follows (a false caused by the socket's own
-    // buffer drains quickly; one caused by the exhausted window does not).
+    // Write until write() says stop because the window is exhausted (a false caused by the socket's
+    // own buffer is followed by 'drain'; the exhausted window shows as sendWindow 0 — no waiting to
+    // see that no 'drain' comes).
     const chunk = Buffer.alloc(16 * 1024, 7);
     let written = 0;
     for (let i = 0; ; i++) {
       expect(i).toBeLessThan(1000);
       written += chunk.length;
       if (stalled.write(chunk)) continue;
-      const drainedInTime = await Promise.race([once(stalled, 'drain').then(() => true), sleep(300).then(() => false)]);
-      if (!drainedInTime) break;
+      let decided = false;
+      const drained = once(stalled, 'drain').then(() => true);
+      const exhausted = (async () => {
+        while (!decided && stalled.sendWindow !== 0) await sleep(5);
+        return false;
+      })();
+      const gotDrain = await Promise.race([drained, exhausted]);
+      decided = true;
+      if (!gotDrain) break;
     }
     let drained = false;
     stalled.once('drain', () => (drained = true));
@@ -236,21 +244,37 @@ describe('MuxSession over loopback TCP', () => {
   });
 
   it('grants window only as the reader consumes (no WindowUpdate while the reader is paused)', async () => {
-    const [client, server] = await sessionPair();
+    const [a, b] = await socketPair();
+    // Record what the reading side puts on the wire: a WindowUpdate is visible the moment it is written.
+    const wire = new MuxFrameDecoder({ maxFramePayload: 16 * 1024 * 1024 });
+    const sentByReader: MuxFrame[] = [];
+    const write = b.write.bind(b) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+    b.write = ((chunk: Buffer, ...rest: unknown[]) => {
+      sentByReader.push(...wire.push(chunk));
+      return write(chunk, ...rest);
+    }) as typeof b.write;
+    const client = new MuxSession(a, { client: true, keepAliveMs: 0 });
+    const server = new MuxSession(b, { client: false, keepAliveMs: 0 });
+    cleanups.push(() => {
+      client.destroy();
+      server.destroy();
+    });
+    const credit = () => sentByReader.filter((f) => f.type === MuxType.WindowUpdate && f.length > 0);
     const accepted = once(server, 'stream') as Promise<[MuxStream]>;
     const s = client.openStream();
     const [remote] = await accepted;
     remote.pause();
     s.write(Buffer.alloc(W + 1000));
     await until(() => remote.bufferedBytes === W);
-    await sleep(100);
+    expect(credit()).toEqual([]);
     expect(s.sendWindow).toBe(0);
-    expect(remote.bufferedBytes).toBe(W);
     // Read a little less than half: still no credit.
     remote.read(W / 2 - 1);
-    await sleep(100);
+    await new Promise<void>((r) => setImmediate(r)); // what read() queued has run; no time has to pass
+    expect(credit()).toEqual([]);
     expect(s.sendWindow).toBe(0);
     remote.read(1); // half the window consumed: W/2 of credit, of which the writer uses its last 1000 bytes
+    expect(credit().map((f) => f.length)).toEqual([W / 2]); // written at once, by read() itself
     await until(() => remote.bufferedBytes === W / 2 + 1000);
     expect(s.sendWindow).toBe(W / 2 - 1000);
     expect(remote.receiveWindow).toBe(W / 2 - 1000);
@@ -537,13 +561,29 @@ describe('MuxSession wire behaviour', () => {
     );
   });
 
-  it('keep-alive: a silent peer fails the session; a live one keeps it', async () => {
-    const { session, errors } = await rawPeer({ keepAliveMs: 50 });
-    await closeOf(session);
+  it('keep-alive: a silent peer fails the session at 2 intervals; a live one keeps it', async () => {
+    // Fake setTimeout and performance.now() (the sessions' clock), real loopback sockets.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    cleanups.unshift(() => vi.useRealTimers());
+    const clock = { now: () => performance.now() };
+    const io = async () => {
+      for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+    };
+    const { session, errors, frames } = await rawPeer({ keepAliveMs: 50, clock });
+    await vi.advanceTimersByTimeAsync(99);
+    await io();
+    expect(frames.filter((f) => f.type === MuxType.Ping)).toHaveLength(1); // at 50 ms, never answered
+    expect(session.closed).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await io();
+    expect(session.closed).toBe(true);
     expect((errors[0] as MuxError).code).toBe('keepalive-timeout');
 
-    const [client, server] = await sessionPair({ keepAliveMs: 50 });
-    await sleep(400);
-    expect(client.closed || server.closed).toBe(false);
+    const [client, server] = await sessionPair({ keepAliveMs: 50, clock });
+    for (let t = 0; t < 1_000; t += 10) {
+      await vi.advanceTimersByTimeAsync(10);
+      await io();
+    }
+    expect(client.closed || server.closed).toBe(false); // 20 intervals, every Ping answered
   });
 });
