@@ -70,6 +70,7 @@ export class ControlSession implements WorkConnSource {
       workConns: this,
       workConnTimeoutMs: () => ctx.config().workConnTimeout * 1000,
       counters: ctx.counters,
+      clock: ctx.clock,
     };
   }
 

@@ -1,6 +1,7 @@
 /** What a session needs from each of its tunnels, and what tunnels need from their session. */
 import type { Logger } from 'pino';
 import type { FramedConnection } from '../io/framed-connection.js';
+import type { Clock } from '../shared/clock.js';
 import type { TrafficStats } from '../shared/traffic-stats.js';
 import type { ServerCounters } from '../shared/types/server-status.js';
 
@@ -27,6 +28,8 @@ export interface TunnelContext {
   readonly workConns: WorkConnSource;
   readonly workConnTimeoutMs: () => number;
   readonly counters: ServerCounters;
+  /** The monotonic clock for session expiry (udp senders). */
+  readonly clock: Clock;
 }
 
 /** A tunnel request the server refuses, with a reason the client shows the user. */

@@ -52,7 +52,7 @@ export class UdpTunnel implements ServerTunnel {
     this.senders = new UdpSessionTable<true>(idleMs);
     socket.on('message', (data, rinfo) => this.onDatagram(data, rinfo));
     socket.on('error', (err) => ctx.logger.warn({ tunnel: name, err: err.message }, 'udp socket error'));
-    this.sweep = setInterval(() => this.expireSenders(Date.now()), Math.min(MAX_SWEEP_MS, idleMs)).unref();
+    this.sweep = setInterval(() => this.expireSenders(ctx.clock.now()), Math.min(MAX_SWEEP_MS, idleMs)).unref();
   }
 
   /** `idleMs`: the client's idleTimeout for this tunnel (default 60 s). */
@@ -75,7 +75,7 @@ export class UdpTunnel implements ServerTunnel {
       this.ctx.counters.refusedByAccessList++;
       return;
     }
-    const now = Date.now();
+    const now = this.ctx.clock.now();
     const key = `${rinfo.address}|${rinfo.port}`;
     if (this.senders.get(key, now) === undefined) {
       // A full table evicts its least recently seen sender: that session ends too.
