@@ -206,6 +206,35 @@ describe('ControlClient heartbeat', () => {
     await stopped;
   });
 
+  it('a wall-clock step (NTP, suspend, a user changing the date) neither kills nor holds off the heartbeat', async () => {
+    const fake = await fakeServer();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance', 'Date'] });
+    const config = ClientConfigSchema.parse({ server: '127.0.0.1:7000', token: TOKEN, tls: false, admin: false, heartbeat: { interval: 1, timeout: 3 } });
+    const client = new ControlClient(() => config, 'laptop', fake.dialer, { online: () => {}, offline: () => {}, message: () => {} }, captureLogger().logger, {
+      now: () => performance.now(),
+    });
+    client.start();
+    await until(() => client.state === 'online', 'login');
+    vi.setSystemTime(Date.now() + 3_600_000); // the date jumps an hour ahead; monotonic time does not move
+    await vi.advanceTimersByTimeAsync(1_000);
+    await settle();
+    expect(client.state).toBe('online');
+    vi.setSystemTime(Date.now() - 7_200_000); // and two hours back
+    for (let i = 0; i < 4; i++) {
+      await vi.advanceTimersByTimeAsync(1_000);
+      await settle();
+    }
+    expect(client.state).toBe('online');
+    expect(fake.pings()).toBe(5); // one per second throughout
+    fake.freeze();
+    await vi.advanceTimersByTimeAsync(3_000);
+    await settle();
+    expect(client.lastDisconnect?.reason).toBe('no heartbeat reply for 3 s'); // still on time after the steps
+    const stopped = client.stop();
+    await vi.advanceTimersByTimeAsync(1_000);
+    await stopped;
+  });
+
   it('a server that closes the session is named with its own reason', async () => {
     const fake = await fakeServer();
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
