@@ -2,6 +2,7 @@ import { afterEach, describe, it, expect, vi } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ManualClock } from '../shared/clock.js';
 import { TokenBucket } from '../shared/token-bucket.js';
 import { createThrottle } from './throttle.js';
 
@@ -168,9 +169,9 @@ describe('createThrottle', () => {
 
   it('uses the injected clock', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }); // timers fake, the throttle's clock separate
-    let fake = 0;
-    const bucket = new TokenBucket(1000, 100, 0);
-    const throttle = createThrottle(bucket, () => fake);
+    const clock = new ManualClock(0);
+    const bucket = new TokenBucket(1000, 100, clock.now());
+    const throttle = createThrottle(bucket, () => clock.now());
     let received = 0;
     throttle.on('data', (c: Buffer) => (received += c.length));
     throttle.write(Buffer.alloc(200));
@@ -178,7 +179,7 @@ describe('createThrottle', () => {
     expect(received).toBe(100); // the injected clock has not moved: only the burst
     await vi.advanceTimersByTimeAsync(5_000);
     expect(received).toBe(100); // timers firing (as real time would) do not matter
-    fake = 100; // 100 ms later by the injected clock: 100 more tokens
+    clock.advance(100); // 100 ms later by the injected clock: 100 more tokens
     await vi.advanceTimersByTimeAsync(1_000);
     expect(received).toBe(200);
     throttle.destroy();
