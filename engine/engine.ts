@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { secretTunnelKey } from '../io/auth-proof.js';
 import type { FramedConnection } from '../io/framed-connection.js';
 import { TrustStore } from '../io/trust-store.js';
+import { resetStream } from '../io/splice.js';
 import type { ClientConfig, TunnelConfig, VisitorConfig } from '../shared/config/client-config.js';
 import { parseHostPort } from '../shared/net-address.js';
 import type { Message } from '../shared/protocol/messages.js';
@@ -64,7 +65,7 @@ export class Engine {
   async stop(): Promise<void> {
     await this.control.stop();
     this.muxConn?.close();
-    for (const c of this.workConns) c.destroy();
+    for (const c of this.workConns) resetStream(c.socket); // users in flight see a reset, not a clean end
     await Promise.all([...this.visitors.values()].map((v) => v.close()));
   }
 
@@ -145,7 +146,7 @@ export class Engine {
     }
     this.muxConn?.close();
     this.muxConn = undefined;
-    for (const c of this.workConns) c.destroy();
+    for (const c of this.workConns) resetStream(c.socket); // users in flight see a reset, not a clean end
   }
 
   private register(tunnel: ClientTunnel): void {

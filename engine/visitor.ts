@@ -7,7 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { secretTunnelKey, visitorProof, workConnProof } from '../io/auth-proof.js';
-import { splice } from '../io/splice.js';
+import { resetStream, splice } from '../io/splice.js';
 import type { VisitorConfig } from '../shared/config/client-config.js';
 import { parseHostPort } from '../shared/net-address.js';
 import { TrafficStats } from '../shared/traffic-stats.js';
@@ -122,7 +122,8 @@ export class Visitor {
     this.state = 'stopped';
     const server = this.server;
     this.server = undefined;
-    for (const s of this.sockets) s.destroy();
+    // Connections in flight are cut: their local users see a reset, not a clean end.
+    for (const s of this.sockets) resetStream(s);
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import type { Logger } from 'pino';
 import { workConnProof } from '../io/auth-proof.js';
 import type { FramedConnection } from '../io/framed-connection.js';
-import { splice } from '../io/splice.js';
+import { resetStream, splice } from '../io/splice.js';
 import { createThrottle } from '../io/throttle.js';
 import { parseHostPort } from '../shared/net-address.js';
 import type { MessageOf } from '../shared/protocol/messages.js';
@@ -74,7 +74,7 @@ async function joinLocalService(conn: FramedConnection, start: MessageOf<'StartW
     });
   } catch (err) {
     logger.warn({ tunnel: tunnel.name, local: tunnel.config.local, err: (err as Error).message }, 'local service unreachable');
-    work.destroy();
+    resetStream(work); // the user sees a reset, as when connecting to a closed port directly
     tunnel.stats.closed();
     return;
   }
