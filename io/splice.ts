@@ -5,7 +5,7 @@
  *   reader on one side never makes this process buffer without bound.
  * - Half-close: when one side ends its writing (FIN), the other side's writing is ended too,
  *   and the opposite direction keeps flowing until it ends as well (sockets need allowHalfOpen).
- *   A FIN is passed on only when one really arrived ('end').
+ *   A FIN is passed on only when one really arrived (see confirmFin).
  * - Abort: an error on either side (ECONNRESET, a mux stream reset by its peer, the mux session
  *   dying, a failing transform) or a close before both directions ended cleanly resets the other
  *   side (`resetStream`): its peer sees a reset, as with direct TCP, never a clean end that would
@@ -64,6 +64,22 @@ function tcpSocketOf(s: Socket): Socket | undefined {
   return parent instanceof Socket ? tcpSocketOf(parent) : undefined;
 }
 
+/**
+ * After 'end' on a TCP (or TLS-over-TCP) socket: was that a FIN, or a reset? libuv reports a
+ * reset that arrives while unread data is queued as end-of-stream (it takes POLLHUP after a
+ * partial read as EOF), with the error still pending in the kernel. A zero-byte write reads it
+ * back: it fails on a reset connection (state CLOSED) and succeeds after a FIN (CLOSE_WAIT).
+ * Anything else (a mux stream carries its FIN in-band) is answered at once.
+ */
+function confirmFin(s: Duplex, done: (fin: boolean) => void): void {
+  const tcp = s instanceof Socket ? tcpSocketOf(s) : undefined;
+  if (!tcp || tcp.destroyed || !s.writable || !tcp.writable) {
+    done(true);
+    return;
+  }
+  tcp.write(Buffer.alloc(0), (err) => done(!err));
+}
+
 /** Resolves when both sides are closed, saying how. Never rejects: an error resets the other side. */
 export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promise<SpliceOutcome> {
   return new Promise((resolve) => {
@@ -85,9 +101,18 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
     b.once('close', onClose(b));
     if (options.onAToB) a.on('data', (c: Buffer) => options.onAToB!(c.length));
     if (options.onBToA) b.on('data', (c: Buffer) => options.onBToA!(c.length));
-    if (options.aToB) a.pipe(options.aToB).pipe(b);
-    else a.pipe(b);
-    if (options.bToA) b.pipe(options.bToA).pipe(a);
-    else b.pipe(a);
+    // A FIN is passed on (ending the next writer) only once it is confirmed to be one.
+    const forward = (from: Duplex, to: Duplex) => {
+      from.pipe(to, { end: false });
+      from.once('end', () => confirmFin(from, (fin) => (fin ? to.end() : abort())));
+    };
+    if (options.aToB) {
+      forward(a, options.aToB);
+      options.aToB.pipe(b);
+    } else forward(a, b);
+    if (options.bToA) {
+      forward(b, options.bToA);
+      options.bToA.pipe(a);
+    } else forward(b, a);
   });
 }
