@@ -124,6 +124,7 @@ export class Engine {
       token: () => this.config.token,
       sessionId: () => this.control.sessionId,
       logger: this.logger,
+      peerAlive: () => this.control.peerAlive(),
     });
     this.visitors.set(cfg.name, visitor);
     await visitor.start();
@@ -187,6 +188,7 @@ export class Engine {
       tunnel: (name) => this.tunnels.get(name),
       logger: this.logger,
       current: (id) => this.control.sessionId === id,
+      peerAlive: () => this.control.peerAlive(),
       track: (conn) => {
         this.workConns.add(conn);
         conn.socket.once('close', () => this.workConns.delete(conn));

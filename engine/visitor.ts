@@ -21,6 +21,8 @@ export interface VisitorDeps {
   token: () => string;
   sessionId: () => string | undefined;
   logger: Logger;
+  /** False once the server is known dead: asked before a FIN from the server connection is passed on (io/peer-alive.ts). */
+  peerAlive?: () => Promise<boolean>;
 }
 
 export class Visitor {
@@ -97,6 +99,7 @@ export class Visitor {
       await splice(local, conn.release(), {
         onAToB: (n) => (this.stats.bytesOut += n),
         onBToA: (n) => (this.stats.bytesIn += n),
+        confirmFinFromB: this.deps.peerAlive,
       });
       this.stats.closed();
     } catch (err) {

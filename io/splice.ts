@@ -21,6 +21,13 @@ export interface SpliceOptions {
   /** Optional transforms (e.g. bandwidth throttles) inserted in each direction. */
   aToB?: Transform;
   bToA?: Transform;
+  /**
+   * Asked before a FIN that arrived on a (or b) as a socket is passed on; false makes it an abort.
+   * For a raw work connection: is the Burrow process at its far end still alive (io/peer-alive.ts)?
+   * Not asked for a mux stream, whose FIN is its own yamux flag.
+   */
+  confirmFinFromA?: () => Promise<boolean>;
+  confirmFinFromB?: () => Promise<boolean>;
 }
 
 /** How a splice ended: 'closed' when both directions ended with a FIN, 'aborted' when one side was reset or lost. */
@@ -71,13 +78,18 @@ function tcpSocketOf(s: Socket): Socket | undefined {
  * back: it fails on a reset connection (state CLOSED) and succeeds after a FIN (CLOSE_WAIT).
  * Anything else (a mux stream carries its FIN in-band) is answered at once.
  */
-function confirmFin(s: Duplex, done: (fin: boolean) => void): void {
-  const tcp = s instanceof Socket ? tcpSocketOf(s) : undefined;
-  if (!tcp || tcp.destroyed || !s.writable || !tcp.writable) {
+function confirmFin(s: Duplex, peerAlive: (() => Promise<boolean>) | undefined, done: (fin: boolean) => void): void {
+  if (!(s instanceof Socket)) {
     done(true);
     return;
   }
-  tcp.write(Buffer.alloc(0), (err) => done(!err));
+  const then = (fin: boolean) => {
+    if (!fin || !peerAlive) done(fin);
+    else peerAlive().then(done, () => done(false));
+  };
+  const tcp = tcpSocketOf(s);
+  if (!tcp || tcp.destroyed || !s.writable || !tcp.writable) then(true);
+  else tcp.write(Buffer.alloc(0), (err) => then(!err));
 }
 
 /** Resolves when both sides are closed, saying how. Never rejects: an error resets the other side. */
@@ -104,7 +116,8 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
     // A FIN is passed on (ending the next writer) only once it is confirmed to be one.
     const forward = (from: Duplex, to: Duplex) => {
       from.pipe(to, { end: false });
-      from.once('end', () => confirmFin(from, (fin) => (fin ? to.end() : abort())));
+      const peerAlive = from === a ? options.confirmFinFromA : options.confirmFinFromB;
+      from.once('end', () => confirmFin(from, peerAlive, (fin) => (fin ? to.end() : abort())));
     };
     if (options.aToB) {
       forward(a, options.aToB);

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { AccessList } from '../io/access-list.js';
 import { FramedConnection, type ByteStream } from '../io/framed-connection.js';
 import { MuxSession, MuxStream, RELAY_MUX_MAX_STREAMS, RELAY_MUX_WINDOW } from '../io/mux/session.js';
+import { PeerAliveProbe } from '../io/peer-alive.js';
 import type { ServerConfig } from '../shared/config/server-config.js';
 import { formatHostPort } from '../shared/net-address.js';
 import { Heartbeat } from '../shared/protocol/heartbeat.js';
@@ -49,6 +50,8 @@ export class ControlSession implements WorkConnSource {
   private closing: Promise<void> | undefined;
   private readonly tunnelContext: TunnelContext;
   private readonly logger: Logger;
+  /** Whether the client is alive after a FIN on one of its raw work connections (io/peer-alive.ts). */
+  private readonly alive = new PeerAliveProbe((time) => this.control.send({ type: 'Ping', time }));
   /** Serialises tunnel changes so a quick add/remove/add of the same name stays ordered. */
   private tunnelOps: Promise<void> = Promise.resolve();
 
@@ -67,6 +70,7 @@ export class ControlSession implements WorkConnSource {
       workConns: this,
       workConnTimeoutMs: () => ctx.config().workConnTimeout * 1000,
       counters: ctx.counters,
+      peerAlive: () => this.alive.ask(),
     };
   }
 
@@ -100,6 +104,9 @@ export class ControlSession implements WorkConnSource {
     switch (m.type) {
       case 'Ping':
         this.control.send({ type: 'Pong', time: m.time });
+        return;
+      case 'Pong':
+        this.alive.pong(m.time);
         return;
       case 'NewTunnel':
         this.tunnelOps = this.tunnelOps.then(() => this.openTunnel(m));
@@ -283,6 +290,7 @@ export class ControlSession implements WorkConnSource {
     if (this.closing) return this.closing;
     this.logger.info({ reason }, 'client session closed');
     clearTimeout(this.heartbeatTimer);
+    this.alive.lost();
     this.control.closeWithError('session-closed', reason);
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);

@@ -54,6 +54,7 @@ export class SecretTunnel implements ServerTunnel {
     await splice(visitor, workSocket, {
       onAToB: (n) => (this.stats.bytesIn += n),
       onBToA: (n) => (this.stats.bytesOut += n),
+      confirmFinFromB: this.ctx.peerAlive,
     });
     this.sockets.delete(workSocket);
     this.stats.closed();

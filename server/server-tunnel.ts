@@ -27,6 +27,8 @@ export interface TunnelContext {
   readonly workConns: WorkConnSource;
   readonly workConnTimeoutMs: () => number;
   readonly counters: ServerCounters;
+  /** Resolves false once the client is known dead: asked before a FIN from a raw work connection is passed on. */
+  readonly peerAlive?: () => Promise<boolean>;
 }
 
 /** A tunnel request the server refuses, with a reason the client shows the user. */

@@ -67,6 +67,7 @@ export class TcpTunnel implements ServerTunnel {
         void splice(user, workSocket, {
           onAToB: (n) => (this.stats.bytesIn += n),
           onBToA: (n) => (this.stats.bytesOut += n),
+          confirmFinFromB: this.ctx.peerAlive,
         }).then(() => {
           this.sockets.delete(workSocket);
           this.stats.closed();
