@@ -285,3 +285,54 @@ describe.each([{ mux: true }, { mux: false }])('a Burrow process killed mid-tran
     expect((await svc.endings[0]!).how).toBe('ECONNRESET');
   }, 40_000);
 });
+
+describe.each([{ mux: true }, { mux: false }])('resets travel through a secret tunnel and its visitor (mux: $mux)', ({ mux }) => {
+  async function secretSetup(localPort: number): Promise<number> {
+    const state = await tempDir();
+    cleanup.push(state.remove);
+    const server = await startServer({ tls: true }, `${state.path}/server`);
+    cleanup.push(() => server.stop());
+    const owner = await startClient(
+      server,
+      { tls: true, mux, tunnels: [{ name: 'db', type: 'secret', local: `127.0.0.1:${localPort}`, secret: 'correct horse battery' }] },
+      `${state.path}/owner`,
+    );
+    cleanup.push(() => owner.stop());
+    await waitFor(() => owner.status().tunnels[0]!.state === 'online', 'secret tunnel online');
+    if (mux) await waitFor(() => server.snapshot().clients[0]?.muxStreams !== undefined, 'mux attached');
+    const visitor = await startClient(
+      server,
+      { tls: true, mux, visitors: [{ name: 'to-db', tunnel: 'db', secret: 'correct horse battery', bind: '127.0.0.1:0' }] },
+      `${state.path}/visitor`,
+    );
+    cleanup.push(() => visitor.stop());
+    await waitFor(() => visitor.status().state === 'online', 'visitor client online');
+    return waitFor(() => (visitor as unknown as { visitors: Map<string, { port?: number }> }).visitors.get('to-db')?.port, 'visitor listening');
+  }
+
+  it('a clean close arrives clean, a reset from the service reaches the visitor user, and a reset from the user reaches the service', async () => {
+    let mode: 'echo' | 'reset' = 'echo';
+    const svc = await service((s) => {
+      s.on('error', () => {});
+      if (mode === 'echo') s.pipe(s);
+      else s.write(randomBytes(1024 * 1024), () => setTimeout(() => s.resetAndDestroy(), 50));
+    });
+    const port = await secretSetup(svc.port);
+
+    const payload = randomBytes(1024 * 1024);
+    const back = await roundTrip(await connectTcp(port), payload);
+    expect(sha256(back)).toBe(sha256(payload));
+
+    mode = 'reset';
+    expect((await ending(await connectTcp(port))).how).toBe('ECONNRESET');
+
+    mode = 'echo';
+    const user = await connectTcp(port);
+    user.on('error', () => {});
+    user.write(randomBytes(64 * 1024));
+    await waitFor(() => svc.endings.length === 3, 'the service accepted the third connection');
+    await new Promise((r) => setTimeout(r, 100));
+    user.resetAndDestroy();
+    expect((await svc.endings[2]!).how).toBe('ECONNRESET');
+  }, 30_000);
+});
