@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { loginProof, loginResultProof, proofsEqual, randomHex } from '../io/auth-proof.js';
 import type { FramedConnection } from '../io/framed-connection.js';
 import type { Clock } from '../shared/clock.js';
+import { PeerAliveProbe } from '../io/peer-alive.js';
 import type { ClientConfig } from '../shared/config/client-config.js';
 import { Heartbeat } from '../shared/protocol/heartbeat.js';
 import type { Message } from '../shared/protocol/messages.js';
@@ -59,6 +60,8 @@ export class ControlClient {
   private wake: (() => void) | undefined;
   private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
   private loop: Promise<void> | undefined;
+  /** The live session's answer to "is the server alive after this FIN?" (io/peer-alive.ts). */
+  private alive: PeerAliveProbe | undefined;
 
   constructor(
     private readonly config: () => ClientConfig,
@@ -73,6 +76,11 @@ export class ControlClient {
     if (!this.stopped) return;
     this.stopped = false;
     this.loop = this.run();
+  }
+
+  /** False once the server is known dead (or there is no session): asked before a FIN from a raw work connection is passed on. */
+  peerAlive(): Promise<boolean> {
+    return this.alive ? this.alive.ask() : Promise.resolve(false);
   }
 
   async stop(): Promise<void> {
@@ -185,6 +193,8 @@ export class ControlClient {
   private serve(conn: FramedConnection): Promise<string> {
     const { interval, timeout } = this.config().heartbeat;
     const heartbeat = new Heartbeat({ intervalMs: interval * 1000, timeoutMs: timeout * 1000 }, this.clock.now());
+    const alive = new PeerAliveProbe((time) => conn.send({ type: 'Ping', time }));
+    this.alive = alive;
     return new Promise<string>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       let done = false;
@@ -196,6 +206,8 @@ export class ControlClient {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        alive.lost();
+        if (this.alive === alive) this.alive = undefined;
         this.error = reason;
         resolve(reason);
         conn.destroy();
@@ -213,7 +225,14 @@ export class ControlClient {
       this.events.online(this.sessionId!);
       conn.dispatch((m) => {
         heartbeat.received(this.clock.now());
-        if (m.type === 'Pong') return;
+        if (m.type === 'Pong') {
+          alive.pong(m.time);
+          return;
+        }
+        if (m.type === 'Ping') {
+          conn.send({ type: 'Pong', time: m.time });
+          return;
+        }
         if (m.type === 'Error') {
           serverSaid = m.message;
           this.logger.warn({ code: m.code, reason: m.message }, 'server closed the session');

@@ -12,6 +12,7 @@ import { monotonicClock } from '../io/clock.js';
 import type { FramedConnection } from '../io/framed-connection.js';
 import { TrustStore } from '../io/trust-store.js';
 import type { Clock } from '../shared/clock.js';
+import { resetStream } from '../io/splice.js';
 import type { ClientConfig, TunnelConfig, VisitorConfig } from '../shared/config/client-config.js';
 import { parseHostPort } from '../shared/net-address.js';
 import type { Message } from '../shared/protocol/messages.js';
@@ -71,7 +72,7 @@ export class Engine {
   async stop(): Promise<void> {
     await this.control.stop();
     this.muxConn?.close();
-    for (const c of this.workConns) c.destroy();
+    for (const c of this.workConns) resetStream(c.socket); // users in flight see a reset, not a clean end
     await Promise.all([...this.visitors.values()].map((v) => v.close()));
   }
 
@@ -131,6 +132,7 @@ export class Engine {
       token: () => this.config.token,
       sessionId: () => this.control.sessionId,
       logger: this.logger,
+      peerAlive: () => this.control.peerAlive(),
     });
     this.visitors.set(cfg.name, visitor);
     await visitor.start();
@@ -153,7 +155,7 @@ export class Engine {
     }
     this.muxConn?.close();
     this.muxConn = undefined;
-    for (const c of this.workConns) c.destroy();
+    for (const c of this.workConns) resetStream(c.socket); // users in flight see a reset, not a clean end
   }
 
   private register(tunnel: ClientTunnel): void {
@@ -194,6 +196,7 @@ export class Engine {
       tunnel: (name) => this.tunnels.get(name),
       logger: this.logger,
       current: (id) => this.control.sessionId === id,
+      peerAlive: () => this.control.peerAlive(),
       track: (conn) => {
         this.workConns.add(conn);
         conn.socket.once('close', () => this.workConns.delete(conn));

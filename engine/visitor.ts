@@ -7,7 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { secretTunnelKey, visitorProof, workConnProof } from '../io/auth-proof.js';
-import { splice } from '../io/splice.js';
+import { resetStream, splice } from '../io/splice.js';
 import type { VisitorConfig } from '../shared/config/client-config.js';
 import { parseHostPort } from '../shared/net-address.js';
 import { TrafficStats } from '../shared/traffic-stats.js';
@@ -21,6 +21,8 @@ export interface VisitorDeps {
   token: () => string;
   sessionId: () => string | undefined;
   logger: Logger;
+  /** False once the server is known dead: asked before a FIN from the server connection is passed on (io/peer-alive.ts). */
+  peerAlive?: () => Promise<boolean>;
 }
 
 export class Visitor {
@@ -97,6 +99,7 @@ export class Visitor {
       await splice(local, conn.release(), {
         onAToB: (n) => (this.stats.bytesOut += n),
         onBToA: (n) => (this.stats.bytesIn += n),
+        confirmFinFromB: this.deps.peerAlive,
       });
       this.stats.closed();
     } catch (err) {
@@ -122,7 +125,8 @@ export class Visitor {
     this.state = 'stopped';
     const server = this.server;
     this.server = undefined;
-    for (const s of this.sockets) s.destroy();
+    // Connections in flight are cut: their local users see a reset, not a clean end.
+    for (const s of this.sockets) resetStream(s);
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import type { Logger } from 'pino';
 import { workConnProof } from '../io/auth-proof.js';
 import type { FramedConnection } from '../io/framed-connection.js';
-import { splice } from '../io/splice.js';
+import { resetStream, splice } from '../io/splice.js';
 import { createThrottle } from '../io/throttle.js';
 import { parseHostPort } from '../shared/net-address.js';
 import type { MessageOf } from '../shared/protocol/messages.js';
@@ -24,6 +24,8 @@ export interface WorkConnDeps {
   track: (conn: FramedConnection) => void;
   /** False once the session this connection was opened for has ended (or the engine stopped). */
   current: (sessionId: string) => boolean;
+  /** False once the server is known dead: asked before a FIN from a raw work connection is passed on (io/peer-alive.ts). */
+  peerAlive?: () => Promise<boolean>;
 }
 
 export async function openWorkConnection(sessionId: string, deps: WorkConnDeps): Promise<void> {
@@ -38,7 +40,7 @@ export async function openWorkConnection(sessionId: string, deps: WorkConnDeps):
 }
 
 /** Waits for StartWorkConn on an authenticated connection or stream, then carries that user connection. */
-export async function serveWorkConnection(conn: FramedConnection, deps: Pick<WorkConnDeps, 'tunnel' | 'logger'>): Promise<void> {
+export async function serveWorkConnection(conn: FramedConnection, deps: Pick<WorkConnDeps, 'tunnel' | 'logger' | 'peerAlive'>): Promise<void> {
   // tcp and secret tunnels switch to raw bytes right after StartWorkConn; udp stays framed.
   conn.rawAfter = (m) => m.type === 'StartWorkConn' && deps.tunnel(m.tunnel)?.config.type !== 'udp';
   // Waits as long as the server keeps it in the pool.
@@ -59,10 +61,10 @@ export async function serveWorkConnection(conn: FramedConnection, deps: Pick<Wor
     forwardUdp(conn, tunnel, deps.logger);
     return;
   }
-  await joinLocalService(conn, start, tunnel, deps.logger);
+  await joinLocalService(conn, start, tunnel, deps.logger, deps.peerAlive);
 }
 
-async function joinLocalService(conn: FramedConnection, start: MessageOf<'StartWorkConn'>, tunnel: ClientTunnel, logger: Logger): Promise<void> {
+async function joinLocalService(conn: FramedConnection, start: MessageOf<'StartWorkConn'>, tunnel: ClientTunnel, logger: Logger, peerAlive?: () => Promise<boolean>): Promise<void> {
   const work = conn.release();
   const { host, port } = parseHostPort(tunnel.config.local)!;
   const local = connect({ host, port, allowHalfOpen: true, noDelay: true });
@@ -74,7 +76,7 @@ async function joinLocalService(conn: FramedConnection, start: MessageOf<'StartW
     });
   } catch (err) {
     logger.warn({ tunnel: tunnel.name, local: tunnel.config.local, err: (err as Error).message }, 'local service unreachable');
-    work.destroy();
+    resetStream(work); // the user sees a reset, as when connecting to a closed port directly
     tunnel.stats.closed();
     return;
   }
@@ -84,6 +86,7 @@ async function joinLocalService(conn: FramedConnection, start: MessageOf<'StartW
     onBToA: (n) => (tunnel.stats.bytesOut += n),
     aToB: tunnel.inbound && createThrottle(tunnel.inbound, () => tunnel.clock.now()),
     bToA: tunnel.outbound && createThrottle(tunnel.outbound, () => tunnel.clock.now()),
+    confirmFinFromA: peerAlive,
   });
   tunnel.stats.closed();
 }

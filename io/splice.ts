@@ -5,8 +5,13 @@
  *   reader on one side never makes this process buffer without bound.
  * - Half-close: when one side ends its writing (FIN), the other side's writing is ended too,
  *   and the opposite direction keeps flowing until it ends as well (sockets need allowHalfOpen).
- * - Any error or abrupt close tears both sides down.
+ *   A FIN is passed on only when one really arrived (see confirmFin).
+ * - Abort: an error on either side (ECONNRESET, a mux stream reset by its peer, the mux session
+ *   dying, a failing transform) or a close before both directions ended cleanly resets the other
+ *   side (`resetStream`): its peer sees a reset, as with direct TCP, never a clean end that would
+ *   make a truncated transfer look complete.
  */
+import { Socket } from 'node:net';
 import type { Duplex, Transform } from 'node:stream';
 
 export interface SpliceOptions {
@@ -16,29 +21,111 @@ export interface SpliceOptions {
   /** Optional transforms (e.g. bandwidth throttles) inserted in each direction. */
   aToB?: Transform;
   bToA?: Transform;
+  /**
+   * Asked before a FIN that arrived on a (or b) as a socket is passed on; false makes it an abort.
+   * For a raw work connection: is the Burrow process at its far end still alive (io/peer-alive.ts)?
+   * Not asked for a mux stream, whose FIN is its own yamux flag.
+   */
+  confirmFinFromA?: () => Promise<boolean>;
+  confirmFinFromB?: () => Promise<boolean>;
 }
 
-/** Resolves when both sides are closed. Never rejects: errors just close both sides. */
-export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promise<void> {
+/** How a splice ended: 'closed' when both directions ended with a FIN, 'aborted' when one side was reset or lost. */
+export type SpliceOutcome = 'closed' | 'aborted';
+
+/** The error an aborted stream (one without a reset of its own, such as a transform) is destroyed with. */
+export class ConnectionAborted extends Error {
+  override readonly name = 'ConnectionAborted';
+  readonly code = 'ECONNRESET';
+  constructor() {
+    super('the other end of the connection was reset');
+  }
+}
+
+/**
+ * Destroy a stream so that its peer sees a reset rather than a FIN:
+ * - a TCP socket: RST (`resetAndDestroy()`);
+ * - a TLS socket: RST on the TCP socket under it (a bare destroy() would send a FIN without
+ *   close_notify, which Node reports to the peer as a clean end);
+ * - anything else (a mux stream, whose destroy() sends a yamux RST; a transform): destroyed with
+ *   an error.
+ */
+export function resetStream(s: Duplex): void {
+  if (s.destroyed) return;
+  if (s instanceof Socket) {
+    const tcp = tcpSocketOf(s);
+    if (tcp) {
+      if (!tcp.destroyed) tcp.resetAndDestroy();
+      if (tcp !== s) s.destroy();
+      return;
+    }
+  }
+  s.destroy(new ConnectionAborted());
+}
+
+/** The socket itself if it sits directly on a TCP handle; for TLS, the TCP socket it wraps (Node keeps it as `_parent`). */
+function tcpSocketOf(s: Socket): Socket | undefined {
+  const handle = (s as Socket & { _handle?: { constructor?: { name?: string } } | null })._handle;
+  if (handle?.constructor?.name === 'TCP') return s;
+  const parent = (s as Socket & { _parent?: unknown })._parent;
+  return parent instanceof Socket ? tcpSocketOf(parent) : undefined;
+}
+
+/**
+ * After 'end' on a TCP (or TLS-over-TCP) socket: was that a FIN, or a reset? libuv reports a
+ * reset that arrives while unread data is queued as end-of-stream (it takes POLLHUP after a
+ * partial read as EOF), with the error still pending in the kernel. A zero-byte write reads it
+ * back: it fails on a reset connection (state CLOSED) and succeeds after a FIN (CLOSE_WAIT).
+ * Anything else (a mux stream carries its FIN in-band) is answered at once.
+ */
+function confirmFin(s: Duplex, peerAlive: (() => Promise<boolean>) | undefined, done: (fin: boolean) => void): void {
+  if (!(s instanceof Socket)) {
+    done(true);
+    return;
+  }
+  const then = (fin: boolean) => {
+    if (!fin || !peerAlive) done(fin);
+    else peerAlive().then(done, () => done(false));
+  };
+  const tcp = tcpSocketOf(s);
+  if (!tcp || tcp.destroyed || !s.writable || !tcp.writable) then(true);
+  else tcp.write(Buffer.alloc(0), (err) => then(!err));
+}
+
+/** Resolves when both sides are closed, saying how. Never rejects: an error resets the other side. */
+export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promise<SpliceOutcome> {
   return new Promise((resolve) => {
     let closed = 0;
+    let aborted = false;
     const streams = [a, b, options.aToB, options.bToA].filter((s): s is Duplex => s !== undefined);
-    const teardown = () => {
-      for (const s of streams) if (!s.destroyed) s.destroy();
+    const abort = () => {
+      if (aborted) return;
+      aborted = true;
+      for (const s of streams) resetStream(s);
     };
-    for (const s of streams) s.on('error', teardown);
+    for (const s of streams) s.on('error', abort);
     const onClose = (side: Duplex) => () => {
-      // An abrupt close (not after a clean end in both directions) tears the other side down.
-      if (!side.readableEnded || !side.writableFinished) teardown();
-      if (++closed === 2) resolve();
+      // A close that is not after a clean end in both directions is an abort.
+      if (!side.readableEnded || !side.writableFinished) abort();
+      if (++closed === 2) resolve(aborted ? 'aborted' : 'closed');
     };
     a.once('close', onClose(a));
     b.once('close', onClose(b));
     if (options.onAToB) a.on('data', (c: Buffer) => options.onAToB!(c.length));
     if (options.onBToA) b.on('data', (c: Buffer) => options.onBToA!(c.length));
-    if (options.aToB) a.pipe(options.aToB).pipe(b);
-    else a.pipe(b);
-    if (options.bToA) b.pipe(options.bToA).pipe(a);
-    else b.pipe(a);
+    // A FIN is passed on (ending the next writer) only once it is confirmed to be one.
+    const forward = (from: Duplex, to: Duplex) => {
+      from.pipe(to, { end: false });
+      const peerAlive = from === a ? options.confirmFinFromA : options.confirmFinFromB;
+      from.once('end', () => confirmFin(from, peerAlive, (fin) => (fin ? to.end() : abort())));
+    };
+    if (options.aToB) {
+      forward(a, options.aToB);
+      options.aToB.pipe(b);
+    } else forward(a, b);
+    if (options.bToA) {
+      forward(b, options.bToA);
+      options.bToA.pipe(a);
+    } else forward(b, a);
   });
 }

@@ -9,6 +9,7 @@ import { AccessList } from '../io/access-list.js';
 import { FramedConnection, type ByteStream } from '../io/framed-connection.js';
 import { MuxSession, MuxStream, RELAY_MUX_MAX_STREAMS, RELAY_MUX_WINDOW } from '../io/mux/session.js';
 import type { Clock } from '../shared/clock.js';
+import { PeerAliveProbe } from '../io/peer-alive.js';
 import type { ServerConfig } from '../shared/config/server-config.js';
 import { formatHostPort } from '../shared/net-address.js';
 import { Heartbeat } from '../shared/protocol/heartbeat.js';
@@ -52,6 +53,8 @@ export class ControlSession implements WorkConnSource {
   private closing: Promise<void> | undefined;
   private readonly tunnelContext: TunnelContext;
   private readonly logger: Logger;
+  /** Whether the client is alive after a FIN on one of its raw work connections (io/peer-alive.ts). */
+  private readonly alive = new PeerAliveProbe((time) => this.control.send({ type: 'Ping', time }));
   /** Serialises tunnel changes so a quick add/remove/add of the same name stays ordered. */
   private tunnelOps: Promise<void> = Promise.resolve();
 
@@ -71,6 +74,7 @@ export class ControlSession implements WorkConnSource {
       workConnTimeoutMs: () => ctx.config().workConnTimeout * 1000,
       counters: ctx.counters,
       clock: ctx.clock,
+      peerAlive: () => this.alive.ask(),
     };
   }
 
@@ -104,6 +108,9 @@ export class ControlSession implements WorkConnSource {
     switch (m.type) {
       case 'Ping':
         this.control.send({ type: 'Pong', time: m.time });
+        return;
+      case 'Pong':
+        this.alive.pong(m.time);
         return;
       case 'NewTunnel':
         this.tunnelOps = this.tunnelOps.then(() => this.openTunnel(m));
@@ -287,6 +294,7 @@ export class ControlSession implements WorkConnSource {
     if (this.closing) return this.closing;
     this.logger.info({ reason }, 'client session closed');
     clearTimeout(this.heartbeatTimer);
+    this.alive.lost();
     this.control.closeWithError('session-closed', reason);
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);

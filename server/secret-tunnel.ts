@@ -4,7 +4,7 @@
  * Names of secret tunnels are unique on the server.
  */
 import type { Duplex } from 'node:stream';
-import { splice } from '../io/splice.js';
+import { resetStream, splice } from '../io/splice.js';
 import { TrafficStats } from '../shared/traffic-stats.js';
 import type { ServerTunnel, TunnelContext } from './server-tunnel.js';
 import { TunnelError } from './server-tunnel.js';
@@ -54,6 +54,7 @@ export class SecretTunnel implements ServerTunnel {
     await splice(visitor, workSocket, {
       onAToB: (n) => (this.stats.bytesIn += n),
       onBToA: (n) => (this.stats.bytesOut += n),
+      confirmFinFromB: this.ctx.peerAlive,
     });
     this.sockets.delete(workSocket);
     this.stats.closed();
@@ -61,7 +62,8 @@ export class SecretTunnel implements ServerTunnel {
 
   async close(): Promise<void> {
     this.registry.unregister(this);
-    for (const s of this.sockets) s.destroy();
+    // Connections in flight are cut: their visitors see a reset, not a clean end.
+    for (const s of this.sockets) resetStream(s);
   }
 }
 

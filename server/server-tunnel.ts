@@ -30,6 +30,8 @@ export interface TunnelContext {
   readonly counters: ServerCounters;
   /** The monotonic clock for session expiry (udp senders). */
   readonly clock: Clock;
+  /** Resolves false once the client is known dead: asked before a FIN from a raw work connection is passed on. */
+  readonly peerAlive?: () => Promise<boolean>;
 }
 
 /** A tunnel request the server refuses, with a reason the client shows the user. */

@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AccessList } from '../io/access-list.js';
 import { normalizeAddress } from '../io/framed-connection.js';
-import { splice } from '../io/splice.js';
+import { resetStream, splice } from '../io/splice.js';
 import { TrafficStats } from '../shared/traffic-stats.js';
 import type { ServerTunnel, TunnelContext } from './server-tunnel.js';
 import { TunnelError } from './server-tunnel.js';
@@ -67,6 +67,7 @@ export class TcpTunnel implements ServerTunnel {
         void splice(user, workSocket, {
           onAToB: (n) => (this.stats.bytesIn += n),
           onBToA: (n) => (this.stats.bytesOut += n),
+          confirmFinFromB: this.ctx.peerAlive,
         }).then(() => {
           this.sockets.delete(workSocket);
           this.stats.closed();
@@ -83,7 +84,8 @@ export class TcpTunnel implements ServerTunnel {
 
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.sockets) s.destroy();
+    // Connections in flight are cut: their users see a reset, not a clean end.
+    for (const s of this.sockets) resetStream(s);
     await closed;
   }
 }

@@ -184,6 +184,42 @@ describe('MuxSession over loopback TCP', () => {
     expect(((await err2)[0] as MuxError).code).toBe('stream-reset');
   });
 
+  it('a reset arriving while data is still unread is an error, never an end', async () => {
+    const [client, server] = await sessionPair();
+    const accepted = once(server, 'stream') as Promise<[MuxStream]>;
+    const s = client.openStream();
+    s.write(Buffer.alloc(64 * 1024, 1));
+    const [remote] = await accepted;
+    remote.pause(); // the consumer is behind: the data is held
+    await until(() => remote.bufferedBytes === 64 * 1024);
+    let ended = false;
+    remote.on('end', () => (ended = true));
+    const err = once(remote, 'error') as Promise<[Error]>;
+    const closed = closeOf(remote);
+    s.destroy();
+    expect(((await err)[0] as MuxError).code).toBe('stream-reset');
+    await closed;
+    expect(remote.destroyed).toBe(true);
+    expect(ended).toBe(false);
+  });
+
+  it('the session dying mid-stream is an error on both ends of every open stream, never an end', async () => {
+    const [a, b] = await socketPair();
+    const client = new MuxSession(a, { client: true, keepAliveMs: 0 });
+    const server = new MuxSession(b, { client: false, keepAliveMs: 0 });
+    cleanups.push(() => (client.destroy(), server.destroy()));
+    const accepted = once(server, 'stream') as Promise<[MuxStream]>;
+    const s = client.openStream();
+    s.write('partial');
+    const [remote] = await accepted;
+    const ends: string[] = [];
+    for (const x of [s, remote]) x.on('end', () => ends.push('end'));
+    const errors = [s, remote].map((x) => once(x, 'error') as Promise<[Error]>);
+    a.end(); // the connection under the session closes cleanly, but no stream said FIN
+    for (const e of await Promise.all(errors)) expect((e[0] as MuxError).code).toBe('session-closed');
+    expect(ends).toEqual([]);
+  });
+
   it('a stream whose reader stops stalls alone, with bounded memory', async () => {
     const [client, server] = await sessionPair();
     const accepted: MuxStream[] = [];

@@ -1,0 +1,202 @@
+import { once } from 'node:events';
+import net from 'node:net';
+import { PassThrough, Transform } from 'node:stream';
+import tls from 'node:tls';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MuxSession, type MuxStream } from './mux/session.js';
+import { resetStream, splice } from './splice.js';
+import { ensureSelfSignedIdentity } from './tls-identity.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+/** A connected loopback TCP pair, both ends half-open capable. */
+async function tcpPair(): Promise<[net.Socket, net.Socket]> {
+  const server = net.createServer({ allowHalfOpen: true });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+  const client = net.connect({ port: (server.address() as net.AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
+  await once(client, 'connect');
+  const [other] = await accepted;
+  server.close();
+  cleanups.push(() => {
+    client.destroy();
+    other.destroy();
+  });
+  return [client, other];
+}
+
+/** A TLS pair over loopback: the server's end as a tls.Server hands it out, the client's over a TCP socket of its own (as io/dial.ts does). */
+async function tlsPair(): Promise<[tls.TLSSocket, tls.TLSSocket]> {
+  const dir = await mkdtemp(join(tmpdir(), 'burrow-splice-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const id = await ensureSelfSignedIdentity(dir);
+  const server = tls.createServer({ cert: id.cert, key: id.key, allowHalfOpen: true });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const accepted = once(server, 'secureConnection') as Promise<[tls.TLSSocket]>;
+  const tcp = net.connect({ port: (server.address() as net.AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
+  const client = tls.connect({ socket: tcp, rejectUnauthorized: false });
+  await once(client, 'secureConnect');
+  const [other] = await accepted;
+  server.close();
+  cleanups.push(() => {
+    client.destroy();
+    other.destroy();
+  });
+  return [client, other];
+}
+
+/** Mux streams a <-> b over one loopback TCP connection. */
+async function muxPair(): Promise<{ a: MuxStream; b: MuxStream; sessions: [MuxSession, MuxSession] }> {
+  const [x, y] = await tcpPair();
+  const client = new MuxSession(x, { client: true, keepAliveMs: 0 });
+  const server = new MuxSession(y, { client: false, keepAliveMs: 0 });
+  cleanups.push(() => {
+    client.destroy();
+    server.destroy();
+  });
+  const accepted = once(server, 'stream') as Promise<[MuxStream]>;
+  const a = client.openStream();
+  const [b] = await accepted;
+  return { a, b, sessions: [client, server] };
+}
+
+interface Ending {
+  data: Buffer;
+  /** 'end' for a FIN, else the error's code. */
+  how: string;
+}
+
+/** Everything `s` reads until it ends (FIN) or fails. */
+function ending(s: net.Socket | MuxStream): Promise<Ending> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    s.on('data', (c: Buffer) => parts.push(c));
+    s.once('end', () => resolve({ data: Buffer.concat(parts), how: 'end' }));
+    s.once('error', (e: NodeJS.ErrnoException) => resolve({ data: Buffer.concat(parts), how: String(e.code) }));
+  });
+}
+
+describe('splice', () => {
+  it('a clean close arrives as a clean close: all data, FIN each way, outcome "closed"', async () => {
+    const [user, a] = await tcpPair();
+    const [b, service] = await tcpPair();
+    const done = splice(a, b);
+    const atService = ending(service);
+    user.end('request');
+    expect(await atService).toEqual({ data: Buffer.from('request'), how: 'end' });
+    // Half-close: the service answers after the user's FIN.
+    const atUser = ending(user);
+    service.end('answer');
+    expect(await atUser).toEqual({ data: Buffer.from('answer'), how: 'end' });
+    expect(await done).toBe('closed');
+  });
+
+  it('a reset from one end reaches the other end as ECONNRESET, in both directions', async () => {
+    for (const resetUser of [true, false]) {
+      const [user, a] = await tcpPair();
+      const [b, service] = await tcpPair();
+      const done = splice(a, b);
+      const survivor = resetUser ? service : user;
+      const atSurvivor = ending(survivor);
+      const resetter = resetUser ? user : service;
+      resetter.write('partial');
+      await new Promise((r) => setTimeout(r, 50));
+      resetter.resetAndDestroy();
+      const got = await atSurvivor;
+      expect(got.how).toBe('ECONNRESET');
+      expect(await done).toBe('aborted');
+    }
+  });
+
+  it('a side destroyed without a FIN (a lost stream) resets the other side', async () => {
+    const [user, a] = await tcpPair();
+    const b = new PassThrough();
+    const done = splice(a, b);
+    const atUser = ending(user);
+    b.destroy(); // closes without ever ending
+    expect((await atUser).how).toBe('ECONNRESET');
+    expect(await done).toBe('aborted');
+  });
+
+  it('a mux stream reset by its peer resets the TCP side; a TCP reset sends RST on the stream', async () => {
+    {
+      const [user, a] = await tcpPair();
+      const { a: stream, b: farStream } = await muxPair();
+      const done = splice(a, stream);
+      const atUser = ending(user);
+      farStream.destroy(); // yamux RST
+      expect((await atUser).how).toBe('ECONNRESET');
+      expect(await done).toBe('aborted');
+    }
+    {
+      const [user, a] = await tcpPair();
+      const { a: stream, b: farStream } = await muxPair();
+      const done = splice(a, stream);
+      const atFar = ending(farStream);
+      user.write('x');
+      await new Promise((r) => setTimeout(r, 50));
+      user.resetAndDestroy();
+      expect((await atFar).how).toBe('stream-reset');
+      expect(await done).toBe('aborted');
+    }
+  });
+
+  it('the mux session dying resets the TCP side of every stream spliced on it', async () => {
+    const [user, a] = await tcpPair();
+    const { a: stream, sessions } = await muxPair();
+    const done = splice(a, stream);
+    const atUser = ending(user);
+    sessions[0].close(); // even a local, orderly close: the stream never ended
+    expect((await atUser).how).toBe('ECONNRESET');
+    expect(await done).toBe('aborted');
+  });
+
+  it('a TLS connection is reset on the TCP level, so its TLS peer sees ECONNRESET, not a clean end', async () => {
+    for (const side of [0, 1]) {
+      const [user, a] = await tcpPair();
+      const pair = await tlsPair();
+      const near = pair[side]!;
+      const far = pair[1 - side]!;
+      const done = splice(a, near);
+      const atFar = ending(far);
+      user.write('x');
+      await new Promise((r) => setTimeout(r, 50));
+      user.resetAndDestroy();
+      expect((await atFar).how).toBe('ECONNRESET');
+      expect(await done).toBe('aborted');
+    }
+  });
+
+  it('an erroring transform resets both sides', async () => {
+    const [user, a] = await tcpPair();
+    const [b, service] = await tcpPair();
+    const failing = new Transform({ transform: (_c, _e, cb) => cb(new Error('throttle broke')) });
+    const done = splice(a, b, { aToB: failing });
+    const atUser = ending(user);
+    const atService = ending(service);
+    user.write('x');
+    expect((await atUser).how).toBe('ECONNRESET');
+    expect((await atService).how).toBe('ECONNRESET');
+    expect(await done).toBe('aborted');
+  });
+});
+
+describe('resetStream', () => {
+  it('leaves an already destroyed stream alone and destroys other streams with an ECONNRESET error', async () => {
+    const p = new PassThrough();
+    const err = once(p, 'error') as Promise<[NodeJS.ErrnoException]>;
+    resetStream(p);
+    expect((await err)[0].code).toBe('ECONNRESET');
+    resetStream(p); // no throw, no second error
+    expect(p.destroyed).toBe(true);
+  });
+});
+
