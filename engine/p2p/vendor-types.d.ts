@@ -7,7 +7,8 @@ declare module 'udx-native' {
   export interface UdxSocket extends EventEmitter {
     bind(port?: number, host?: string): void;
     address(): { host: string; family: number; port: number };
-    send(buffer: Uint8Array, offset: number, length: number, port: number, host: string): Promise<boolean>;
+    send(buffer: Uint8Array, port: number, host: string, ttl?: number): Promise<boolean>;
+    on(event: 'message', listener: (data: Buffer, from: { host: string; port: number; family: number }) => void): this;
     close(): Promise<void>;
   }
 
