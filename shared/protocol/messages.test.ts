@@ -12,6 +12,7 @@ import {
   type MessageOf,
   type MessageTypeName,
 } from './messages.js';
+import { p2pArbitraries, p2pExamples } from './p2p-messages.fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -111,6 +112,7 @@ const examples: { [K in MessageTypeName]: MessageOf<K>[] } = {
     { type: 'UdpDatagram', address: '2001:db8:85a3::8a2e:370:7334', port: 65535, data: Uint8Array.from({ length: 65507 }, (_, i) => (i * 31) & 0xff) },
     { type: 'UdpDatagram', address: 'fe80::1%eth0', port: 0, data: new Uint8Array([0, 255]) },
   ],
+  ...p2pExamples,
 };
 
 const allExamples: Message[] = Object.values(examples).flat();
@@ -407,6 +409,7 @@ const arbitraries: { [K in MessageTypeName]: fc.Arbitrary<MessageOf<K>> } = {
     port: portArb,
     data: fc.oneof({ weight: 5, arbitrary: fc.uint8Array({ maxLength: 256 }) }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 4096 }) }),
   }),
+  ...p2pArbitraries,
 };
 
 const messageArb: fc.Arbitrary<Message> = fc.oneof(...(Object.values(arbitraries) as fc.Arbitrary<Message>[]));

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { encodeFrame, FrameDecoder, ProtocolError, type RawFrame } from './frame.js';
+import { p2pSchemas } from './p2p-messages.js';
 
 export const MessageType = {
   Challenge: 1,
@@ -24,6 +25,11 @@ export const MessageType = {
   Error: 14,
   UdpDatagram: 15,
   NewMuxConn: 16,
+  // peer-to-peer signalling (schemas in p2p-messages.ts)
+  P2pOffer: 17,
+  P2pAnswer: 18,
+  P2pStart: 19,
+  P2pResult: 20,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -104,6 +110,7 @@ export const schemas = {
      */
     retryAfter: z.number().int().nonnegative().max(86_400).optional(),
   }),
+  ...p2pSchemas,
 } as const;
 
 type JsonName = keyof typeof schemas;
