@@ -1,4 +1,5 @@
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeMessage } from '../shared/protocol/messages.js';
 import { FramedConnection } from './framed-connection.js';
@@ -20,7 +21,7 @@ async function pair(): Promise<[Socket, Socket]> {
   return [writer, reader];
 }
 
-function readAll(socket: Socket): Promise<Buffer> {
+function readAll(socket: Readable): Promise<Buffer> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));

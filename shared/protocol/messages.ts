@@ -7,6 +7,8 @@
 import { z } from 'zod';
 import { encodeFrame, FrameDecoder, ProtocolError, type RawFrame } from './frame.js';
 import { p2pSchemas } from './p2p-messages.js';
+// utf8Decoder keeps a leading U+FEFF, so decoded text maps 1:1 to the bytes (an address of just a BOM must not decode to "").
+import { utf8Decoder, utf8Encoder } from '../utf8.js';
 
 export const MessageType = {
   Challenge: 1,
@@ -133,14 +135,10 @@ const typeNames = new Map<number, MessageTypeName>(
 );
 export const KNOWN_MESSAGE_TYPES: ReadonlySet<number> = new Set(Object.values(MessageType));
 
-const utf8 = new TextEncoder();
-// ignoreBOM: a leading U+FEFF is kept, so decoded text maps 1:1 to the bytes (an address of just a BOM must not decode to "").
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 export function encodeMessage(message: Message): Uint8Array {
   if (message.type === 'UdpDatagram') return encodeFrame(MessageType.UdpDatagram, encodeDatagram(message));
   const { type, ...body } = message;
-  return encodeFrame(MessageType[type], utf8.encode(JSON.stringify(body)));
+  return encodeFrame(MessageType[type], utf8Encoder.encode(JSON.stringify(body)));
 }
 
 export function decodeMessage(frame: RawFrame): Message {
@@ -186,7 +184,7 @@ export class MessageDecoder {
 
 // UdpDatagram payload: [u8 address length][address, ASCII][u16 BE port][data]
 function encodeDatagram(m: UdpDatagramMessage): Uint8Array {
-  const address = utf8.encode(m.address);
+  const address = utf8Encoder.encode(m.address);
   if (address.length === 0 || address.length > 64) throw new ProtocolError('bad-payload', 'UdpDatagram: address length out of range');
   if (!Number.isInteger(m.port) || m.port < 0 || m.port > 65535) throw new ProtocolError('bad-payload', 'UdpDatagram: bad port');
   const out = new Uint8Array(1 + address.length + 2 + m.data.length);

@@ -7,6 +7,8 @@ import { AttrType, MAGIC_COOKIE } from './constants.js';
 import { addressToBytes, formatIPv4, formatIPv6 } from './address.js';
 import { copyBytes } from './bytes.js';
 import { StunError } from './errors.js';
+// utf8Decoder is strict (fatal): a receiver must not silently alter credentials; it keeps a leading U+FEFF.
+import { utf8Decoder, utf8Encoder } from '../utf8.js';
 import type { StunAttribute, TransportAddress } from './message.js';
 
 type KnownType = Exclude<StunAttribute['type'], 'UNKNOWN'>;
@@ -65,10 +67,6 @@ export function attributeName(code: number): KnownType | undefined {
 export function isRecognisedCode(code: number): boolean {
   return NAMES.has(code) || code === AttrType.RESPONSE_ADDRESS;
 }
-
-const utf8Encoder = new TextEncoder();
-// fatal: a receiver must not silently alter credentials; ignoreBOM: keep a leading U+FEFF.
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function bad(message: string): never {
   throw new StunError('bad-attribute', message);

@@ -5,6 +5,7 @@
  */
 import saslprepLib from '@mongodb-js/saslprep';
 import { StunError } from './errors.js';
+import { utf8Encoder } from '../utf8.js';
 
 export interface StunCrypto {
   hmacSha1(key: Uint8Array, data: Uint8Array): Uint8Array;
@@ -12,8 +13,6 @@ export interface StunCrypto {
   md5(data: Uint8Array): Uint8Array;
   sha256(data: Uint8Array): Uint8Array;
 }
-
-const utf8 = new TextEncoder();
 
 /**
  * SASLprep (RFC 4013) via @mongodb-js/saslprep. Throws StunError('bad-attribute') on prohibited
@@ -55,18 +54,18 @@ export function longTermKey(
   algorithm: 'md5' | 'sha256' = 'md5',
 ): Uint8Array {
   const q = { allowUnassigned: true };
-  const input = utf8.encode(`${saslprep(username, q)}:${opaqueString(realm)}:${saslprep(password, q)}`);
+  const input = utf8Encoder.encode(`${saslprep(username, q)}:${opaqueString(realm)}:${saslprep(password, q)}`);
   return algorithm === 'sha256' ? crypto.sha256(input) : crypto.md5(input);
 }
 
 /** RFC 8489 §14.4: "userhash = SHA-256(OpaqueString(username) ":" OpaqueString(realm))". */
 export function userHash(crypto: StunCrypto, username: string, realm: string): Uint8Array {
-  return crypto.sha256(utf8.encode(`${opaqueString(username)}:${opaqueString(realm)}`));
+  return crypto.sha256(utf8Encoder.encode(`${opaqueString(username)}:${opaqueString(realm)}`));
 }
 
 /** RFC 8489 §9.1.1: short-term credentials, "key = OpaqueString(password)", as UTF-8. */
 export function shortTermKey(password: string): Uint8Array {
-  return utf8.encode(opaqueString(password));
+  return utf8Encoder.encode(opaqueString(password));
 }
 
 /** Constant-time comparison of two byte strings (the length is not secret). */
