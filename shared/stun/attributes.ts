@@ -9,7 +9,7 @@ import { copyBytes } from './bytes.js';
 import { StunError } from './errors.js';
 // utf8Decoder is strict (fatal): a receiver must not silently alter credentials; it keeps a leading U+FEFF.
 import { utf8Decoder, utf8Encoder } from '../utf8.js';
-import type { StunAttribute, TransportAddress } from './message.js';
+import type { StunAttribute, TransportAddress } from './attribute-types.js';
 
 type KnownType = Exclude<StunAttribute['type'], 'UNKNOWN'>;
 

@@ -9,47 +9,12 @@ import { decodeAttributeValue, encodeAttributeValue, isRecognisedCode, pad4 } fr
 import { stunFingerprint } from './crc32.js';
 import { constantTimeEqual, type StunCrypto } from './crypto.js';
 import { StunError } from './errors.js';
+import type { StunAttribute } from './attribute-types.js';
 
 export { StunClass, StunMethod } from './constants.js';
 // Convenience re-exports (the ChannelData codec lives in channel-data.ts).
 export { decodeChannelData, encodeChannelData, isChannelData, type ChannelData } from './channel-data.js';
-
-export interface TransportAddress {
-  family: 'IPv4' | 'IPv6';
-  /** Canonical text form ("192.0.2.1", "2001:db8::1"; IPv4-mapped IPv6 as "::ffff:192.0.2.1"). */
-  address: string;
-  port: number;
-}
-
-export type StunAttribute =
-  | {
-      type: 'MAPPED-ADDRESS' | 'XOR-MAPPED-ADDRESS' | 'XOR-PEER-ADDRESS' | 'XOR-RELAYED-ADDRESS' | 'ALTERNATE-SERVER' | 'RESPONSE-ORIGIN' | 'OTHER-ADDRESS';
-      address: TransportAddress;
-    }
-  | { type: 'USERNAME' | 'REALM' | 'NONCE' | 'SOFTWARE' | 'ALTERNATE-DOMAIN'; value: string }
-  | { type: 'USERHASH'; hash: Uint8Array }
-  | { type: 'ERROR-CODE'; code: number; reason: string }
-  | { type: 'UNKNOWN-ATTRIBUTES'; types: number[] }
-  | { type: 'CHANNEL-NUMBER'; channel: number }
-  | { type: 'LIFETIME'; seconds: number }
-  | { type: 'DATA'; data: Uint8Array }
-  | { type: 'REQUESTED-ADDRESS-FAMILY' | 'ADDITIONAL-ADDRESS-FAMILY'; family: 'IPv4' | 'IPv6' }
-  | { type: 'ADDRESS-ERROR-CODE'; family: 'IPv4' | 'IPv6'; code: number; reason: string }
-  | { type: 'EVEN-PORT'; reserveNext: boolean }
-  | { type: 'REQUESTED-TRANSPORT'; protocol: number }
-  | { type: 'DONT-FRAGMENT' }
-  | { type: 'RESERVATION-TOKEN'; token: Uint8Array } // 8 bytes
-  | { type: 'PASSWORD-ALGORITHM'; algorithm: number; params: Uint8Array }
-  | { type: 'PASSWORD-ALGORITHMS'; algorithms: Array<{ algorithm: number; params: Uint8Array }> }
-  | { type: 'ICMP'; icmpType: number; icmpCode: number; errorData: number }
-  | { type: 'CONNECTION-ID'; id: number }
-  | { type: 'CHANGE-REQUEST'; changeIp: boolean; changePort: boolean }
-  | { type: 'RESPONSE-PORT'; port: number }
-  | { type: 'PADDING'; length: number }
-  | { type: 'MESSAGE-INTEGRITY'; hmac: Uint8Array } // produced by decode; encode computes it from options
-  | { type: 'MESSAGE-INTEGRITY-SHA256'; hmac: Uint8Array }
-  | { type: 'FINGERPRINT'; crc: number }
-  | { type: 'UNKNOWN'; code: number; value: Uint8Array };
+export type { StunAttribute, TransportAddress } from './attribute-types.js';
 
 type AttributeFor<A, T> = A extends { type: infer U } ? (T extends U ? A & { type: T } : never) : never;
 /**
