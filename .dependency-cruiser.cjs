@@ -9,7 +9,8 @@
 //   cli/, electron/ (later), bin/   the hosts: wiring only. The only folders that may import both
 //              engine/ and server/ (the desktop app's "Try it locally" embeds a server).
 //   renderer/  (later) the desktop UI. Imports shared/ and npm packages; no Node, no other layer.
-//   bench/, tests/   benchmarks and loopback integration tests: like a host, may import any layer.
+//   bench/, tests/, e2e/   benchmarks, loopback integration tests, end-to-end tests (the NAT lab,
+//              the UI in a browser): like a host, may import any layer.
 //
 // Type-only imports count (tsPreCompilationDeps): a type from server/ in engine/ couples them as
 // much as a value does. Unit tests (x.test.ts) follow the rules of the folder they sit in; the one
@@ -19,7 +20,7 @@
 /** npm packages shared/ may use: pure JavaScript that runs unchanged in Node and in a browser. */
 const PURE_PACKAGES = ['zod', 'yaml', '@mongodb-js/saslprep'];
 
-const LAYERS = ['shared', 'io', 'engine', 'server', 'cli', 'electron', 'bin', 'renderer', 'bench', 'tests'];
+const LAYERS = ['shared', 'io', 'engine', 'server', 'cli', 'electron', 'bin', 'renderer', 'bench', 'tests', 'e2e'];
 
 const folders = (names) => `^(${names.join('|')})/`;
 const packages = (names) => `^node_modules/(${names.join('|')})/`;
@@ -42,7 +43,7 @@ module.exports = {
       severity: 'error',
       comment:
         'A shared/ unit test may use shared/, io/ (to supply the injected Node implementations), ' +
-        'Node builtins and the test tooling; not engine/, server/, the hosts, bench/ or tests/.',
+        'Node builtins and the test tooling; not engine/, server/, the hosts, bench/, tests/ or e2e/.',
       from: { path: `^shared/.*${TEST_FILE}` },
       to: { path: folders(LAYERS.filter((l) => l !== 'shared' && l !== 'io')) },
     },
@@ -58,7 +59,7 @@ module.exports = {
       severity: 'error',
       comment:
         'engine/ is the client engine the hosts embed: it may import shared/, io/, Node and npm, not ' +
-        'server/, electron/, cli/, renderer/, bench/ or tests/. Only a host imports both engine/ and server/.',
+        'server/, electron/, cli/, renderer/, bench/, tests/ or e2e/. Only a host imports both engine/ and server/.',
       from: { path: '^engine/' },
       to: { path: folders(LAYERS.filter((l) => !['shared', 'io', 'engine'].includes(l))) },
     },
@@ -67,7 +68,7 @@ module.exports = {
       severity: 'error',
       comment:
         'server/ is the public daemon the hosts embed: it may import shared/, io/, Node and npm, not ' +
-        'engine/, electron/, cli/, renderer/, bench/ or tests/. Only a host imports both engine/ and server/.',
+        'engine/, electron/, cli/, renderer/, bench/, tests/ or e2e/. Only a host imports both engine/ and server/.',
       from: { path: '^server/' },
       to: { path: folders(LAYERS.filter((l) => !['shared', 'io', 'server'].includes(l))) },
     },
