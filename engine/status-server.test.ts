@@ -28,13 +28,14 @@ describe('status endpoint', () => {
   it('answers loopback Host values with this port, and loopback origins', async () => {
     server = await startStatusServer('127.0.0.1:0', () => STATUS);
     const port = serverPort(server);
-    for (const headers of [
+    const loopback: Array<Record<string, string>> = [
       { host: `127.0.0.1:${port}` },
       { host: `localhost:${port}` },
       { host: `[::1]:${port}` },
       { host: `127.0.0.1:${port}`, origin: `http://localhost:3000` },
       { host: `localhost:${port}`, origin: `http://127.0.0.1:${port}` },
-    ]) {
+    ];
+    for (const headers of loopback) {
       const res = await get(port, headers);
       expect(res.status, JSON.stringify(headers)).toBe(200);
       expect(JSON.parse(res.body)).toEqual(STATUS);

@@ -8,7 +8,7 @@
  * port the symmetric NAT picks for the peer is unknown in advance and the peer's filter wants exactly
  * it, so the relay is used.
  */
-import type { ClassicNatName, NatReport } from './nat-classify.js';
+import type { ClassicNatName, NatReport } from './nat-report.js';
 
 /** The kinds a peer can be, by the classic name of its NAT (open internet: no NAT, no filter). */
 export type PeerKind = Exclude<ClassicNatName, 'unknown'>;
