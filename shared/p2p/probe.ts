@@ -23,6 +23,7 @@
  * TURN ChannelData or RTP (RFC 7983's ranges stop at 191).
  */
 import { constantTimeEqual } from '../stun/crypto.js';
+import { utf8Encoder } from '../utf8.js';
 
 /** HMAC-SHA256(key, data). */
 export type Hmac = (key: Uint8Array, data: Uint8Array) => Uint8Array;
@@ -86,9 +87,8 @@ export class ProbeError extends Error {
   }
 }
 
-const utf8 = new TextEncoder();
-const MAC_LABEL = utf8.encode('burrow-p2p-probe');
-const KEY_LABEL = utf8.encode('burrow-p2p-probe-key');
+const MAC_LABEL = utf8Encoder.encode('burrow-p2p-probe');
+const KEY_LABEL = utf8Encoder.encode('burrow-p2p-probe-key');
 
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -102,7 +102,7 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 
 /** The per-session probe key: HMAC-SHA256(secret, "burrow-p2p-probe-key" || session id). */
 export function probeKey(hmac: Hmac, secret: string | Uint8Array, sessionId: Uint8Array): Uint8Array {
-  return hmac(typeof secret === 'string' ? utf8.encode(secret) : secret, concat(KEY_LABEL, sessionId));
+  return hmac(typeof secret === 'string' ? utf8Encoder.encode(secret) : secret, concat(KEY_LABEL, sessionId));
 }
 
 /** Starts with the probe magic: the socket's demultiplexer hands it to the punch session, not to udx or STUN. */
