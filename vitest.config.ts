@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // global.gc() for the memory-bound tests, so they measure what is retained, not GC timing.
+    execArgv: ['--expose-gc'],
   },
 });
