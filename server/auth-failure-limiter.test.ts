@@ -178,3 +178,16 @@ describe('AuthFailureLimiter', () => {
     expect(() => new AuthFailureLimiter({ failures: 1, windowMs: 1, globalFailures: 0 })).toThrow(RangeError);
   });
 });
+
+describe('AuthFailureLimiter retry hint on a fractional monotonic clock', () => {
+  it('says the window in whole seconds, not one more from float rounding', () => {
+    const limiter = new AuthFailureLimiter({ failures: 1, windowMs: 30_000 });
+    // performance.now()-like times where (t + 30000) - t > 30000 in binary floating point.
+    const times = [507036.0926994355, 56057.48806211186, 252970.02165216042, 241595.63641069081];
+    for (const t of times) expect(t + 30_000 - t).toBeGreaterThan(30_000);
+    for (const t of times) {
+      limiter.recordFailure(`203.0.113.${times.indexOf(t) + 1}`, t);
+      expect(limiter.retryAfterSeconds(`203.0.113.${times.indexOf(t) + 1}`, t)).toBe(30);
+    }
+  });
+});

@@ -107,7 +107,9 @@ export class AuthFailureLimiter {
   /** Seconds until the source may try again (0 if not blocked); rounded up, so >= 1 while blocked. */
   retryAfterSeconds(source: string, now: number): number {
     const until = this.blockedUntil(source, now);
-    return until > now ? Math.ceil((until - now) / 1000) : 0;
+    // Whole milliseconds first: with a fractional monotonic clock, (t + window) - t can come out a
+    // hair over the window (float rounding), and Math.ceil would then say one second too many.
+    return until > now ? Math.ceil(Math.round(until - now) / 1000) : 0;
   }
 
   /** How many sources currently have failures on record (bounded by maxTracked). */
