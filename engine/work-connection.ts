@@ -13,7 +13,7 @@ import { parseHostPort } from '../shared/net-address.js';
 import type { MessageOf } from '../shared/protocol/messages.js';
 import type { ClientTunnel } from './client-tunnel.js';
 import type { ServerDialer } from './server-dialer.js';
-import { forwardUdp } from './udp-forwarder.js';
+import { forwardUdp } from './tunnels/udp.js';
 
 export interface WorkConnDeps {
   dialer: ServerDialer;

@@ -18,7 +18,7 @@ import { BURROW_VERSION } from '../shared/version.js';
 import { AuthFailureLimiter } from './auth-failure-limiter.js';
 import { ControlSession } from './control-session.js';
 import { handshake, type HandshakeContext } from './handshake.js';
-import { SecretTunnelRegistry } from './secret-tunnel.js';
+import { SecretTunnelRegistry } from './tunnels/secret.js';
 import { StunTurnService } from './stun-turn-service.js';
 
 export interface BurrowServerOptions {

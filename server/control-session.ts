@@ -16,10 +16,10 @@ import { Heartbeat } from '../shared/protocol/heartbeat.js';
 import type { Message, MessageOf } from '../shared/protocol/messages.js';
 import type { ServerClientInfo, ServerCounters } from '../shared/types/server-status.js';
 import { describeRanges, portAllowed, randomAllowedPort } from './port-policy.js';
-import { SecretTunnel, type SecretTunnelRegistry } from './secret-tunnel.js';
+import { SecretTunnel, type SecretTunnelRegistry } from './tunnels/secret.js';
 import { TunnelError, type ServerTunnel, type TunnelContext, type WorkConnSource } from './server-tunnel.js';
-import { TcpTunnel } from './tcp-tunnel.js';
-import { UdpTunnel } from './udp-tunnel.js';
+import { TcpTunnel } from './tunnels/tcp.js';
+import { UdpTunnel } from './tunnels/udp.js';
 
 /** Idle work connections kept per client; extra ones are closed. */
 const MAX_IDLE_WORK_CONNS = 64;

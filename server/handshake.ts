@@ -26,7 +26,7 @@ import type { ServerCounters } from '../shared/types/server-status.js';
 import { BURROW_VERSION } from '../shared/version.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import type { ControlSession } from './control-session.js';
-import type { SecretTunnelRegistry } from './secret-tunnel.js';
+import type { SecretTunnelRegistry } from './tunnels/secret.js';
 
 /** Logins whose timestamp is further than this from the server's clock are refused. */
 export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;

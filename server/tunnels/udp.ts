@@ -7,12 +7,12 @@
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import type { AccessList } from '../io/access-list.js';
-import type { FramedConnection } from '../io/framed-connection.js';
-import { UdpSessionTable } from '../shared/udp-session-table.js';
-import { TrafficStats } from '../shared/traffic-stats.js';
-import type { ServerTunnel, TunnelContext } from './server-tunnel.js';
-import { TunnelError } from './server-tunnel.js';
+import type { AccessList } from '../../io/access-list.js';
+import type { FramedConnection } from '../../io/framed-connection.js';
+import { UdpSessionTable } from '../../shared/udp-session-table.js';
+import { TrafficStats } from '../../shared/traffic-stats.js';
+import type { ServerTunnel, TunnelContext } from '../server-tunnel.js';
+import { TunnelError } from '../server-tunnel.js';
 
 /** Bytes allowed to wait in the work connection's write buffer before datagrams are dropped. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;

@@ -4,12 +4,12 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { AccessList } from '../io/access-list.js';
-import { normalizeAddress } from '../io/framed-connection.js';
-import { resetStream, splice } from '../io/splice.js';
-import { TrafficStats } from '../shared/traffic-stats.js';
-import type { ServerTunnel, TunnelContext } from './server-tunnel.js';
-import { TunnelError } from './server-tunnel.js';
+import { AccessList } from '../../io/access-list.js';
+import { normalizeAddress } from '../../io/framed-connection.js';
+import { resetStream, splice } from '../../io/splice.js';
+import { TrafficStats } from '../../shared/traffic-stats.js';
+import type { ServerTunnel, TunnelContext } from '../server-tunnel.js';
+import { TunnelError } from '../server-tunnel.js';
 
 export class TcpTunnel implements ServerTunnel {
   readonly type = 'tcp';

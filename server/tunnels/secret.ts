@@ -4,10 +4,10 @@
  * Names of secret tunnels are unique on the server.
  */
 import type { Duplex } from 'node:stream';
-import { resetStream, splice } from '../io/splice.js';
-import { TrafficStats } from '../shared/traffic-stats.js';
-import type { ServerTunnel, TunnelContext } from './server-tunnel.js';
-import { TunnelError } from './server-tunnel.js';
+import { resetStream, splice } from '../../io/splice.js';
+import { TrafficStats } from '../../shared/traffic-stats.js';
+import type { ServerTunnel, TunnelContext } from '../server-tunnel.js';
+import { TunnelError } from '../server-tunnel.js';
 
 export class SecretTunnel implements ServerTunnel {
   readonly type = 'secret';
