@@ -18,14 +18,14 @@ describe('engine tunnel types', () => {
     expect(Object.keys(engineTunnelTypes).sort()).toEqual([...TUNNEL_TYPES].sort());
   });
 
-  it('asks for the same NewTunnel as before the registry (wire unchanged)', () => {
+  it('asks the server for each type what the NewTunnel message carries for it', () => {
     const [tcp, udp, secret] = tunnels(
       { name: 'ssh', type: 'tcp', local: '127.0.0.1:22', remotePort: 6000, allow: ['10.0.0.0/8'] },
-      { name: 'dns', type: 'udp', local: '127.0.0.1:53', remotePort: 0 },
+      { name: 'dns', type: 'udp', local: '127.0.0.1:53', remotePort: 0, idleTimeout: 30 },
       { name: 'db', type: 'secret', local: '127.0.0.1:5432', secret: 'correct horse' },
     );
     expect(onTheWire(tcp!)).toEqual({ type: 'NewTunnel', name: 'ssh', kind: 'tcp', remotePort: 6000, allow: ['10.0.0.0/8'] });
-    expect(onTheWire(udp!)).toEqual({ type: 'NewTunnel', name: 'dns', kind: 'udp', remotePort: 0 });
+    expect(onTheWire(udp!)).toEqual({ type: 'NewTunnel', name: 'dns', kind: 'udp', remotePort: 0, idleTimeout: 30 });
     expect(onTheWire(secret!)).toEqual({ type: 'NewTunnel', name: 'db', kind: 'secret', secretKey: secretTunnelKey('correct horse', 'db') });
   });
 
