@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { secretTunnelKey } from '../../io/auth-proof.js';
 import { ClientConfigSchema, TUNNEL_TYPES, type TunnelConfig } from '../../shared/config/client-config.js';
 import { encodeMessage, MessageDecoder } from '../../shared/protocol/messages.js';
+import { ManualClock } from '../../shared/clock.js';
 import { clientTunnelFor, engineTunnelTypes } from './registry.js';
+
+const clock = new ManualClock();
 
 function tunnels(...input: unknown[]): TunnelConfig[] {
   return ClientConfigSchema.parse({ server: 'relay.example:7000', token: 'secret-token', tunnels: input }).tunnels;
@@ -10,7 +13,7 @@ function tunnels(...input: unknown[]): TunnelConfig[] {
 
 /** What the server decodes from the NewTunnel frame the engine would send for this tunnel. */
 function onTheWire(config: TunnelConfig) {
-  return new MessageDecoder().push(encodeMessage({ type: 'NewTunnel', ...clientTunnelFor(config).tunnelType.request(config) }))[0];
+  return new MessageDecoder().push(encodeMessage({ type: 'NewTunnel', ...clientTunnelFor(config, clock).tunnelType.request(config) }))[0];
 }
 
 describe('engine tunnel types', () => {
@@ -31,7 +34,7 @@ describe('engine tunnel types', () => {
 
   it('never sends a secret tunnel its secret', () => {
     const [secret] = tunnels({ name: 'db', type: 'secret', local: '127.0.0.1:5432', secret: 'correct horse' });
-    expect(JSON.stringify(clientTunnelFor(secret!).tunnelType.request(secret!))).not.toContain('correct horse');
+    expect(JSON.stringify(clientTunnelFor(secret!, clock).tunnelType.request(secret!))).not.toContain('correct horse');
   });
 
   it('udp work connections stay framed (datagrams); tcp and secret ones become byte pipes', () => {
@@ -45,7 +48,7 @@ describe('engine tunnel types', () => {
       { name: 'ssh', type: 'tcp', local: '127.0.0.1:22', remotePort: 0 },
       { name: 'dns', type: 'udp', local: '127.0.0.1:53', remotePort: 0 },
       { name: 'db', type: 'secret', local: '127.0.0.1:5432', secret: 'correct horse' },
-    ).map(clientTunnelFor);
+    ).map((t) => clientTunnelFor(t, clock));
     for (const t of all) expect(t.status('relay.example')).not.toHaveProperty('remoteAddress');
     for (const t of all) t.remotePort = 6001;
     expect(all.map((t) => t.status('2001:db8::1').remoteAddress)).toEqual(['[2001:db8::1]:6001', '[2001:db8::1]:6001', undefined]);
