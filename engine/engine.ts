@@ -7,20 +7,20 @@
 import { hostname } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { secretTunnelKey } from '../io/auth-proof.js';
 import { monotonicClock } from '../io/clock.js';
 import type { FramedConnection } from '../io/framed-connection.js';
 import { TrustStore } from '../io/trust-store.js';
 import type { Clock } from '../shared/clock.js';
 import { resetStream } from '../io/splice.js';
-import type { ClientConfig, TunnelConfig, VisitorConfig } from '../shared/config/client-config.js';
+import type { ClientConfig, VisitorConfig } from '../shared/config/client-config.js';
 import { parseHostPort } from '../shared/net-address.js';
 import type { Message } from '../shared/protocol/messages.js';
 import type { ClientStatus } from '../shared/types/status.js';
-import { ClientTunnel } from './client-tunnel.js';
+import type { ClientTunnel } from './client-tunnel.js';
 import { ControlClient } from './control-client.js';
 import { MuxConnection } from './mux-connection.js';
 import { ServerDialer } from './server-dialer.js';
+import { clientTunnelFor } from './tunnels/registry.js';
 import { Visitor } from './visitor.js';
 import { openWorkConnection, type WorkConnDeps } from './work-connection.js';
 
@@ -61,7 +61,7 @@ export class Engine {
       this.logger,
       this.clock,
     );
-    for (const t of config.tunnels) this.tunnels.set(t.name, new ClientTunnel(t, this.clock));
+    for (const t of config.tunnels) this.tunnels.set(t.name, clientTunnelFor(t, this.clock));
   }
 
   async start(): Promise<void> {
@@ -92,7 +92,7 @@ export class Engine {
     }
     for (const cfg of next.tunnels) {
       if (this.tunnels.has(cfg.name)) continue;
-      const tunnel = new ClientTunnel(cfg, this.clock);
+      const tunnel = clientTunnelFor(cfg, this.clock);
       this.tunnels.set(cfg.name, tunnel);
       this.logger.info({ tunnel: cfg.name }, 'tunnel added');
       if (!serverChanged && this.control.sessionId) this.register(tunnel);
@@ -161,7 +161,7 @@ export class Engine {
   private register(tunnel: ClientTunnel): void {
     tunnel.state = 'connecting';
     tunnel.error = undefined;
-    this.control.send({ type: 'NewTunnel', ...tunnelRequest(tunnel.config) });
+    this.control.send({ type: 'NewTunnel', ...tunnel.tunnelType.request(tunnel.config) });
   }
 
   private onMessage(m: Message): void {
@@ -208,17 +208,6 @@ export class Engine {
     openWorkConnection(sessionId, this.workConnDeps()).catch((err: Error) => {
       if (this.control.sessionId === sessionId) this.logger.warn({ err: err.message }, 'work connection failed');
     });
-  }
-}
-
-function tunnelRequest(t: TunnelConfig): Omit<Extract<Message, { type: 'NewTunnel' }>, 'type'> {
-  switch (t.type) {
-    case 'secret':
-      return { name: t.name, kind: 'secret', secretKey: secretTunnelKey(t.secret, t.name) };
-    case 'tcp':
-      return { name: t.name, kind: t.type, remotePort: t.remotePort, allow: t.allow, deny: t.deny };
-    case 'udp':
-      return { name: t.name, kind: t.type, remotePort: t.remotePort, allow: t.allow, deny: t.deny, idleTimeout: t.idleTimeout };
   }
 }
 

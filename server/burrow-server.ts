@@ -18,8 +18,9 @@ import { BURROW_VERSION } from '../shared/version.js';
 import { AuthFailureLimiter } from './auth-failure-limiter.js';
 import { ControlSession } from './control-session.js';
 import { handshake, type HandshakeContext } from './handshake.js';
-import { SecretTunnelRegistry } from './secret-tunnel.js';
 import { StunTurnService } from './stun-turn-service.js';
+import { serverTunnelTypes } from './tunnels/registry.js';
+import { VisitorTargets } from './visitor-targets.js';
 
 export interface BurrowServerOptions {
   logger: Logger;
@@ -35,7 +36,7 @@ export class BurrowServer {
   private identity: TlsIdentity | undefined;
   private readonly sessionsById = new Map<string, ControlSession>();
   private readonly sessionsByClient = new Map<string, ControlSession>();
-  private readonly secrets = new SecretTunnelRegistry();
+  private readonly visitorTargets = new VisitorTargets();
   private readonly sockets = new Set<Socket>();
   private limiter: AuthFailureLimiter;
   private stunTurn: StunTurnService | undefined;
@@ -167,7 +168,7 @@ export class BurrowServer {
     config: () => this.config,
     counters: this.counters,
     limiter: () => this.limiter,
-    secrets: this.secrets,
+    visitorTargets: this.visitorTargets,
     session: (id) => this.sessionsById.get(id),
     openSession: (conn, login) => this.openSession(conn, login),
     clock: this.clock,
@@ -180,7 +181,8 @@ export class BurrowServer {
     const session = new ControlSession(conn, randomHex(16), login.clientId, login.version, {
       logger: this.logger,
       config: () => this.config,
-      secrets: this.secrets,
+      tunnelTypes: serverTunnelTypes,
+      visitorTargets: this.visitorTargets,
       counters: this.counters,
       clock: this.clock,
       onClosed: (s) => {

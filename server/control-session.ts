@@ -5,7 +5,6 @@
  * silent client is dropped and its ports are freed.
  */
 import type { Logger } from 'pino';
-import { AccessList } from '../io/access-list.js';
 import { FramedConnection, type ByteStream } from '../io/framed-connection.js';
 import { MuxSession, MuxStream, RELAY_MUX_MAX_STREAMS, RELAY_MUX_WINDOW } from '../io/mux/session.js';
 import type { Clock } from '../shared/clock.js';
@@ -13,23 +12,21 @@ import { PeerAliveProbe } from '../io/peer-alive.js';
 import type { ServerConfig } from '../shared/config/server-config.js';
 import { formatHostPort } from '../shared/net-address.js';
 import { Heartbeat } from '../shared/protocol/heartbeat.js';
-import type { Message, MessageOf } from '../shared/protocol/messages.js';
+import type { Message, MessageOf, TunnelKind } from '../shared/protocol/messages.js';
 import type { ServerClientInfo, ServerCounters } from '../shared/types/server-status.js';
-import { describeRanges, portAllowed, randomAllowedPort } from './port-policy.js';
-import { SecretTunnel, type SecretTunnelRegistry } from './secret-tunnel.js';
 import { TunnelError, type ServerTunnel, type TunnelContext, type WorkConnSource } from './server-tunnel.js';
-import { TcpTunnel } from './tcp-tunnel.js';
-import { UdpTunnel } from './udp-tunnel.js';
+import type { ServerTunnelType } from './tunnels/tunnel-type.js';
+import type { VisitorTargets } from './visitor-targets.js';
 
 /** Idle work connections kept per client; extra ones are closed. */
 const MAX_IDLE_WORK_CONNS = 64;
-/** Attempts to find a free port for remotePort: 0. */
-const RANDOM_PORT_ATTEMPTS = 20;
 
 export interface SessionContext {
   readonly logger: Logger;
   readonly config: () => ServerConfig;
-  readonly secrets: SecretTunnelRegistry;
+  /** How each tunnel type opens (server/tunnels/registry.ts). */
+  readonly tunnelTypes: { readonly [K in TunnelKind]: ServerTunnelType };
+  readonly visitorTargets: VisitorTargets;
   readonly counters: ServerCounters;
   readonly onClosed: (session: ControlSession) => void;
   /** The monotonic clock the heartbeat deadline runs on. */
@@ -148,38 +145,12 @@ export class ControlSession implements WorkConnSource {
     }
   }
 
-  private async createTunnel(req: MessageOf<'NewTunnel'>): Promise<ServerTunnel> {
-    if (req.kind === 'secret') {
-      if (!req.secretKey) throw new TunnelError('secret tunnel without a key');
-      const tunnel = new SecretTunnel(req.name, req.secretKey, this.tunnelContext, this.ctx.secrets);
-      this.ctx.secrets.register(tunnel);
-      return tunnel;
-    }
-    let access: AccessList;
-    try {
-      access = new AccessList(req.allow, req.deny);
-    } catch (err) {
-      throw new TunnelError((err as Error).message);
-    }
-    const config = this.ctx.config();
-    const idleMs = req.idleTimeout !== undefined ? req.idleTimeout * 1000 : undefined;
-    const open: (name: string, host: string, port: number, access: AccessList, ctx: TunnelContext) => Promise<ServerTunnel> =
-      req.kind === 'tcp' ? TcpTunnel.open : (name, host, port, list, ctx) => UdpTunnel.open(name, host, port, list, ctx, idleMs);
-    const requested = req.remotePort ?? 0;
-    if (requested !== 0) {
-      if (!portAllowed(requested, config.allowPorts)) {
-        throw new TunnelError(`port ${requested} is not allowed (allowed: ${describeRanges(config.allowPorts)})`);
-      }
-      return open(req.name, config.proxyBind, requested, access, this.tunnelContext);
-    }
-    for (let i = 0; i < RANDOM_PORT_ATTEMPTS; i++) {
-      try {
-        return await open(req.name, config.proxyBind, randomAllowedPort(config.allowPorts), access, this.tunnelContext);
-      } catch (err) {
-        if (!(err instanceof TunnelError)) throw err;
-      }
-    }
-    throw new TunnelError(`no free port in ${describeRanges(config.allowPorts)}`);
+  private createTunnel(req: MessageOf<'NewTunnel'>): Promise<ServerTunnel> {
+    return this.ctx.tunnelTypes[req.kind].open(req, {
+      config: this.ctx.config(),
+      session: this.tunnelContext,
+      visitorTargets: this.ctx.visitorTargets,
+    });
   }
 
   private async closeTunnel(name: string): Promise<void> {

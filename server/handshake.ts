@@ -26,7 +26,7 @@ import type { ServerCounters } from '../shared/types/server-status.js';
 import { BURROW_VERSION } from '../shared/version.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import type { ControlSession } from './control-session.js';
-import type { SecretTunnelRegistry } from './secret-tunnel.js';
+import type { VisitorTargets } from './visitor-targets.js';
 
 /** Logins whose timestamp is further than this from the server's clock are refused. */
 export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
@@ -41,7 +41,7 @@ export interface HandshakeContext {
   readonly config: () => ServerConfig;
   readonly counters: ServerCounters;
   readonly limiter: () => AuthFailureLimiter;
-  readonly secrets: SecretTunnelRegistry;
+  readonly visitorTargets: VisitorTargets;
   readonly session: (sessionId: string) => ControlSession | undefined;
   /** Creates and starts the session; resolves once a previous session of the same client is gone. */
   readonly openSession: (conn: FramedConnection, login: MessageOf<'Login'>) => Promise<ControlSession>;
@@ -145,7 +145,7 @@ export async function handshake(socket: Socket, ctx: HandshakeContext): Promise<
       if (!session || !proofsEqual(workConnProof(config.token, nonce, first.sessionId), first.proof)) {
         return authFailed('bad visitor session proof');
       }
-      const tunnel = ctx.secrets.get(first.tunnel);
+      const tunnel = ctx.visitorTargets.get(first.tunnel);
       const refuse = (error: string) => {
         ctx.counters.visitorsRefused++;
         ctx.logger.warn({ remote: source, clientId: session.clientId, tunnel: first.tunnel, reason: error }, 'visitor refused');

@@ -11,13 +11,12 @@
  * (RSS, open fds, CPU, event-loop lag, heap…).
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { TunnelKind } from '../shared/protocol/messages.js';
 import type { ServerSnapshot, ServerTunnelInfo } from '../shared/types/server-status.js';
 
 export interface BurrowMetrics {
   registry: Registry;
 }
-
-const TUNNEL_TYPES: ReadonlyArray<ServerTunnelInfo['type']> = ['tcp', 'udp', 'secret'];
 
 /** Counter values must be finite and non-negative or prom-client throws (and the scrape fails). */
 function count(n: number): number {
@@ -59,7 +58,7 @@ export function createMetrics(source: () => ServerSnapshot): BurrowMetrics {
     labelNames: ['type'] as const,
     registers: [registry],
     collect() {
-      const byType = new Map<string, number>(TUNNEL_TYPES.map((t) => [t, 0]));
+      const byType = new Map<string, number>(TunnelKind.options.map((t) => [t, 0]));
       for (const t of tunnels(snapshot())) byType.set(t.type, (byType.get(t.type) ?? 0) + 1);
       this.reset();
       for (const [type, n] of byType) this.set({ type }, n);

@@ -2,12 +2,13 @@
 import type { Logger } from 'pino';
 import type { FramedConnection } from '../io/framed-connection.js';
 import type { Clock } from '../shared/clock.js';
+import type { TunnelKind } from '../shared/protocol/messages.js';
 import type { TrafficStats } from '../shared/traffic-stats.js';
 import type { ServerCounters } from '../shared/types/server-status.js';
 
 export interface ServerTunnel {
   readonly name: string;
-  readonly type: 'tcp' | 'udp' | 'secret';
+  readonly type: TunnelKind;
   readonly remotePort?: number;
   readonly stats: TrafficStats;
   readonly createdAt: Date;

@@ -4,6 +4,7 @@ import { byteRate, cidr, hostPort, logConfig, name, seconds } from './common.js'
 
 const port = z.number().int().min(0).max(65535);
 
+/** Fields every tunnel has, whatever its type. */
 const tunnelCommon = {
   name,
   /** The local service, e.g. "127.0.0.1:22". */
@@ -12,38 +13,43 @@ const tunnelCommon = {
   bandwidth: byteRate.optional(),
 };
 
-export const TcpTunnelSchema = z
-  .object({
-    ...tunnelCommon,
-    type: z.literal('tcp'),
-    /** Public port on the server; 0 lets the server choose. */
-    remotePort: port,
-    allow: z.array(cidr).optional(),
-    deny: z.array(cidr).optional(),
-  })
-  .strict();
+/** One tunnel type's schema entry: the common fields, `type: <its name>`, and its own fields. */
+function tunnelEntry<T extends string, F extends z.ZodRawShape>(type: T, fields: F) {
+  return z.object({ ...tunnelCommon, type: z.literal(type), ...fields }).strict();
+}
 
-export const UdpTunnelSchema = z
-  .object({
-    ...tunnelCommon,
-    type: z.literal('udp'),
-    remotePort: port,
-    allow: z.array(cidr).optional(),
-    deny: z.array(cidr).optional(),
-    /** A remote sender's session is dropped after this long without traffic. */
-    idleTimeout: seconds.default(60),
-  })
-  .strict();
+export const TcpTunnelSchema = tunnelEntry('tcp', {
+  /** Public port on the server; 0 lets the server choose. */
+  remotePort: port,
+  allow: z.array(cidr).optional(),
+  deny: z.array(cidr).optional(),
+});
 
-export const SecretTunnelSchema = z
-  .object({
-    ...tunnelCommon,
-    type: z.literal('secret'),
-    secret: z.string().min(8, 'expected a secret of at least 8 characters'),
-  })
-  .strict();
+export const UdpTunnelSchema = tunnelEntry('udp', {
+  remotePort: port,
+  allow: z.array(cidr).optional(),
+  deny: z.array(cidr).optional(),
+  /** A remote sender's session is dropped after this long without traffic. */
+  idleTimeout: seconds.default(60),
+});
 
-export const TunnelSchema = z.discriminatedUnion('type', [TcpTunnelSchema, UdpTunnelSchema, SecretTunnelSchema]);
+export const SecretTunnelSchema = tunnelEntry('secret', {
+  secret: z.string().min(8, 'expected a secret of at least 8 characters'),
+});
+
+/**
+ * Every tunnel type's schema entry. Adding a type is adding its entry here (plus its modules in
+ * server/tunnels/ and engine/tunnels/): the config union, the type names, the wire's `kind`
+ * values and the registries' required keys all follow from this list.
+ */
+const tunnelEntries = [TcpTunnelSchema, UdpTunnelSchema, SecretTunnelSchema] as const;
+
+export const TunnelSchema = z.discriminatedUnion('type', tunnelEntries);
+
+/** A tunnel type's name ("tcp", "udp", "secret"). */
+export type TunnelType = z.output<typeof TunnelSchema>['type'];
+/** The names of all tunnel types, in entry order. */
+export const TUNNEL_TYPES = tunnelEntries.map((entry) => entry.shape.type.value) as [TunnelType, ...TunnelType[]];
 
 export const VisitorSchema = z
   .object({
@@ -105,4 +111,6 @@ export const ClientConfigSchema = z
 export type ClientConfig = z.output<typeof ClientConfigSchema>;
 export type ClientConfigInput = z.input<typeof ClientConfigSchema>;
 export type TunnelConfig = z.output<typeof TunnelSchema>;
+/** The config of one tunnel type. */
+export type TunnelConfigOf<T extends TunnelType> = Extract<TunnelConfig, { type: T }>;
 export type VisitorConfig = z.output<typeof VisitorSchema>;

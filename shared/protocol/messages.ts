@@ -5,6 +5,7 @@
  * message is binary because it sits on the data path.
  */
 import { z } from 'zod';
+import { TUNNEL_TYPES } from '../config/client-config.js';
 import { encodeFrame, FrameDecoder, ProtocolError, type RawFrame } from './frame.js';
 import { p2pSchemas } from './p2p-messages.js';
 // utf8Decoder keeps a leading U+FEFF, so decoded text maps 1:1 to the bytes (an address of just a BOM must not decode to "").
@@ -40,7 +41,8 @@ const name = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'letters, digi
 const port = z.number().int().min(0).max(65535);
 const time = z.number().int().nonnegative();
 
-export const TunnelKind = z.enum(['tcp', 'udp', 'secret']);
+/** A tunnel type on the wire: one of the config's tunnel types (see shared/config/client-config.ts). */
+export const TunnelKind = z.enum(TUNNEL_TYPES);
 export type TunnelKind = z.infer<typeof TunnelKind>;
 
 export const schemas = {

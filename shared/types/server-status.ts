@@ -1,9 +1,10 @@
 /** What the server's admin API returns (public interface: see README "Admin API"). */
+import type { TunnelType } from '../config/client-config.js';
 import type { TrafficCounters } from './status.js';
 
 export interface ServerTunnelInfo extends TrafficCounters {
   name: string;
-  type: 'tcp' | 'udp' | 'secret';
+  type: TunnelType;
   clientId: string;
   /** Public port (tcp/udp). */
   remotePort?: number;

@@ -1,4 +1,5 @@
 /** What `burrow status --json` prints and what the desktop app will show (public interface). */
+import type { TunnelType } from '../config/client-config.js';
 
 export type ConnectionState = 'connecting' | 'online' | 'error' | 'stopped';
 
@@ -15,7 +16,7 @@ export interface TrafficCounters {
 
 export interface TunnelStatus extends TrafficCounters {
   name: string;
-  type: 'tcp' | 'udp' | 'secret';
+  type: TunnelType;
   local: string;
   state: ConnectionState;
   /** Why the tunnel is in the error state, e.g. "port 6000 is already in use". */

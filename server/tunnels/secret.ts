@@ -4,12 +4,24 @@
  * Names of secret tunnels are unique on the server.
  */
 import type { Duplex } from 'node:stream';
-import { resetStream, splice } from '../io/splice.js';
-import { TrafficStats } from '../shared/traffic-stats.js';
-import type { ServerTunnel, TunnelContext } from './server-tunnel.js';
-import { TunnelError } from './server-tunnel.js';
+import { resetStream, splice } from '../../io/splice.js';
+import { TrafficStats } from '../../shared/traffic-stats.js';
+import type { ServerTunnel, TunnelContext } from '../server-tunnel.js';
+import { TunnelError } from '../server-tunnel.js';
+import type { VisitorTarget, VisitorTargets } from '../visitor-targets.js';
+import type { ServerTunnelType } from './tunnel-type.js';
 
-export class SecretTunnel implements ServerTunnel {
+/** secret: no public port; visitors that prove the secret reach it by name (raw bytes). */
+export const secretTunnelType: ServerTunnelType = {
+  async open(req, env) {
+    if (!req.secretKey) throw new TunnelError('secret tunnel without a key');
+    const tunnel = new SecretTunnel(req.name, req.secretKey, env.session, env.visitorTargets);
+    env.visitorTargets.register(tunnel);
+    return tunnel;
+  },
+};
+
+export class SecretTunnel implements ServerTunnel, VisitorTarget {
   readonly type = 'secret';
   readonly stats = new TrafficStats();
   readonly createdAt = new Date();
@@ -21,7 +33,7 @@ export class SecretTunnel implements ServerTunnel {
     /** Hex key derived from the secret by the owner; visitors prove they can derive it too. */
     readonly secretKey: string,
     private readonly ctx: TunnelContext,
-    private readonly registry: SecretTunnelRegistry,
+    private readonly registry: VisitorTargets,
   ) {}
 
   get clientId(): string {
@@ -64,25 +76,5 @@ export class SecretTunnel implements ServerTunnel {
     this.registry.unregister(this);
     // Connections in flight are cut: their visitors see a reset, not a clean end.
     for (const s of this.sockets) resetStream(s);
-  }
-}
-
-export class SecretTunnelRegistry {
-  private readonly byName = new Map<string, SecretTunnel>();
-
-  register(tunnel: SecretTunnel): void {
-    const existing = this.byName.get(tunnel.name);
-    if (existing && existing.clientId !== tunnel.clientId) {
-      throw new TunnelError(`secret tunnel name "${tunnel.name}" is taken by another client`);
-    }
-    this.byName.set(tunnel.name, tunnel);
-  }
-
-  unregister(tunnel: SecretTunnel): void {
-    if (this.byName.get(tunnel.name) === tunnel) this.byName.delete(tunnel.name);
-  }
-
-  get(name: string): SecretTunnel | undefined {
-    return this.byName.get(name);
   }
 }

@@ -4,12 +4,19 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { AccessList } from '../io/access-list.js';
-import { normalizeAddress } from '../io/framed-connection.js';
-import { resetStream, splice } from '../io/splice.js';
-import { TrafficStats } from '../shared/traffic-stats.js';
-import type { ServerTunnel, TunnelContext } from './server-tunnel.js';
-import { TunnelError } from './server-tunnel.js';
+import type { AccessList } from '../../io/access-list.js';
+import { normalizeAddress } from '../../io/framed-connection.js';
+import { resetStream, splice } from '../../io/splice.js';
+import { TrafficStats } from '../../shared/traffic-stats.js';
+import type { ServerTunnel, TunnelContext } from '../server-tunnel.js';
+import { TunnelError } from '../server-tunnel.js';
+import { openOnPublicPort } from './public-port.js';
+import type { ServerTunnelType } from './tunnel-type.js';
+
+/** tcp: a public TCP port; each user connection is spliced to a work connection (raw bytes). */
+export const tcpTunnelType: ServerTunnelType = {
+  open: (req, env) => openOnPublicPort(req, env, (host, port, access) => TcpTunnel.open(req.name, host, port, access, env.session)),
+};
 
 export class TcpTunnel implements ServerTunnel {
   readonly type = 'tcp';

@@ -7,12 +7,14 @@
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import type { AccessList } from '../io/access-list.js';
-import type { FramedConnection } from '../io/framed-connection.js';
-import { UdpSessionTable } from '../shared/udp-session-table.js';
-import { TrafficStats } from '../shared/traffic-stats.js';
-import type { ServerTunnel, TunnelContext } from './server-tunnel.js';
-import { TunnelError } from './server-tunnel.js';
+import type { AccessList } from '../../io/access-list.js';
+import type { FramedConnection } from '../../io/framed-connection.js';
+import { UdpSessionTable } from '../../shared/udp-session-table.js';
+import { TrafficStats } from '../../shared/traffic-stats.js';
+import type { ServerTunnel, TunnelContext } from '../server-tunnel.js';
+import { TunnelError } from '../server-tunnel.js';
+import { openOnPublicPort } from './public-port.js';
+import type { ServerTunnelType } from './tunnel-type.js';
 
 /** Bytes allowed to wait in the work connection's write buffer before datagrams are dropped. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
@@ -145,3 +147,11 @@ export class UdpTunnel implements ServerTunnel {
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
 }
+
+/** udp: a public UDP port; one work connection per tunnel carries UdpDatagram frames. */
+export const udpTunnelType: ServerTunnelType = {
+  open(req, env) {
+    const idleMs = req.idleTimeout !== undefined ? req.idleTimeout * 1000 : undefined;
+    return openOnPublicPort(req, env, (host, port, access) => UdpTunnel.open(req.name, host, port, access, env.session, idleMs));
+  },
+};

@@ -6,10 +6,23 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
-import type { FramedConnection } from '../io/framed-connection.js';
-import { parseHostPort } from '../shared/net-address.js';
-import { UdpSessionTable } from '../shared/udp-session-table.js';
-import type { ClientTunnel } from './client-tunnel.js';
+import type { FramedConnection } from '../../io/framed-connection.js';
+import type { TunnelConfigOf } from '../../shared/config/client-config.js';
+import { parseHostPort } from '../../shared/net-address.js';
+import { UdpSessionTable } from '../../shared/udp-session-table.js';
+import type { ClientTunnel, EngineTunnelType } from '../client-tunnel.js';
+import { publicAddressStatus } from './public-address.js';
+
+type UdpTunnelConfig = TunnelConfigOf<'udp'>;
+
+/** udp on the client: a public UDP port on the server; the work connection carries UdpDatagram frames. */
+export const udpTunnelType: EngineTunnelType<UdpTunnelConfig> = {
+  carries: 'datagrams',
+  // idleTimeout: the server expires remote senders after the same idle time as this end.
+  request: (t) => ({ name: t.name, kind: 'udp', remotePort: t.remotePort, allow: t.allow, deny: t.deny, idleTimeout: t.idleTimeout }),
+  serve: async (conn, _start, tunnel, deps) => forwardUdp(conn, tunnel, deps.logger),
+  statusFields: publicAddressStatus,
+};
 
 /** Datagrams are dropped (UDP semantics) rather than queued beyond this much unsent data. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
@@ -20,8 +33,7 @@ interface UdpSession {
   pending: Buffer[] | undefined;
 }
 
-export function forwardUdp(conn: FramedConnection, tunnel: ClientTunnel, logger: Logger): void {
-  if (tunnel.config.type !== 'udp') throw new Error('not a udp tunnel');
+export function forwardUdp(conn: FramedConnection, tunnel: ClientTunnel<UdpTunnelConfig>, logger: Logger): void {
   const { host, port } = parseHostPort(tunnel.config.local)!;
   const sessions = new UdpSessionTable<UdpSession>(tunnel.config.idleTimeout * 1000);
   const closeSession = (session: UdpSession) => {

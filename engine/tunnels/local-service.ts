@@ -1,0 +1,44 @@
+/**
+ * Serving a byte-carrying work connection (tcp, secret): after StartWorkConn it is a raw byte pipe,
+ * joined to a new connection to the tunnel's local service, through its bandwidth throttles.
+ */
+import { connect } from 'node:net';
+import type { FramedConnection } from '../../io/framed-connection.js';
+import { resetStream, splice } from '../../io/splice.js';
+import { createThrottle } from '../../io/throttle.js';
+import type { TunnelConfig } from '../../shared/config/client-config.js';
+import { parseHostPort } from '../../shared/net-address.js';
+import type { MessageOf } from '../../shared/protocol/messages.js';
+import type { ClientTunnel, WorkConnServeDeps } from '../client-tunnel.js';
+
+export async function joinLocalService(
+  conn: FramedConnection,
+  start: MessageOf<'StartWorkConn'>,
+  tunnel: ClientTunnel<TunnelConfig>,
+  { logger, peerAlive }: WorkConnServeDeps,
+): Promise<void> {
+  const work = conn.release();
+  const { host, port } = parseHostPort(tunnel.config.local)!;
+  const local = connect({ host, port, allowHalfOpen: true, noDelay: true });
+  tunnel.stats.opened();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      local.once('connect', resolve);
+      local.once('error', reject);
+    });
+  } catch (err) {
+    logger.warn({ tunnel: tunnel.name, local: tunnel.config.local, err: (err as Error).message }, 'local service unreachable');
+    resetStream(work); // the user sees a reset, as when connecting to a closed port directly
+    tunnel.stats.closed();
+    return;
+  }
+  logger.debug({ tunnel: tunnel.name, from: `${start.srcAddr}:${start.srcPort}` }, 'user connection');
+  await splice(work, local, {
+    onAToB: (n) => (tunnel.stats.bytesIn += n),
+    onBToA: (n) => (tunnel.stats.bytesOut += n),
+    aToB: tunnel.inbound && createThrottle(tunnel.inbound, () => tunnel.clock.now()),
+    bToA: tunnel.outbound && createThrottle(tunnel.outbound, () => tunnel.clock.now()),
+    confirmFinFromA: peerAlive,
+  });
+  tunnel.stats.closed();
+}
