@@ -1,7 +1,7 @@
 /** A tunnel as the client engine tracks it: its config, its state on the server, its traffic. */
 import type { Clock } from '../shared/clock.js';
 import type { TunnelConfig } from '../shared/config/client-config.js';
-import { formatHostPort } from '../shared/net-address.js';
+import { formatHostPort } from '../shared/net/address.js';
 import { TokenBucket } from '../shared/token-bucket.js';
 import { TrafficStats } from '../shared/traffic-stats.js';
 import type { ConnectionState, TunnelStatus } from '../shared/types/status.js';

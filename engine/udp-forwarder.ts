@@ -7,7 +7,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { FramedConnection } from '../io/framed-connection.js';
-import { parseHostPort } from '../shared/net-address.js';
+import { parseHostPort } from '../shared/net/address.js';
 import { UdpSessionTable } from '../shared/udp-session-table.js';
 import type { ClientTunnel } from './client-tunnel.js';
 

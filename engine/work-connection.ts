@@ -9,7 +9,7 @@ import { workConnProof } from '../io/auth-proof.js';
 import type { FramedConnection } from '../io/framed-connection.js';
 import { resetStream, splice } from '../io/splice.js';
 import { createThrottle } from '../io/throttle.js';
-import { parseHostPort } from '../shared/net-address.js';
+import { parseHostPort } from '../shared/net/address.js';
 import type { MessageOf } from '../shared/protocol/messages.js';
 import type { ClientTunnel } from './client-tunnel.js';
 import type { ServerDialer } from './server-dialer.js';

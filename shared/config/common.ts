@@ -1,6 +1,7 @@
 /** Building blocks shared by the server and client config schemas. */
 import { z } from 'zod';
-import { parseByteRate, parseHostPort, parsePortRange } from '../net-address.js';
+import { parseHostPort } from '../net/address.js';
+import { parseByteRate, parsePortRange } from './units.js';
 
 export const hostPort = z
   .string()
