@@ -25,7 +25,7 @@ export const portRange = z
   .refine((v) => parsePortRange(v) !== undefined, { message: 'expected a port or range like "6000-6100" (1-65535)' })
   .transform((v) => parsePortRange(v)!);
 
-/** IPv4/IPv6 address or CIDR block, checked by the I/O layer's BlockList when the tunnel is opened. */
+/** IPv4/IPv6 address or CIDR block, checked by io/access-list.ts (shared/net/cidr-set.ts) when the tunnel is opened. */
 export const cidr = z
   .string()
   .regex(/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/, 'expected an IP address or CIDR block like "203.0.113.0/24"');
