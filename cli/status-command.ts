@@ -1,6 +1,6 @@
 /** `burrow status [--admin HOST:PORT | --config client.yaml] [--json]` */
 import { loadClientConfig } from '../io/config-loader.js';
-import { parseHostPort } from '../shared/net-address.js';
+import { parseHostPort } from '../shared/net/address.js';
 import type { ClientStatus } from '../shared/types/status.js';
 import { parseFlags, UsageError, withExitCode } from './args.js';
 import { formatStatus } from './format.js';

@@ -10,7 +10,7 @@ import {
   stunBindingTcp,
   type StunBindingResult,
 } from '../engine/stun/stun-client.js';
-import { parseHostPort, type HostPort } from '../shared/net-address.js';
+import { parseHostPort, type HostPort } from '../shared/net/address.js';
 import { UsageError, withExitCode } from './args.js';
 
 /** Flags plus positionals (parseFlags in args.ts allows none); unknown flags are errors. */

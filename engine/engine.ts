@@ -13,7 +13,7 @@ import { TrustStore } from '../io/trust-store.js';
 import type { Clock } from '../shared/clock.js';
 import { resetStream } from '../io/splice.js';
 import type { ClientConfig, VisitorConfig } from '../shared/config/client-config.js';
-import { parseHostPort } from '../shared/net-address.js';
+import { parseHostPort } from '../shared/net/address.js';
 import type { Message } from '../shared/protocol/messages.js';
 import type { ClientStatus } from '../shared/types/status.js';
 import type { ClientTunnel } from './client-tunnel.js';

@@ -9,7 +9,7 @@ import { FramedConnection } from '../io/framed-connection.js';
 import { normalizeFingerprint } from '../io/tls-identity.js';
 import type { TrustStore } from '../io/trust-store.js';
 import type { ClientConfig } from '../shared/config/client-config.js';
-import { parseHostPort } from '../shared/net-address.js';
+import { parseHostPort } from '../shared/net/address.js';
 import { expectMessage, type MessageOf } from '../shared/protocol/messages.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;

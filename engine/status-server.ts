@@ -8,7 +8,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseHostPort } from '../shared/net-address.js';
+import { parseHostPort } from '../shared/net/address.js';
 import type { ClientStatus } from '../shared/types/status.js';
 import { refuseNonLocal } from './local-request.js';
 

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { secretTunnelKey, visitorProof, workConnProof } from '../io/auth-proof.js';
 import { resetStream, splice } from '../io/splice.js';
 import type { VisitorConfig } from '../shared/config/client-config.js';
-import { parseHostPort } from '../shared/net-address.js';
+import { parseHostPort } from '../shared/net/address.js';
 import { TrafficStats } from '../shared/traffic-stats.js';
 import type { ConnectionState, VisitorStatus } from '../shared/types/status.js';
 import type { ServerDialer } from './server-dialer.js';

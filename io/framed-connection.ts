@@ -7,6 +7,7 @@
  * in front, so a work connection can become a byte pipe without losing data.
  */
 import type { Duplex } from 'node:stream';
+import { unmapAddress } from '../shared/net/address.js';
 import { ProtocolError } from '../shared/protocol/frame.js';
 import { encodeMessage, MessageDecoder, type Message } from '../shared/protocol/messages.js';
 
@@ -60,7 +61,7 @@ export class FramedConnection {
   }
 
   get remoteAddress(): string {
-    return normalizeAddress(this.socket.remoteAddress ?? '');
+    return unmapAddress(this.socket.remoteAddress ?? '');
   }
 
   get remotePort(): number {
@@ -190,7 +191,3 @@ export class FramedConnection {
   }
 }
 
-/** "::ffff:127.0.0.1" -> "127.0.0.1". */
-export function normalizeAddress(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}

@@ -25,7 +25,7 @@ import type { Logger } from 'pino';
 import { proofsEqual } from '../io/auth-proof.js';
 import { monotonicClock } from '../io/clock.js';
 import type { Clock } from '../shared/clock.js';
-import { formatHostPort, parseHostPort } from '../shared/net-address.js';
+import { formatHostPort, parseHostPort, unmapAddress } from '../shared/net/address.js';
 import type { ServerTunnelInfo } from '../shared/types/server-status.js';
 import { AuthFailureLimiter } from './auth-failure-limiter.js';
 import type { BurrowServer } from './burrow-server.js';
@@ -73,8 +73,7 @@ function bearerCredential(header: string | undefined): string | undefined {
 
 /** Key for the failure limiter: IPv4-mapped IPv6 addresses count as their IPv4 address. */
 function sourceOf(req: IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? 'unknown';
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  return unmapAddress(req.socket.remoteAddress ?? 'unknown');
 }
 
 /** Path of an origin-form ("/a/b?q") or absolute-form request target; undefined if neither. */

@@ -11,7 +11,7 @@ import type { FramedConnection } from '../io/framed-connection.js';
 import { ensureSelfSignedIdentity, loadIdentity, type TlsIdentity } from '../io/tls-identity.js';
 import type { Clock } from '../shared/clock.js';
 import { stunTlsListen, type ServerConfig } from '../shared/config/server-config.js';
-import { formatHostPort, parseHostPort } from '../shared/net-address.js';
+import { formatHostPort, parseHostPort } from '../shared/net/address.js';
 import type { MessageOf } from '../shared/protocol/messages.js';
 import type { ServerCounters, ServerSnapshot } from '../shared/types/server-status.js';
 import { BURROW_VERSION } from '../shared/version.js';

@@ -10,7 +10,7 @@ import { MuxSession, MuxStream, RELAY_MUX_MAX_STREAMS, RELAY_MUX_WINDOW } from '
 import type { Clock } from '../shared/clock.js';
 import { PeerAliveProbe } from '../io/peer-alive.js';
 import type { ServerConfig } from '../shared/config/server-config.js';
-import { formatHostPort } from '../shared/net-address.js';
+import { formatHostPort } from '../shared/net/address.js';
 import { Heartbeat } from '../shared/protocol/heartbeat.js';
 import type { Message, MessageOf, TunnelKind } from '../shared/protocol/messages.js';
 import type { ServerClientInfo, ServerCounters } from '../shared/types/server-status.js';

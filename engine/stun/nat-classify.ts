@@ -21,6 +21,7 @@
 import type { TransportAddress } from '../../shared/stun/message.js';
 import { p2pVerdict } from './nat-verdict.js';
 import type { BindingLifetime, ClassicNatName, NatBehaviour, NatReport, PortBehaviour } from './nat-report.js';
+import { formatHostPort, sameIp } from '../../shared/net/address.js';
 
 export type { BindingLifetime, ClassicNatName, NatBehaviour, NatReport, PortAllocation, PortBehaviour } from './nat-report.js';
 
@@ -83,21 +84,11 @@ export function isObservation(o: ProbeOutcome | undefined): o is BindingObservat
 }
 
 export function sameAddress(a: { address: string; port: number } | undefined, b: { address: string; port: number } | undefined): boolean {
-  return !!a && !!b && normaliseIp(a.address) === normaliseIp(b.address) && a.port === b.port;
+  return !!a && !!b && sameIp(a.address, b.address) && a.port === b.port;
 }
 
-function sameIp(a: string, b: string): boolean {
-  return normaliseIp(a) === normaliseIp(b);
-}
-
-/** "::ffff:1.2.3.4" and "1.2.3.4" are the same address here; IPv6 text compared lowercase. */
-function normaliseIp(ip: string): string {
-  const lower = ip.toLowerCase();
-  return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
-}
-
-export function formatAddress(a: { address: string; port: number }): string {
-  return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+function formatAddress(a: { address: string; port: number }): string {
+  return formatHostPort(a.address, a.port);
 }
 
 /** Which tests the server's OTHER-ADDRESS (from test I) makes possible, and where they go. */

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatHostPort } from '../../shared/net/address.js';
 import { decodeStun, isStunMessage, newTransactionId } from '../../shared/stun/message.js';
 import { StunClass, StunMethod } from '../../shared/stun/constants.js';
 import {
@@ -229,7 +230,7 @@ export async function discoverNat(server: StunServerAddress, opts: NatDiscoveryO
     await Promise.all([mappingTests, filteringTests, hairpin]);
     if (lifetime) obs.lifetime = await lifetime;
     if (signal?.aborted) throw new StunClientError('aborted', 'aborted');
-    return { server: `${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`, ...classifyNat(obs) };
+    return { server: formatHostPort(server.host, server.port), ...classifyNat(obs) };
   } finally {
     for (const s of sockets) s.close();
   }

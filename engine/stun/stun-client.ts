@@ -14,6 +14,7 @@ import { connect as netConnect, isIP, isIPv6, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { monotonicClock } from '../../io/clock.js';
 import type { Clock } from '../../shared/clock.js';
+import { formatHostPort } from '../../shared/net/address.js';
 import { StunClass, StunMethod } from '../../shared/stun/constants.js';
 import {
   decodeStun,
@@ -103,7 +104,7 @@ export function transportAddress(address: string, port: number): TransportAddres
 }
 
 export function formatTransportAddress(a: { address: string; port: number }): string {
-  return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+  return formatHostPort(a.address, a.port);
 }
 
 /** Resolves `host` to one IP address, of the given family when one is given. */

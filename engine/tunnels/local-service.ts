@@ -7,7 +7,7 @@ import type { FramedConnection } from '../../io/framed-connection.js';
 import { resetStream, splice } from '../../io/splice.js';
 import { createThrottle } from '../../io/throttle.js';
 import type { TunnelConfig } from '../../shared/config/client-config.js';
-import { parseHostPort } from '../../shared/net-address.js';
+import { parseHostPort } from '../../shared/net/address.js';
 import type { MessageOf } from '../../shared/protocol/messages.js';
 import type { ClientTunnel, WorkConnServeDeps } from '../client-tunnel.js';
 

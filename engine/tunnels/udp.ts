@@ -8,7 +8,7 @@ import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { FramedConnection } from '../../io/framed-connection.js';
 import type { TunnelConfigOf } from '../../shared/config/client-config.js';
-import { parseHostPort } from '../../shared/net-address.js';
+import { parseHostPort } from '../../shared/net/address.js';
 import { UdpSessionTable } from '../../shared/udp-session-table.js';
 import type { ClientTunnel, EngineTunnelType } from '../client-tunnel.js';
 import { publicAddressStatus } from './public-address.js';

@@ -12,6 +12,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { monotonicClock } from '../../io/clock.js';
 import { nodeStunCrypto } from '../../io/stun-crypto.js';
 import type { Clock } from '../../shared/clock.js';
+import { sameIp } from '../../shared/net/address.js';
 import { HEADER_LENGTH, StunClass, StunMethod } from '../../shared/stun/constants.js';
 import type { StunCrypto } from '../../shared/stun/crypto.js';
 import { decodeChannelData, encodeChannelData, isChannelData } from '../../shared/stun/channel-data.js';
@@ -710,10 +711,3 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
   }
 }
 
-function sameIp(a: string, b: string): boolean {
-  const n = (ip: string): string => {
-    const l = ip.toLowerCase();
-    return l.startsWith('::ffff:') && l.includes('.') ? l.slice(7) : l;
-  };
-  return n(a) === n(b);
-}

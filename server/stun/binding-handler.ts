@@ -34,6 +34,7 @@
  * request gets at most 220 bytes (the largest unpadded response, IPv6 with every RFC 5780 attribute
  * and a 64-byte SOFTWARE, is 192). Error responses quote at most MAX_UNKNOWN_LISTED attribute types.
  */
+import { isWildcard } from '../../shared/net/address.js';
 import type { ClientProtocol } from './client-transport.js';
 import { AttrType, ErrorCode, HEADER_LENGTH, StunClass, StunMethod } from '../../shared/stun/constants.js';
 import {
@@ -138,8 +139,8 @@ export function handleBinding(request: DecodedStunMessage, client: BindingClient
   ];
   if (ctx.otherAddress) {
     const origin = responseOrigin(client.local, ctx.otherAddress, from);
-    if (!isUnspecified(origin.address)) attributes.push({ type: 'RESPONSE-ORIGIN', address: origin });
-    if (!isUnspecified(ctx.otherAddress.address)) attributes.push({ type: 'OTHER-ADDRESS', address: ctx.otherAddress });
+    if (!isWildcard(origin.address)) attributes.push({ type: 'RESPONSE-ORIGIN', address: origin });
+    if (!isWildcard(ctx.otherAddress.address)) attributes.push({ type: 'OTHER-ADDRESS', address: ctx.otherAddress });
   }
   if (software) attributes.push({ type: 'SOFTWARE', value: software });
 
@@ -220,9 +221,6 @@ function pad4(n: number): number {
   return (n + 3) & ~3;
 }
 
-function isUnspecified(ip: string): boolean {
-  return ip === '0.0.0.0' || ip === '::' || /^[0:]+$/.test(ip);
-}
 
 /** Cut to at most `max` UTF-8 bytes without splitting a character. */
 function truncateUtf8(text: string, max: number): string {

@@ -38,8 +38,7 @@ import { createServer as createTcpServer, isIPv6, type Server, type Socket } fro
 import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { StunConfig } from '../../shared/config/server-config.js';
-import { formatHostPort, parseHostPort } from '../../shared/net-address.js';
-import { canonicalAddress } from '../../shared/stun/address.js';
+import { formatHostPort, formatIp, isWildcard, parseHostPort, parseIp, unmapIPv4 } from '../../shared/net/address.js';
 import { ErrorCode, StunClass, StunMethod } from '../../shared/stun/constants.js';
 import {
   decodeChannelData,
@@ -845,10 +844,6 @@ function decodeValidPrefix(bytes: Uint8Array): StreamItem[] {
   return new StunStreamDecoder().push(bytes.subarray(0, lo));
 }
 
-function isWildcard(ip: string): boolean {
-  return ip === '0.0.0.0' || ip === '::';
-}
-
 function flip(b: Bit): Bit {
   return b === 0 ? 1 : 0;
 }
@@ -865,8 +860,10 @@ function isErrorResponseTo(bytes: Uint8Array, transactionId: Uint8Array): boolea
 export function transportAddress(address: string, port: number): TransportAddress {
   // Per datagram: an IPv4 source needs no parsing (no ':'); only IPv6 is canonicalised.
   if (!address.includes(':')) return { family: 'IPv4', address, port };
-  const a = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-  return isIPv6(a) ? { family: 'IPv6', address: canonicalAddress('IPv6', a), port } : { family: 'IPv4', address: a, port };
+  const ip = parseIp(address);
+  if (!ip) return { family: 'IPv4', address, port };
+  const unmapped = unmapIPv4(ip);
+  return { family: unmapped.family, address: formatIp(unmapped), port };
 }
 
 function transportKey(protocol: ClientProtocol, remote: TransportAddress, local: TransportAddress): string {

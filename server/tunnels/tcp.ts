@@ -5,7 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AccessList } from '../../io/access-list.js';
-import { normalizeAddress } from '../../io/framed-connection.js';
+import { unmapAddress } from '../../shared/net/address.js';
 import { resetStream, splice } from '../../io/splice.js';
 import { TrafficStats } from '../../shared/traffic-stats.js';
 import type { ServerTunnel, TunnelContext } from '../server-tunnel.js';
@@ -49,7 +49,7 @@ export class TcpTunnel implements ServerTunnel {
   }
 
   private onConnection(user: Socket): void {
-    const address = normalizeAddress(user.remoteAddress ?? '');
+    const address = unmapAddress(user.remoteAddress ?? '');
     if (!this.access.allows(address)) {
       this.ctx.counters.refusedByAccessList++;
       this.ctx.logger.info({ tunnel: this.name, remote: address }, 'connection refused by access list');

@@ -5,7 +5,7 @@
  */
 import { TokenBucket } from '../../shared/token-bucket.js';
 import type { ClientProtocol } from '../stun/client-transport.js';
-import type { IpFamily } from './ip.js';
+import type { IpFamily } from '../../shared/net/address.js';
 
 /** RFC 8656 §9: "The Permission Lifetime MUST be 300 seconds (= 5 minutes)." */
 export const PERMISSION_LIFETIME_MS = 300_000;

@@ -14,11 +14,11 @@
  * answer 403 for CreatePermission/ChannelBind/Connect (RFC 8656 §9.1, §11.2; RFC 6062 §5.2) and
  * drop Send indications silently (RFC 8656 §10.2).
  *
- * Built on node:net BlockList, with IPv4 and IPv6 rules kept apart (see io/access-list.ts).
+ * Built on shared/net/cidr-set.ts, IPv4 and IPv6 rules kept apart, IPv4-mapped peers read as IPv6.
  */
-import { BlockList } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { formatIp, hostOf, parseIp, type ParsedIp } from './ip.js';
+import { ipOf, isWildcard, parseIp, type ParsedIp } from '../../shared/net/address.js';
+import { CidrSet } from '../../shared/net/cidr-set.js';
 
 /** Not globally reachable, or not a unicast destination (IANA special-purpose registries). */
 const DEFAULT_DENY_V4: ReadonlyArray<readonly [string, number, string]> = [
@@ -46,36 +46,6 @@ const DEFAULT_DENY_V6: ReadonlyArray<readonly [string, number, string]> = [
   ['ff00::', 8, 'multicast'],
 ];
 
-class Rules {
-  readonly v4 = new BlockList();
-  readonly v6 = new BlockList();
-  size = 0;
-
-  add(entry: string): void {
-    const text = entry.trim();
-    const slash = text.indexOf('/');
-    const ip = parseIp(slash < 0 ? text : text.slice(0, slash));
-    if (!ip) throw new Error(`bad address or CIDR "${entry}"`);
-    const max = ip.family === 'IPv4' ? 32 : 128;
-    const prefix = slash < 0 ? max : Number(text.slice(slash + 1));
-    if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (slash >= 0 && !/^\d{1,3}$/.test(text.slice(slash + 1)))) {
-      throw new Error(`bad address or CIDR "${entry}"`);
-    }
-    this.addParsed(ip, prefix);
-  }
-
-  addParsed(ip: ParsedIp, prefix: number): void {
-    const family = ip.family === 'IPv4' ? 'ipv4' : 'ipv6';
-    (ip.family === 'IPv4' ? this.v4 : this.v6).addSubnet(formatIp(ip), prefix, family);
-    this.size++;
-  }
-
-  has(ip: ParsedIp): boolean {
-    if (this.size === 0) return false;
-    return ip.family === 'IPv4' ? this.v4.check(formatIp(ip), 'ipv4') : this.v6.check(formatIp(ip), 'ipv6');
-  }
-}
-
 export interface PeerPolicyOptions {
   /** CIDRs or addresses allowed even though the defaults refuse them (e.g. '127.0.0.0/8' in tests). */
   allowPeers?: readonly string[];
@@ -92,32 +62,32 @@ export type PeerRefusal = string;
 
 /** Decides whether a peer transport address may be reached through an allocation. */
 export class PeerPolicy {
-  private readonly allow = new Rules();
-  private readonly deny = new Rules();
-  private readonly own = new Rules();
-  private readonly defaults = new Map<string, Rules>();
+  private readonly allow = new CidrSet();
+  private readonly deny = new CidrSet();
+  private readonly own = new CidrSet();
+  private readonly defaults = new Map<string, CidrSet>();
 
   /** Throws Error('bad address or CIDR …') for malformed allow/deny entries. */
   constructor(options: PeerPolicyOptions = {}) {
     for (const entry of options.allowPeers ?? []) this.allow.add(entry);
     for (const entry of options.denyPeers ?? []) this.deny.add(entry);
     for (const entry of options.ownAddresses ?? []) {
-      const host = hostOf(entry);
+      const host = ipOf(entry);
       const ip = host === undefined ? undefined : parseIp(host);
-      if (ip && !ip.bytes.every((b) => b === 0)) this.own.addParsed(ip, ip.family === 'IPv4' ? 32 : 128);
+      if (ip && !isWildcard(ip)) this.own.addNetwork(ip);
     }
     if (options.includeInterfaces ?? true) {
       for (const list of Object.values(networkInterfaces())) {
         for (const info of list ?? []) {
           const ip = parseIp(info.address);
-          if (ip) this.own.addParsed(ip, ip.family === 'IPv4' ? 32 : 128);
+          if (ip) this.own.addNetwork(ip);
         }
       }
     }
     for (const [net, prefix, label] of [...DEFAULT_DENY_V4, ...DEFAULT_DENY_V6]) {
       let rules = this.defaults.get(label);
-      if (!rules) this.defaults.set(label, (rules = new Rules()));
-      rules.addParsed(parseIp(net)!, prefix);
+      if (!rules) this.defaults.set(label, (rules = new CidrSet()));
+      rules.addNetwork(parseIp(net)!, prefix);
     }
   }
 

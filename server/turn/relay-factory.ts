@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net, { type Socket } from 'node:net';
 import { literalLookup, UDP_BURST_BUFFER_BYTES } from '../../io/literal-lookup.js';
-import { ipFamily, isWildcard, type IpFamily } from './ip.js';
+import { ipFamily, isWildcard, type IpFamily } from '../../shared/net/address.js';
 
 /** How long a reserved port (EVEN-PORT R bit) is held. */
 export const RESERVATION_MS = 30_000;

@@ -51,7 +51,7 @@ import { Allocation, grantedLifetimeSeconds, type PeerAddress, type RelayedAddre
 import { AllocationTable } from './allocation-table.js';
 import { LongTermAuth, type IntegrityKind } from './auth.js';
 import { CredentialStore, type TurnUser } from './credentials.js';
-import { canonicalIp, formatTransportAddress, ipFamily, isWildcard, type IpFamily } from './ip.js';
+import { canonicalIp, formatHostPort, ipFamily, isWildcard, type IpFamily } from '../../shared/net/address.js';
 import { NonceIssuer } from './nonce.js';
 import { PeerPolicy } from './peer-policy.js';
 import { NodeRelayFactory, type RelayFactory, type RelaySocket, type RelayTcpListener } from './relay-factory.js';
@@ -278,7 +278,7 @@ export class TurnServer implements TurnHandler {
       return {
         username: a.username,
         client: `${a.protocol}://${a.clientAddress}`,
-        relayed: a.relayed.map((r) => formatTransportAddress(r.address, r.port)),
+        relayed: a.relayed.map((r) => formatHostPort(r.address, r.port)),
         transport: a.transport,
         expiresInSeconds: Math.max(0, Math.ceil((a.expiresAt - now) / 1000)),
         permissions: a.permissionCount,
@@ -505,7 +505,7 @@ export class TurnServer implements TurnHandler {
         id: this.nextId++,
         clientKey: client.key,
         protocol: client.protocol,
-        clientAddress: formatTransportAddress(client.remote.address, client.remote.port),
+        clientAddress: formatHostPort(client.remote.address, client.remote.port),
         username: authed.user.username,
         quotaKey: authed.user.quotaKey,
         transport,
@@ -537,7 +537,7 @@ export class TurnServer implements TurnHandler {
     attributes.push({ type: 'XOR-MAPPED-ADDRESS', address: client.remote });
     this.sendSuccess(message, client, authed, attributes);
     this.logger.info(
-      { username: allocation.username, client: `${client.protocol}://${allocation.clientAddress}`, relayed: relayed.map((r) => formatTransportAddress(r.address, r.port)), transport, lifetime },
+      { username: allocation.username, client: `${client.protocol}://${allocation.clientAddress}`, relayed: relayed.map((r) => formatHostPort(r.address, r.port)), transport, lifetime },
       'TURN allocation created',
     );
   }
@@ -817,7 +817,7 @@ export class TurnServer implements TurnHandler {
       },
       (err: unknown) => {
         if (this.tcp.get(connection.id) === connection) this.tcp.remove(connection.id);
-        this.logger.debug({ peer: formatTransportAddress(ip, peer.port), err: (err as Error).message }, 'TURN Connect failed');
+        this.logger.debug({ peer: formatHostPort(ip, peer.port), err: (err as Error).message }, 'TURN Connect failed');
         if (!live.closed && !this.closed) this.sendError(message, client, ErrorCode.ConnectionTimeoutOrFailure, authed);
       },
     );

@@ -1,6 +1,7 @@
 /** Building blocks shared by the server and client config schemas. */
 import { z } from 'zod';
-import { parseByteRate, parseHostPort, parsePortRange } from '../net-address.js';
+import { parseHostPort } from '../net/address.js';
+import { parseByteRate, parsePortRange } from './units.js';
 
 export const hostPort = z
   .string()
@@ -24,7 +25,7 @@ export const portRange = z
   .refine((v) => parsePortRange(v) !== undefined, { message: 'expected a port or range like "6000-6100" (1-65535)' })
   .transform((v) => parsePortRange(v)!);
 
-/** IPv4/IPv6 address or CIDR block, checked by the I/O layer's BlockList when the tunnel is opened. */
+/** IPv4/IPv6 address or CIDR block, checked by io/access-list.ts (shared/net/cidr-set.ts) when the tunnel is opened. */
 export const cidr = z
   .string()
   .regex(/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/, 'expected an IP address or CIDR block like "203.0.113.0/24"');

@@ -1,6 +1,6 @@
 /** Schema of server.yaml (public interface: see README "Server config"). */
 import { z } from 'zod';
-import { formatHostPort, parseHostPort } from '../net-address.js';
+import { formatHostPort, parseHostPort } from '../net/address.js';
 import { byteRate, cidr, hostPort, logConfig, portRange, seconds } from './common.js';
 
 /** STUN service (RFC 8489; RFC 5780 behaviour discovery when `alternate` is set). Off unless present. */

@@ -22,7 +22,7 @@ import { parseClientConfig, parseServerConfig } from '../../io/config-loader.js'
 import { silentLogger } from '../../io/logger.js';
 import { AdminApi } from '../../server/admin-api.js';
 import { BurrowServer } from '../../server/burrow-server.js';
-import { parseHostPort } from '../../shared/net-address.js';
+import { parseHostPort } from '../../shared/net/address.js';
 import { connectTcp, echoServer, roundTrip, tempDir, tunnelOnline, udpEchoServer, waitFor } from './harness.js';
 
 const README = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');

@@ -1,21 +1,4 @@
-/** Pure parsing of "host:port" strings (IPv6 in brackets: "[::1]:7000"). */
-
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
-
-export function parseHostPort(text: string): HostPort | undefined {
-  const m = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:\s\[\]]+):(\d{1,5})$/.exec(text);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  if (port > 65535) return undefined;
-  return { host: m[1]!, port };
-}
-
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
+/** Config value units: port ranges and byte rates, pure parsing. */
 
 /** "6000-6100" or "7000" -> inclusive range; undefined when malformed. */
 export function parsePortRange(text: string | number): readonly [number, number] | undefined {
