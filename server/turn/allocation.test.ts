@@ -136,7 +136,7 @@ describe('AllocationTable', () => {
     long.installPermission('203.0.113.5', T0);
     t.add(short);
     t.add(long);
-    const r = t.expire(T0 + 300_000);
+    const r = t.handleExpiry(T0 + 300_000);
     expect(r.allocations).toEqual([short]);
     expect(r.permissions).toBe(1);
     expect(t.size).toBe(1);

@@ -35,9 +35,9 @@ describe('TcpConnectionTable (RFC 6062)', () => {
     const bound = t.create(1, { ...peer, port: 82 }, false, 1000) as TcpConnection;
     t.markBound(bound.id);
     t.markPending(outgoing.id, 20_000);
-    expect(t.expire(30_999)).toEqual([]);
-    expect(t.expire(31_000)).toEqual([incoming]);
-    expect(t.expire(50_000)).toEqual([outgoing]);
+    expect(t.handleExpiry(30_999)).toEqual([]);
+    expect(t.handleExpiry(31_000)).toEqual([incoming]);
+    expect(t.handleExpiry(50_000)).toEqual([outgoing]);
     expect(t.forAllocation(1)).toEqual([bound]);
     expect(t.markBound(incoming.id)).toBe(false);
   });

@@ -10,7 +10,8 @@ import { longTermKey } from '../../shared/stun/crypto.js';
 import { decodeStun, encodeStun, getAttribute, getAttributes, verifyIntegrity, type DecodedStunMessage } from '../../shared/stun/message.js';
 import { NodeRelayFactory } from './relay-factory.js';
 import { FakeClient, RecordingRelayFactory, TestTurnClient, build, errorCode, until, v4, type Credentials } from './test-helpers.js';
-import { TurnServer } from './turn-server.js';
+import { createTurnServer } from '../create-turn-server.js';
+import type { TurnServer } from './turn-server.js';
 
 const ALICE: Credentials = { username: 'alice', password: 'alice-secret', realm: 'burrow' };
 const BOB: Credentials = { username: 'bob', password: 'bob-secret', realm: 'burrow' };
@@ -62,7 +63,7 @@ describe('TurnServer', () => {
 
   function start(overrides: Record<string, unknown> = {}): TurnServer {
     const config = makeConfig(overrides);
-    server = new TurnServer(config, {
+    server = createTurnServer(config, {
       logger: silentLogger(),
       crypto: nodeStunCrypto,
       software: 'burrow-test',
@@ -249,11 +250,11 @@ describe('TurnServer', () => {
 
     // 299 s: the permission (installed by ChannelBind) is alive.
     clock += 299_000;
-    server.expire(clock);
+    server.handleExpiry(clock);
     expect(server.stats().permissions).toBe(1);
     // 300 s: it lapsed; the channel (600 s) is still bound but nothing is relayed without a permission.
     clock += 1_000;
-    server.expire(clock);
+    server.handleExpiry(clock);
     expect(server.stats()).toMatchObject({ permissions: 0, channels: 1 });
     const relay = relays.at(relayed.port);
     server.handleChannelData(0x4000, Buffer.from('x'), client);
@@ -264,12 +265,12 @@ describe('TurnServer', () => {
     // Refresh keeps the allocation; at 600 s the channel goes.
     await tc.refresh(600);
     clock += 300_000;
-    server.expire(clock);
+    server.handleExpiry(clock);
     expect(server.stats()).toMatchObject({ allocations: 1, channels: 0 });
 
     // 600 s after the last refresh the allocation is gone and its socket closed.
     clock += 300_000;
-    server.expire(clock);
+    server.handleExpiry(clock);
     expect(server.stats().allocations).toBe(0);
   });
 
@@ -493,7 +494,7 @@ describe('TurnServer', () => {
     const t1 = new TestTurnClient(server, new FakeClient('udp', { address: '127.0.0.1', port: 41_001 }), ALICE);
     const token = getAttribute(await t1.allocate([{ type: 'REQUESTED-TRANSPORT', protocol: 17 }, { type: 'EVEN-PORT', reserveNext: true }]), 'RESERVATION-TOKEN')!.token;
     clock += 30_000;
-    server.expire(clock);
+    server.handleExpiry(clock);
     const t2 = new TestTurnClient(server, new FakeClient('udp', { address: '127.0.0.1', port: 41_002 }), ALICE);
     expect(errorCode(await t2.allocate([{ type: 'REQUESTED-TRANSPORT', protocol: 17 }, { type: 'RESERVATION-TOKEN', token }]))).toBe(508);
   });
@@ -673,7 +674,7 @@ describe('TurnServer', () => {
       peerSocket.on('error', () => {});
       await until(() => control.stun().find((m) => m.method === StunMethod.ConnectionAttempt), 2000, 'ConnectionAttempt');
       clock += 30_000;
-      server.expire(clock);
+      server.handleExpiry(clock);
       await new Promise((r) => peerSocket.once('close', r));
     });
   });
