@@ -3,7 +3,10 @@
  * get_expiry / handle_expiry contract): `nextExpiry()` gives the earliest deadline (ms on the
  * state machine's clock, undefined for none) and `handleExpiry(now)` does what is due. The timer
  * is armed for that deadline only, never polls, and is re-armed after each run; the owner calls
- * `rearm()` after a change that may have brought a deadline forward.
+ * `rearm()` after a change that may have brought a deadline forward. A timer already armed for a
+ * time at or before the new earliest deadline is kept (waking early is harmless: `handleExpiry`
+ * finds nothing due and the timer is re-armed for the real deadline), so `rearm()` after every
+ * request or datagram costs no timer churn.
  */
 
 export interface Expiring {
@@ -41,13 +44,13 @@ export class DeadlineTimer {
     return this.armedFor;
   }
 
-  /** Arms the timer for the target's earliest deadline (or disarms it when there is none). */
+  /** Makes sure the timer fires no later than the target's earliest deadline. */
   rearm(): void {
     if (this.stopped) return;
     const next = this.target.nextExpiry();
-    if (next === this.armedFor && (next === undefined || this.handle !== undefined)) return;
-    this.disarm();
     if (next === undefined) return;
+    if (this.armedFor !== undefined && this.armedFor <= next) return;
+    this.disarm();
     this.armedFor = next;
     const delay = Math.min(MAX_DELAY_MS, Math.max(0, next - this.now()));
     this.handle = this.timers.set(() => this.fire(), delay);
