@@ -6,6 +6,7 @@
  * themselves.
  */
 import { networkInterfaces } from 'node:os';
+import type { TimerFunctions } from '../io/deadline-timer.js';
 import type { Logger } from '../io/logger.js';
 import type { TurnConfig } from '../shared/config/server-config.js';
 import type { StunCrypto } from '../shared/stun/crypto.js';
@@ -34,6 +35,8 @@ export interface TurnWiring {
   now?: () => number;
   /** This machine's interface addresses; default os.networkInterfaces(). */
   interfaces?: () => readonly InterfaceAddress[];
+  /** The expiry timer's timer functions; default setTimeout (unref'd). */
+  timers?: TimerFunctions;
 }
 
 /** Every address of every interface of this machine. */
@@ -75,5 +78,6 @@ export function createTurnServer(config: TurnConfig, wiring: TurnWiring): TurnSe
     relayAddresses,
     relayFactory,
     now,
+    ...(wiring.timers ? { timers: wiring.timers } : {}),
   });
 }
