@@ -1,6 +1,7 @@
 /**
  * STUN (and, when configured, TURN) inside `burrow server`: the listener on the STUN ports and
- * the TURN core behind it. Started by BurrowServer when the config has a `stun` section.
+ * the TURN core behind it (wired by create-turn-server.ts). Started by BurrowServer when the
+ * config has a `stun` section.
  */
 import type { Logger } from 'pino';
 import { nodeStunCrypto } from '../io/stun-crypto.js';
@@ -25,8 +26,8 @@ export class StunTurnService {
     const software = `Burrow ${BURROW_VERSION}`;
     let turn: TurnServer | undefined;
     if (config.turn) {
-      const { TurnServer } = await import('./turn/turn-server.js');
-      turn = new TurnServer(config.turn, {
+      const { createTurnServer } = await import('./create-turn-server.js');
+      turn = createTurnServer(config.turn, {
         logger: deps.logger.child({ service: 'turn' }),
         crypto: nodeStunCrypto,
         software,

@@ -24,12 +24,12 @@ describe('UdpSessionTable', () => {
     const b = s('b');
     t.set('a', a, 0);
     t.set('b', b, 500);
-    expect(t.expire(999)).toEqual([]);
-    expect(t.expire(1000)).toEqual([['a', a]]);
+    expect(t.handleExpiry(999)).toEqual([]);
+    expect(t.handleExpiry(1000)).toEqual([['a', a]]);
     expect(t.size).toBe(1);
     expect(t.get('a', 1000)).toBeUndefined();
-    expect(t.expire(1499)).toEqual([]);
-    expect(t.expire(1500)).toEqual([['b', b]]);
+    expect(t.handleExpiry(1499)).toEqual([]);
+    expect(t.handleExpiry(1500)).toEqual([['b', b]]);
     expect(t.size).toBe(0);
   });
 
@@ -39,9 +39,9 @@ describe('UdpSessionTable', () => {
     t.set('b', s('b'), 0);
     t.get('a', 900);
     expect(t.lastSeen('a')).toBe(900);
-    expect(t.expire(1000).map(([k]) => k)).toEqual(['b']);
-    expect(t.expire(1899)).toEqual([]);
-    expect(t.expire(1900).map(([k]) => k)).toEqual(['a']);
+    expect(t.handleExpiry(1000).map(([k]) => k)).toEqual(['b']);
+    expect(t.handleExpiry(1899)).toEqual([]);
+    expect(t.handleExpiry(1900).map(([k]) => k)).toEqual(['a']);
   });
 
   it('when full, set() evicts the least recently used session and returns it', () => {
@@ -91,7 +91,7 @@ describe('UdpSessionTable', () => {
     expect(t.delete('a')).toBe(a);
     expect(t.delete('a')).toBeUndefined();
     expect(t.size).toBe(0);
-    expect(t.expire(10_000)).toEqual([]);
+    expect(t.handleExpiry(10_000)).toEqual([]);
   });
 
   it('values() may be iterated while sessions are deleted', () => {
@@ -156,7 +156,7 @@ describe('UdpSessionTable', () => {
               const removed = t.delete(key);
               expect(removed).toBe(i < 0 ? undefined : model.splice(i, 1)[0]![1]);
             } else {
-              const expired = t.expire(now);
+              const expired = t.handleExpiry(now);
               const expected = model.filter(([, , seen]) => now - seen >= idleMs).map(([k, v]) => [k, v]);
               model = model.filter(([, , seen]) => now - seen < idleMs);
               expect(expired).toEqual(expected);
@@ -168,5 +168,22 @@ describe('UdpSessionTable', () => {
         },
       ),
     );
+  });
+});
+
+describe('UdpSessionTable expiry contract', () => {
+  it('nextExpiry is when the least recently used session goes idle; use moves it later', () => {
+    const t = new UdpSessionTable<Sess>(1000);
+    expect(t.nextExpiry()).toBeUndefined();
+    t.set('a', s('a'), 0);
+    t.set('b', s('b'), 400);
+    expect(t.nextExpiry()).toBe(1000);
+    t.get('a', 700);
+    expect(t.nextExpiry()).toBe(1400);
+    expect(t.handleExpiry(1399)).toEqual([]);
+    expect(t.handleExpiry(1400).map(([k]) => k)).toEqual(['b']);
+    expect(t.nextExpiry()).toBe(1700);
+    t.delete('a');
+    expect(t.nextExpiry()).toBeUndefined();
   });
 });

@@ -1,6 +1,8 @@
 /**
  * Per-remote-sender UDP sessions with idle expiry and an LRU size cap. Generic over the session
- * value; pure: time comes in as `now` (ms) and the caller runs the sweep timer (`expire`).
+ * value; pure: time comes in as `now` (ms). ngtcp2's get_expiry / handle_expiry contract:
+ * `nextExpiry()` says when the least recently used session goes idle and `handleExpiry(now)`
+ * removes the idle ones; the caller arms one timer for that deadline (io/deadline-timer.ts).
  */
 
 /** One session and when it was last used; linked in least-recently-used order. */
@@ -72,8 +74,18 @@ export class UdpSessionTable<S> {
     return slot.session;
   }
 
-  /** Removes and returns sessions idle for >= idleMs. */
-  expire(now: number): Array<[string, S]> {
+  /**
+   * When the least recently used session will have been idle for idleMs (ms); undefined when the
+   * table is empty. Use only moves deadlines later, so only a new session in an empty table
+   * brings this forward. (If the clock went backwards between touches, a session further down
+   * the list may be due sooner; handleExpiry at this time removes it then.)
+   */
+  nextExpiry(): number | undefined {
+    return this.head ? this.head.lastSeen + this.idleMs : undefined;
+  }
+
+  /** Removes and returns sessions idle for >= idleMs at `now`. */
+  handleExpiry(now: number): Array<[string, S]> {
     const expired: Array<[string, S]> = [];
     // Full scan (bounded by maxSessions) rather than stopping at the first fresh slot, so a clock
     // that went backwards between touches cannot hide idle sessions.

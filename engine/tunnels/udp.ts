@@ -6,6 +6,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
+import { DeadlineTimer } from '../../io/deadline-timer.js';
 import type { FramedConnection } from '../../io/framed-connection.js';
 import type { TunnelConfigOf } from '../../shared/config/client-config.js';
 import { parseHostPort } from '../../shared/net/address.js';
@@ -40,10 +41,16 @@ export function forwardUdp(conn: FramedConnection, tunnel: ClientTunnel<UdpTunne
     session.socket.close();
     tunnel.stats.closed();
   };
-  const sweep = setInterval(() => {
-    for (const [, session] of sessions.expire(tunnel.clock.now())) closeSession(session);
-  }, 1000);
-  sweep.unref();
+  // One timer, armed for the moment the least recently used session goes idle (no polling).
+  const expiry = new DeadlineTimer(
+    {
+      nextExpiry: () => sessions.nextExpiry(),
+      handleExpiry: (now) => {
+        for (const [, session] of sessions.handleExpiry(now)) closeSession(session);
+      },
+    },
+    () => tunnel.clock.now(),
+  );
 
   const openSession = (key: string, address: string, senderPort: number, now: number): UdpSession => {
     const socket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
@@ -63,6 +70,7 @@ export function forwardUdp(conn: FramedConnection, tunnel: ClientTunnel<UdpTunne
     const evicted = sessions.set(key, session, now);
     if (evicted) closeSession(evicted);
     tunnel.stats.opened();
+    expiry.rearm();
     return session;
   };
 
@@ -76,7 +84,7 @@ export function forwardUdp(conn: FramedConnection, tunnel: ClientTunnel<UdpTunne
     else session.socket.send(m.data);
   });
   conn.onFailure = () => {
-    clearInterval(sweep);
+    expiry.stop();
     for (const session of sessions.values()) closeSession(session);
   };
 }

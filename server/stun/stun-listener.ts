@@ -22,23 +22,25 @@
  *   - Other methods: requests get 400 "Unsupported method"; indications are dropped.
  *   - Responses (a server gets none), garbage, undecodable datagrams: dropped and counted.
  *
- * Streams (TCP, TLS): StunStreamDecoder frames them; an undecodable frame closes that connection
- * only (messages before it in the same read are still handled), and so does a stream whose first
- * byte is not the start of a STUN message. A ConnectionBind request (RFC 6062) stops framing until
- * the TURN core either takes the socket over (`takeOver()`: the bytes read after the request are
- * pushed back in front of it and the socket is returned paused: its new owner resumes it, pipe()
- * does) or answers with an error response (framing resumes); after HOLD_TIMEOUT_MS without either,
- * the connection is closed. `send()` pads ChannelData to 4 bytes on streams (RFC 8656 §12.5).
+ * Streams (TCP, TLS): each connection is a StreamConnection (stream-connection.ts), which moves
+ * bytes through its pure StunStreamFraming (stream-framing.ts): an undecodable frame closes that
+ * connection only (messages before it in the same read are still handled), and so does a stream
+ * whose first byte is not the start of a STUN message. A ConnectionBind request (RFC 6062) stops
+ * framing until the TURN core either takes the socket over (`takeOver()`: the bytes read after the
+ * request are pushed back in front of it and the socket is returned paused: its new owner resumes
+ * it, pipe() does) or answers with an error response (framing resumes); after HOLD_TIMEOUT_MS
+ * without either, the connection is closed. `send()` pads ChannelData to 4 bytes on streams
+ * (RFC 8656 §12.5). UDP 5-tuples are UdpTransports (udp-transport.ts).
  * Connections are capped (`limits.maxConnections` per listening socket) and closed if no valid STUN
  * message arrives within `limits.firstMessageTimeoutMs`. A connection whose unsent bytes pass
  * MAX_STREAM_BACKLOG is closed rather than answered by the listener.
  */
-import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { createSocket, type RemoteInfo } from 'node:dgram';
 import { createServer as createTcpServer, isIPv6, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { StunConfig } from '../../shared/config/server-config.js';
-import { formatHostPort, formatIp, isWildcard, parseHostPort, parseIp, unmapIPv4 } from '../../shared/net/address.js';
+import { parseHostPort } from '../../shared/net/address.js';
 import { ErrorCode, StunClass, StunMethod } from '../../shared/stun/constants.js';
 import {
   decodeChannelData,
@@ -50,9 +52,14 @@ import {
   type TransportAddress,
 } from '../../shared/stun/message.js';
 import { literalLookup, UDP_BURST_BUFFER_BYTES } from '../../io/literal-lookup.js';
-import { StunStreamDecoder, type StreamItem } from '../../shared/stun/stream.js';
 import { errorResponse, handleBinding, type BindingContext, type ResponseSource } from './binding-handler.js';
-import type { ClientProtocol, ClientTransport, TurnHandler } from './client-transport.js';
+import type { TurnHandler } from './client-transport.js';
+import { StreamConnection, type StreamOwner, type StreamSide } from './stream-connection.js';
+import { fmt, transportAddress } from './transport-address.js';
+import { UdpTransport, type Bit, type UdpRole } from './udp-transport.js';
+
+export { HOLD_TIMEOUT_MS, MAX_STREAM_BACKLOG } from './stream-connection.js';
+export { transportAddress } from './transport-address.js';
 
 /** TURN methods (RFC 8656, RFC 6062) a client may send; they go to `deps.turn`. */
 export const TURN_METHODS: ReadonlySet<number> = new Set<number>([
@@ -67,10 +74,6 @@ export const TURN_METHODS: ReadonlySet<number> = new Set<number>([
 
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
 export const DEFAULT_FIRST_MESSAGE_TIMEOUT_MS = 10_000;
-/** A stream whose unsent bytes pass this is closed instead of being answered by the listener. */
-export const MAX_STREAM_BACKLOG = 1024 * 1024;
-/** How long a stream waits after a ConnectionBind for TURN to take it over or refuse. */
-export const HOLD_TIMEOUT_MS = 30_000;
 /** How often start() retries when an OS-chosen port is taken on one of the other sockets. */
 const BIND_ATTEMPTS = 10;
 
@@ -119,29 +122,11 @@ export interface StunListenerAddresses {
   tls?: TransportAddress;
 }
 
-type Bit = 0 | 1;
-
-interface UdpRole {
-  readonly socket: UdpSocket;
-  readonly ip: Bit;
-  readonly port: Bit;
-  readonly local: TransportAddress;
-  /** Binding context, set once every socket is bound. */
-  ctx: BindingContext;
-}
-
-interface StreamSide {
-  readonly protocol: 'tcp' | 'tls';
-  readonly server: Server;
-  readonly local: TransportAddress;
-  readonly ctx: BindingContext;
-}
-
 function newStats(): StunProtocolStats {
   return { requests: 0, indications: 0, channelData: 0, responses: 0, errors: 0, dropped: 0 };
 }
 
-export class StunTurnListener {
+export class StunTurnListener implements StreamOwner {
   private readonly logger: Logger;
   private readonly udp: UdpRole[] = [];
   private readonly streams: StreamSide[] = [];
@@ -536,340 +521,12 @@ export class StunTurnListener {
   }
 }
 
-// ---- transports ----
-
-class UdpTransport implements ClientTransport {
-  readonly protocol = 'udp' as const;
-  readonly local: TransportAddress;
-  readonly remote: TransportAddress;
-  readonly key: string;
-  readonly pendingBytes = 0;
-
-  constructor(
-    readonly role: UdpRole,
-    private readonly rinfo: RemoteInfo,
-  ) {
-    this.local = role.local;
-    this.remote = transportAddress(rinfo.address, rinfo.port);
-    this.key = transportKey('udp', this.remote, this.local);
-  }
-
-  send(bytes: Uint8Array): void {
-    this.sendVia(this.role.socket, bytes, undefined);
-  }
-
-  /** @internal */
-  sendVia(socket: UdpSocket, bytes: Uint8Array, toPort: number | undefined): void {
-    try {
-      socket.send(bytes, toPort ?? this.rinfo.port, this.rinfo.address);
-    } catch {
-      // the socket is closed
-    }
-  }
-
-  close(): void {}
-}
-
-/**
- * Bytes in stream order as the chunks they arrived in (no copy per chunk: a peer dribbling a large
- * message a byte at a time must not cost a copy of everything buffered per byte). Past 64 chunks
- * they are merged into one, so that costs at most one copy of the buffer per 64 chunks.
- */
-class ByteQueue {
-  private chunks: Buffer[] = [];
-  length = 0;
-
-  push(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.length += chunk.length;
-    if (this.chunks.length > 64) this.chunks = [Buffer.concat(this.chunks)];
-  }
-
-  firstByte(): number | undefined {
-    return this.chunks[0]?.[0];
-  }
-
-  skip(n: number): void {
-    this.length -= n;
-    while (n > 0) {
-      const c = this.chunks[0];
-      if (!c) break;
-      if (n < c.length) {
-        this.chunks[0] = c.subarray(n);
-        return;
-      }
-      n -= c.length;
-      this.chunks.shift();
-    }
-  }
-
-  bytes(): Buffer {
-    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-  }
-
-  clear(): void {
-    this.chunks = [];
-    this.length = 0;
-  }
-}
-
-/** One TCP or TLS connection: frames it, and is the ClientTransport of its 5-tuple. */
-class StreamConnection implements ClientTransport {
-  readonly protocol: 'tcp' | 'tls';
-  readonly local: TransportAddress;
-  readonly remote: TransportAddress;
-  readonly key: string;
-  private readonly decoder = new StunStreamDecoder();
-  /** Items decoded and not yet dispatched, in stream order. */
-  private readonly items: StreamItem[] = [];
-  /** Chunks read while held (not given to the decoder: they may be relayed data). */
-  private held: Buffer[] = [];
-  /**
-   * Every byte read and not yet dispatched, in stream order: `items`, what the decoder still
-   * buffers, and `held`. This is what takeOver() pushes back, byte for byte.
-   */
-  private readonly unhandled = new ByteQueue();
-  private state: 'framing' | 'held' | 'taken' = 'framing';
-  private heldTransaction: Uint8Array | undefined;
-  private gotMessage = false;
-  private pumping = false;
-  /** The decoder failed (its message): nothing after the queued items can be framed. */
-  private poisoned: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly onData = (chunk: Buffer) => this.receive(chunk);
-
-  constructor(
-    private readonly socket: Socket,
-    readonly side: StreamSide,
-    private readonly owner: StunTurnListener,
-  ) {
-    this.protocol = side.protocol;
-    this.local = transportAddress(socket.localAddress ?? side.local.address, socket.localPort ?? side.local.port);
-    this.remote = transportAddress(socket.remoteAddress ?? '0.0.0.0', socket.remotePort ?? 0);
-    this.key = transportKey(this.protocol, this.remote, this.local);
-    this.arm(owner.firstMessageTimeoutMs, 'no STUN message in time');
-    socket.on('data', this.onData);
-    socket.once('close', () => {
-      this.disarm();
-      if (this.state !== 'taken') owner.streamClosed(this);
-    });
-  }
-
-  get pendingBytes(): number {
-    return this.socket.writableLength;
-  }
-
-  /** Writes a STUN message or ChannelData; ChannelData is padded to a multiple of 4 (RFC 8656 §12.5). */
-  send(bytes: Uint8Array): void {
-    if (this.state === 'taken' || this.socket.destroyed || !this.socket.writable) return;
-    this.socket.write(bytes);
-    if (bytes.length >= 4 && (bytes[0]! & 0xc0) === 0x40) {
-      const padded = (4 + ((bytes[2]! << 8) | bytes[3]!) + 3) & ~3;
-      if (bytes.length < padded) this.socket.write(Buffer.alloc(padded - bytes.length));
-    }
-    if (this.state === 'held' && this.heldTransaction && isErrorResponseTo(bytes, this.heldTransaction)) this.release();
-  }
-
-  /** @internal Sends, unless the client has stopped reading: then the connection is closed. */
-  sendChecked(bytes: Uint8Array): boolean {
-    if (this.socket.destroyed || !this.socket.writable) return false;
-    if (this.socket.writableLength > MAX_STREAM_BACKLOG) {
-      this.destroy();
-      return false;
-    }
-    this.send(bytes);
-    return true;
-  }
-
-  close(): void {
-    if (this.state === 'taken' || this.socket.destroyed) return;
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 2_000).unref();
-  }
-
-  /** @internal */
-  destroy(): void {
-    if (this.state !== 'taken') this.socket.destroy();
-  }
-
-  takeOver(): Socket {
-    if (this.state === 'taken') throw new Error('the connection was already taken over');
-    this.state = 'taken';
-    this.disarm();
-    this.socket.pause();
-    this.socket.off('data', this.onData);
-    if (this.unhandled.length > 0) this.socket.unshift(this.unhandled.bytes());
-    this.unhandled.clear();
-    this.items.length = 0;
-    this.held = [];
-    this.owner.streamTakenOver(this);
-    return this.socket;
-  }
-
-  /** @internal A ConnectionBind request is going to TURN: what follows it may be relayed data (RFC 6062 §5.4). */
-  hold(transactionId: Uint8Array): void {
-    this.state = 'held';
-    this.heldTransaction = transactionId;
-    this.socket.pause();
-    this.arm(HOLD_TIMEOUT_MS, 'ConnectionBind neither taken over nor refused');
-  }
-
-  /** TURN refused the ConnectionBind: frame again what waited. */
-  private release(): void {
-    this.state = 'framing';
-    this.heldTransaction = undefined;
-    this.disarm();
-    const chunks = this.held;
-    this.held = [];
-    for (const c of chunks) this.decode(c);
-    this.socket.resume();
-    // Not from inside the TURN core's send(): dispatch on the next microtask.
-    queueMicrotask(() => this.pump());
-  }
-
-  private receive(chunk: Buffer): void {
-    if (this.state === 'taken') return;
-    this.unhandled.push(chunk);
-    if (this.state === 'held') {
-      this.held.push(chunk);
-      return;
-    }
-    // ChannelData needs an allocation, so a stream that does not start with a STUN message is not
-    // TURN (this closes e.g. "GET / HTTP/1.1" at once instead of waiting for 0x5420 bytes of "ChannelData").
-    if (!this.gotMessage && this.items.length === 0 && (this.unhandled.firstByte()! & 0xc0) !== 0) {
-      this.fail('the stream does not start with a STUN message');
-      return;
-    }
-    this.decode(chunk);
-    this.pump();
-  }
-
-  /**
-   * Feeds the decoder. On garbage the messages before it still count (a ConnectionBind may be
-   * followed by relayed data in the same segment): they are queued, and the stream is marked
-   * `poisoned`, which closes it once they are handled unless it was taken over meanwhile.
-   */
-  private decode(chunk: Buffer): void {
-    if (this.poisoned !== undefined) return;
-    try {
-      for (const item of this.decoder.push(chunk)) this.items.push(item);
-    } catch (err) {
-      this.poisoned = (err as Error).message;
-      let queued = 0;
-      for (const item of this.items) queued += rawLength(item);
-      for (const item of decodeValidPrefix(this.unhandled.bytes().subarray(queued))) this.items.push(item);
-    }
-  }
-
-  private pump(): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      while (this.state === 'framing' && !this.socket.destroyed) {
-        const item = this.items.shift();
-        if (!item) break;
-        this.unhandled.skip(rawLength(item));
-        if (item.kind === 'channel') {
-          this.owner.streamChannelData(this, item.channel, item.data);
-          continue;
-        }
-        let message: DecodedStunMessage;
-        try {
-          message = decodeStun(item.bytes);
-        } catch (err) {
-          this.fail((err as Error).message);
-          return;
-        }
-        if (!this.gotMessage) {
-          this.gotMessage = true;
-          this.disarm();
-        }
-        this.owner.streamStun(this, message);
-      }
-    } finally {
-      this.pumping = false;
-    }
-    if (this.state === 'framing' && this.poisoned !== undefined && this.items.length === 0 && !this.socket.destroyed) this.fail(this.poisoned);
-  }
-
-  private fail(reason: string): void {
-    this.owner.streamInvalid(this, reason);
-    this.socket.destroy();
-  }
-
-  private arm(ms: number, what: string): void {
-    this.disarm();
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.owner.streamTimedOut(this, what);
-      this.socket.destroy();
-    }, ms);
-    this.timer.unref();
-  }
-
-  private disarm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-}
-
 // ---- helpers ----
 
-/** Bytes an item took on the stream (ChannelData is padded to 4 there, RFC 8656 §12.5). */
-function rawLength(item: StreamItem): number {
-  return item.kind === 'stun' ? item.bytes.length : (4 + item.data.length + 3) & ~3;
-}
-
-/**
- * The items in the longest prefix of `bytes` that StunStreamDecoder accepts. The decoder checks a
- * stream in order, so a prefix that fails makes every longer one fail: a binary search finds it.
- */
-function decodeValidPrefix(bytes: Uint8Array): StreamItem[] {
-  const accepts = (n: number): boolean => {
-    try {
-      new StunStreamDecoder().push(bytes.subarray(0, n));
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  let lo = 0;
-  let hi = bytes.length;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (accepts(mid)) lo = mid;
-    else hi = mid - 1;
-  }
-  return new StunStreamDecoder().push(bytes.subarray(0, lo));
+function isWildcard(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::';
 }
 
 function flip(b: Bit): Bit {
   return b === 0 ? 1 : 0;
-}
-
-/** True when `bytes` is an error response (class 0b11) with this transaction id. */
-function isErrorResponseTo(bytes: Uint8Array, transactionId: Uint8Array): boolean {
-  if (bytes.length < 20) return false;
-  if ((bytes[0]! & 0x01) === 0 || (bytes[1]! & 0x10) === 0) return false;
-  for (let i = 0; i < 12; i++) if (bytes[8 + i] !== transactionId[i]) return false;
-  return true;
-}
-
-/** A TransportAddress from a socket's view: IPv4-mapped IPv6 is shown as IPv4, IPv6 in canonical form. */
-export function transportAddress(address: string, port: number): TransportAddress {
-  // Per datagram: an IPv4 source needs no parsing (no ':'); only IPv6 is canonicalised.
-  if (!address.includes(':')) return { family: 'IPv4', address, port };
-  const ip = parseIp(address);
-  if (!ip) return { family: 'IPv4', address, port };
-  const unmapped = unmapIPv4(ip);
-  return { family: unmapped.family, address: formatIp(unmapped), port };
-}
-
-function transportKey(protocol: ClientProtocol, remote: TransportAddress, local: TransportAddress): string {
-  return `${protocol}|${remote.address}|${remote.port}|${local.address}|${local.port}`;
-}
-
-function fmt(a: TransportAddress): string {
-  return formatHostPort(a.address, a.port);
 }

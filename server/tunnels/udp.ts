@@ -7,6 +7,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { DeadlineTimer } from '../../io/deadline-timer.js';
 import type { AccessList } from '../../io/access-list.js';
 import type { FramedConnection } from '../../io/framed-connection.js';
 import { UdpSessionTable } from '../../shared/udp-session-table.js';
@@ -25,8 +26,6 @@ const MAX_PENDING = 256;
  * sent its tunnel's `idleTimeout` (older clients do not): then both ends expire it together.
  */
 const DEFAULT_SENDER_IDLE_MS = 60_000;
-/** Longest sweep interval for idle senders; shorter idle times are swept at their own pace. */
-const MAX_SWEEP_MS = 5_000;
 /** Bounds for an idle time from the wire (setInterval needs a 32-bit delay). */
 const MIN_SENDER_IDLE_MS = 50;
 const MAX_SENDER_IDLE_MS = 2 ** 31 - 1;
@@ -41,7 +40,8 @@ export class UdpTunnel implements ServerTunnel {
   private closed = false;
   private pending: Array<{ data: Buffer; address: string; port: number }> = [];
   private readonly senders: UdpSessionTable<true>;
-  private readonly sweep: NodeJS.Timeout;
+  /** Armed for the moment the least recently seen sender goes idle (no polling). */
+  private readonly expiry: DeadlineTimer;
 
   private constructor(
     readonly name: string,
@@ -54,7 +54,10 @@ export class UdpTunnel implements ServerTunnel {
     this.senders = new UdpSessionTable<true>(idleMs);
     socket.on('message', (data, rinfo) => this.onDatagram(data, rinfo));
     socket.on('error', (err) => ctx.logger.warn({ tunnel: name, err: err.message }, 'udp socket error'));
-    this.sweep = setInterval(() => this.expireSenders(ctx.clock.now()), Math.min(MAX_SWEEP_MS, idleMs)).unref();
+    this.expiry = new DeadlineTimer(
+      { nextExpiry: () => this.senders.nextExpiry(), handleExpiry: (now) => this.expireSenders(now) },
+      () => ctx.clock.now(),
+    );
   }
 
   /** `idleMs`: the client's idleTimeout for this tunnel (default 60 s). */
@@ -83,6 +86,7 @@ export class UdpTunnel implements ServerTunnel {
       // A full table evicts its least recently seen sender: that session ends too.
       if (this.senders.set(key, true, now) !== undefined) this.stats.closed();
       this.stats.opened();
+      this.expiry.rearm();
     }
     this.stats.bytesIn += data.length;
     const work = this.work;
@@ -137,12 +141,12 @@ export class UdpTunnel implements ServerTunnel {
   }
 
   private expireSenders(now: number): void {
-    for (const _ of this.senders.expire(now)) this.stats.closed();
+    for (const _ of this.senders.handleExpiry(now)) this.stats.closed();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.sweep);
+    this.expiry.stop();
     this.work?.destroy();
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }

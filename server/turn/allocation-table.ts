@@ -1,7 +1,9 @@
 /**
  * All allocations, indexed by 5-tuple, with the quota counts (RFC 8656 §7.2: 486 Allocation Quota
- * Reached per user, 508 Insufficient Capacity in total). Pure: `expire(now)` removes what has
- * expired and returns it so the I/O layer can close sockets.
+ * Reached per user, 508 Insufficient Capacity in total). Pure, with ngtcp2's get_expiry /
+ * handle_expiry contract: `nextExpiry()` says when something (an allocation, a permission, a
+ * channel binding) next expires, and `handleExpiry(now)` removes what has expired by `now` and
+ * returns the allocations that went, so the I/O layer can close their sockets. Nothing polls.
  */
 import type { Allocation } from './allocation.js';
 
@@ -89,8 +91,22 @@ export class AllocationTable {
     return true;
   }
 
-  /** Removes expired allocations and sweeps expired permissions/channels of the others. */
-  expire(now: number): ExpiryReport {
+  /** The earliest expiry (ms) of any allocation, permission or channel binding; undefined when empty. */
+  nextExpiry(): number | undefined {
+    let next: number | undefined;
+    for (const allocation of this.byClient.values()) {
+      const at = allocation.nextExpiry();
+      if (next === undefined || at < next) next = at;
+    }
+    return next;
+  }
+
+  /**
+   * Removes allocations that expired by `now` (RFC 8656 §7: "When the time-to-expiry reaches 0,
+   * the allocation is deleted") and sweeps expired permissions (§9) and channel bindings (§12) of
+   * the others.
+   */
+  handleExpiry(now: number): ExpiryReport {
     const report: ExpiryReport = { allocations: [], permissions: 0, channels: 0 };
     for (const allocation of [...this.byClient.values()]) {
       if (allocation.isExpired(now)) {

@@ -136,11 +136,52 @@ describe('AllocationTable', () => {
     long.installPermission('203.0.113.5', T0);
     t.add(short);
     t.add(long);
-    const r = t.expire(T0 + 300_000);
+    const r = t.handleExpiry(T0 + 300_000);
     expect(r.allocations).toEqual([short]);
     expect(r.permissions).toBe(1);
     expect(t.size).toBe(1);
     expect(t.getById(2)).toBe(long);
     expect(t.getById(1)).toBeUndefined();
+  });
+});
+
+describe('expiry contract (nextExpiry / handleExpiry)', () => {
+  it('an allocation names its earliest deadline: lifetime, permission or channel', () => {
+    const a = make({ lifetimeMs: 600_000 });
+    expect(a.nextExpiry()).toBe(T0 + 600_000);
+    a.installPermission('203.0.113.5', T0 + 1000);
+    expect(a.nextExpiry()).toBe(T0 + 1000 + PERMISSION_LIFETIME_MS);
+    // Refreshing the permission moves the deadline later.
+    a.installPermission('203.0.113.5', T0 + 2000);
+    expect(a.nextExpiry()).toBe(T0 + 2000 + PERMISSION_LIFETIME_MS);
+    a.refresh(60_000, T0 + 3000);
+    expect(a.nextExpiry()).toBe(T0 + 63_000);
+    a.refresh(3_600_000, T0 + 3000);
+    expect(a.bindChannel(0x4000, peer('203.0.113.5', 80), T0 + 4000)).toBe('bound');
+    // The channel's bind refreshed the permission too: 300 s from now, before the channel's 600 s.
+    expect(a.nextExpiry()).toBe(T0 + 4000 + PERMISSION_LIFETIME_MS);
+    expect(a.expire(T0 + 4000 + PERMISSION_LIFETIME_MS)).toEqual({ permissions: 1, channels: 0 });
+    expect(a.nextExpiry()).toBe(T0 + 4000 + CHANNEL_LIFETIME_MS);
+  });
+
+  it('the table answers the earliest deadline of all, and nothing is due before it', () => {
+    const t = new AllocationTable({ userQuota: 10, totalQuota: 10 });
+    expect(t.nextExpiry()).toBeUndefined();
+    const short = make({ id: 1, clientKey: 'a', lifetimeMs: 60_000 });
+    const long = make({ id: 2, clientKey: 'b', lifetimeMs: 600_000 });
+    t.add(long);
+    expect(t.nextExpiry()).toBe(T0 + 600_000);
+    t.add(short);
+    expect(t.nextExpiry()).toBe(T0 + 60_000);
+    long.installPermission('203.0.113.5', T0 + 10_000);
+
+    const early = t.handleExpiry(T0 + 59_999);
+    expect(early).toEqual({ allocations: [], permissions: 0, channels: 0 });
+    expect(t.handleExpiry(T0 + 60_000).allocations).toEqual([short]);
+    expect(t.nextExpiry()).toBe(T0 + 10_000 + PERMISSION_LIFETIME_MS);
+    expect(t.handleExpiry(T0 + 10_000 + PERMISSION_LIFETIME_MS).permissions).toBe(1);
+    expect(t.nextExpiry()).toBe(T0 + 600_000);
+    t.remove(long);
+    expect(t.nextExpiry()).toBeUndefined();
   });
 });

@@ -105,6 +105,8 @@ export class Allocation {
   private readonly channelByPeer = new Map<string, Channel>();
   private readonly toPeerBucket: TokenBucket | undefined;
   private readonly fromPeerBucket: TokenBucket | undefined;
+  /** nextExpiry()'s answer, until a lifetime, permission or channel changes (undefined: recompute). */
+  private deadline: number | undefined;
 
   constructor(init: AllocationInit, now: number) {
     this.id = init.id;
@@ -153,6 +155,21 @@ export class Allocation {
   /** Sets the time-to-expiry (RFC 8656 §7.3). */
   refresh(lifetimeMs: number, now: number): void {
     this.expiresAtMs = now + lifetimeMs;
+    this.deadline = undefined;
+  }
+
+  /**
+   * The earliest time (ms) something of this allocation expires: its lifetime, a permission or a
+   * channel binding. `expire(now)` at or after it has work to do; before it, none.
+   */
+  nextExpiry(): number {
+    if (this.deadline === undefined) {
+      let next = this.expiresAtMs;
+      for (const until of this.permissions.values()) if (until < next) next = until;
+      for (const entry of this.channels.values()) if (entry.expiresAt < next) next = entry.expiresAt;
+      this.deadline = next;
+    }
+    return this.deadline;
   }
 
   // --- permissions (RFC 8656 §9) ---
@@ -179,6 +196,7 @@ export class Allocation {
       if (this.activePermissions(now) >= this.limits.maxPermissions) return false;
     }
     this.permissions.set(ip, now + PERMISSION_LIFETIME_MS);
+    this.deadline = undefined;
     return true;
   }
 
@@ -209,6 +227,7 @@ export class Allocation {
     if (!byNumber && this.channels.size >= this.limits.maxChannels) return 'capacity';
     if (!this.canInstallPermissions([peer.address], now)) return 'capacity';
     this.installPermission(peer.address, now);
+    this.deadline = undefined;
     if (byNumber) {
       byNumber.expiresAt = now + CHANNEL_LIFETIME_MS;
       return 'refreshed';
@@ -252,6 +271,7 @@ export class Allocation {
   }
 
   private unbind(entry: Channel): void {
+    this.deadline = undefined;
     if (this.channels.get(entry.number) === entry) this.channels.delete(entry.number);
     if (this.channelByPeer.get(entry.peerKey) === entry) this.channelByPeer.delete(entry.peerKey);
   }
@@ -263,6 +283,7 @@ export class Allocation {
     for (const [ip, until] of this.permissions) {
       if (until <= now) {
         this.permissions.delete(ip);
+        this.deadline = undefined;
         permissions++;
       }
     }

@@ -26,7 +26,8 @@ import { decodeStun, encodeChannelData, getAttribute, type DecodedStunMessage, t
 import { StunStreamDecoder } from '../../shared/stun/stream.js';
 import { StunTurnListener } from '../stun/stun-listener.js';
 import { build, type Credentials } from './test-helpers.js';
-import { TurnServer } from './turn-server.js';
+import { createTurnServer } from '../create-turn-server.js';
+import type { TurnServer } from './turn-server.js';
 
 const REQUIRED = !!process.env.CI;
 function which(name: string): string | undefined {
@@ -270,7 +271,7 @@ interface Server {
 }
 
 async function startServer(): Promise<Server> {
-  const turn = new TurnServer(
+  const turn = createTurnServer(
     TurnConfigSchema.parse({
       users: { [ALICE.username]: ALICE.password, [MALLORY.username]: MALLORY.password },
       relayIps: ['127.0.0.1'],

@@ -6,7 +6,8 @@ import { silentLogger } from '../../io/logger.js';
 import { nodeStunCrypto } from '../../io/stun-crypto.js';
 import { StunConfigSchema, TurnConfigSchema } from '../../shared/config/server-config.js';
 import { StunTurnListener } from '../stun/stun-listener.js';
-import { TurnServer } from './turn-server.js';
+import { createTurnServer } from '../create-turn-server.js';
+import type { TurnServer } from './turn-server.js';
 
 const UCLIENT = '/usr/bin/turnutils_uclient';
 const PEER = '/usr/bin/turnutils_peer';
@@ -69,7 +70,7 @@ describe.skipIf(!HAS_COTURN && !REQUIRED)('interop with coturn turnutils_uclient
 
   async function start(): Promise<number> {
     expect(HAS_COTURN, `${UCLIENT} and ${PEER} (coturn) are needed; apt-get install -y coturn`).toBe(true);
-    turn = new TurnServer(
+    turn = createTurnServer(
       TurnConfigSchema.parse({ users: { alice: 'secret' }, relayIps: ['127.0.0.1', '::1'], restSecret: 'rest-secret-1', userQuota: 100, relayPorts: RELAY_PORTS.join('-'), allowPeers: ['127.0.0.0/8', '::1'] }),
       { logger: silentLogger(), crypto: nodeStunCrypto, software: 'burrow-interop', serverAddresses: [] },
     );

@@ -45,7 +45,7 @@ describe('NodeRelayFactory', () => {
     const s2 = await f.bindUdp('127.0.0.1', 'random', { reserveNext: true });
     open.push(s2);
     now = RESERVATION_MS;
-    f.expire(now);
+    f.handleExpiry(now);
     expect(f.claimReservation(s2.reservationToken!, now)).toBeUndefined();
     // The reserved port is free again.
     const again = await f.bindUdp('127.0.0.1', s2.port + 1, {});

@@ -5,7 +5,8 @@
  *
  * Reservations: an Allocate with EVEN-PORT and the R bit gets an even port N and the server holds
  * N+1 bound for a later Allocate that presents the 8-byte RESERVATION-TOKEN. RFC 8656 §14.9 gives no
- * number; we hold it 30 s (as coturn does), swept by `expire(now)`, which the server's timer calls.
+ * number; we hold it 30 s (as coturn does): `nextExpiry()` says when the next hold ends and
+ * `handleExpiry(now)`, run by the server's expiry timer, releases those that ended.
  */
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -62,8 +63,10 @@ export interface RelayFactory {
   listenTcp(ip: string, port: number | 'random'): Promise<RelayTcpListener>;
   /** Dials a TCP peer from the relay IP (RFC 6062 Connect); rejects on failure or after timeoutMs. */
   connectTcp(localIp: string, peer: PeerEndpoint, timeoutMs: number): Promise<Socket>;
-  /** Releases reservations that were not claimed in time. */
-  expire(now: number): void;
+  /** When the earliest reservation's hold ends (ms); undefined when none is held. */
+  nextExpiry(): number | undefined;
+  /** Releases reservations that were not claimed by `now`. */
+  handleExpiry(now: number): void;
   /** Closes held reservations. */
   close(): Promise<void>;
 }
@@ -258,7 +261,13 @@ export class NodeRelayFactory implements RelayFactory {
     });
   }
 
-  expire(now: number): void {
+  nextExpiry(): number | undefined {
+    let next: number | undefined;
+    for (const r of this.reservations.values()) if (next === undefined || r.expiresAt < next) next = r.expiresAt;
+    return next;
+  }
+
+  handleExpiry(now: number): void {
     for (const [key, reservation] of this.reservations) {
       if (reservation.expiresAt <= now) {
         this.reservations.delete(key);

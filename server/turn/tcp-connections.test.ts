@@ -35,9 +35,9 @@ describe('TcpConnectionTable (RFC 6062)', () => {
     const bound = t.create(1, { ...peer, port: 82 }, false, 1000) as TcpConnection;
     t.markBound(bound.id);
     t.markPending(outgoing.id, 20_000);
-    expect(t.expire(30_999)).toEqual([]);
-    expect(t.expire(31_000)).toEqual([incoming]);
-    expect(t.expire(50_000)).toEqual([outgoing]);
+    expect(t.handleExpiry(30_999)).toEqual([]);
+    expect(t.handleExpiry(31_000)).toEqual([incoming]);
+    expect(t.handleExpiry(50_000)).toEqual([outgoing]);
     expect(t.forAllocation(1)).toEqual([bound]);
     expect(t.markBound(incoming.id)).toBe(false);
   });
@@ -46,5 +46,23 @@ describe('TcpConnectionTable (RFC 6062)', () => {
     const t = new TcpConnectionTable({ maxPerAllocation: 1 });
     t.create(1, peer, false, 0);
     expect(t.create(1, { ...peer, port: 81 }, false, 0)).toBe('capacity');
+  });
+});
+
+describe('TcpConnectionTable expiry contract', () => {
+  it('names the earliest pending connection’s 30 s deadline; connecting and bound ones have none', () => {
+    const t = new TcpConnectionTable();
+    expect(t.nextExpiry()).toBeUndefined();
+    const outgoing = t.create(1, peer, true, 1000) as TcpConnection;
+    expect(t.nextExpiry()).toBeUndefined();
+    t.markPending(outgoing.id, 5000);
+    expect(t.nextExpiry()).toBe(35_000);
+    const incoming = t.create(1, { ...peer, port: 81 }, false, 2000) as TcpConnection;
+    expect(t.nextExpiry()).toBe(32_000);
+    t.markBound(incoming.id);
+    expect(t.nextExpiry()).toBe(35_000);
+    expect(t.handleExpiry(34_999)).toEqual([]);
+    expect(t.handleExpiry(35_000)).toEqual([outgoing]);
+    expect(t.nextExpiry()).toBeUndefined();
   });
 });

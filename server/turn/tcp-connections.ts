@@ -7,7 +7,8 @@
  *
  * An incoming peer connection (ConnectionAttempt, §5.3) starts at pending. "If no ConnectionBind
  * request associated with this peer data connection is received after 30 seconds, the peer data
- * connection MUST be closed" (§5.2, §5.3): `expire(now)` returns those.
+ * connection MUST be closed" (§5.2, §5.3): `nextExpiry()` says when the next one's 30 s run out
+ * and `handleExpiry(now)` removes and returns those.
  */
 import { randomInt } from 'node:crypto';
 import type { PeerAddress } from './allocation.js';
@@ -120,8 +121,19 @@ export class TcpConnectionTable {
     return c;
   }
 
-  /** Removes and returns pending connections whose 30 s ran out. */
-  expire(now: number): TcpConnection[] {
+  /** When the earliest pending connection's 30 s run out (ms); undefined when none is pending. */
+  nextExpiry(): number | undefined {
+    let next: number | undefined;
+    for (const c of this.byId.values()) {
+      if (c.state !== 'pending') continue;
+      const at = c.pendingSince + this.bindTimeoutMs;
+      if (next === undefined || at < next) next = at;
+    }
+    return next;
+  }
+
+  /** Removes and returns pending connections whose 30 s ran out by `now`. */
+  handleExpiry(now: number): TcpConnection[] {
     const out: TcpConnection[] = [];
     for (const c of [...this.byId.values()]) {
       if (c.state === 'pending' && now - c.pendingSince >= this.bindTimeoutMs) {

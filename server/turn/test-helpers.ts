@@ -300,8 +300,11 @@ export class RecordingRelayFactory implements RelayFactory {
   connectTcp(localIp: string, peer: PeerEndpoint, timeoutMs: number): Promise<Socket> {
     return this.inner.connectTcp(localIp, peer, timeoutMs);
   }
-  expire(now: number): void {
-    this.inner.expire(now);
+  nextExpiry(): number | undefined {
+    return this.inner.nextExpiry();
+  }
+  handleExpiry(now: number): void {
+    this.inner.handleExpiry(now);
   }
   close(): Promise<void> {
     return this.inner.close();

@@ -8,9 +8,17 @@ import { TurnConfigSchema, type TurnConfig } from '../../shared/config/server-co
 import { StunClass, StunMethod } from '../../shared/stun/constants.js';
 import { longTermKey } from '../../shared/stun/crypto.js';
 import { decodeStun, encodeStun, getAttribute, getAttributes, verifyIntegrity, type DecodedStunMessage } from '../../shared/stun/message.js';
+import type { TimerFunctions } from '../../io/deadline-timer.js';
 import { NodeRelayFactory } from './relay-factory.js';
 import { FakeClient, RecordingRelayFactory, TestTurnClient, build, errorCode, until, v4, type Credentials } from './test-helpers.js';
-import { TurnServer } from './turn-server.js';
+import { createTurnServer } from '../create-turn-server.js';
+import { AllocationTable } from './allocation-table.js';
+import type { TurnAuthHandler } from './auth-handler.js';
+import { PeerPolicy } from './peer-policy.js';
+import type { RelayAddressSource } from './relay-addresses.js';
+import { TurnResponder } from './turn-responder.js';
+import { TurnServer as TurnCore } from './turn-server.js';
+type TurnServer = TurnCore;
 
 const ALICE: Credentials = { username: 'alice', password: 'alice-secret', realm: 'burrow' };
 const BOB: Credentials = { username: 'bob', password: 'bob-secret', realm: 'burrow' };
@@ -60,9 +68,10 @@ describe('TurnServer', () => {
   const peers: Peer[] = [];
   const cleanups: Array<() => void> = [];
 
-  function start(overrides: Record<string, unknown> = {}): TurnServer {
+  function start(overrides: Record<string, unknown> = {}, timers?: TimerFunctions): TurnServer {
     const config = makeConfig(overrides);
-    server = new TurnServer(config, {
+    server = createTurnServer(config, {
+      ...(timers ? { timers } : {}),
       logger: silentLogger(),
       crypto: nodeStunCrypto,
       software: 'burrow-test',
@@ -249,11 +258,11 @@ describe('TurnServer', () => {
 
     // 299 s: the permission (installed by ChannelBind) is alive.
     clock += 299_000;
-    server.expire(clock);
+    server.handleExpiry(clock);
     expect(server.stats().permissions).toBe(1);
     // 300 s: it lapsed; the channel (600 s) is still bound but nothing is relayed without a permission.
     clock += 1_000;
-    server.expire(clock);
+    server.handleExpiry(clock);
     expect(server.stats()).toMatchObject({ permissions: 0, channels: 1 });
     const relay = relays.at(relayed.port);
     server.handleChannelData(0x4000, Buffer.from('x'), client);
@@ -264,13 +273,79 @@ describe('TurnServer', () => {
     // Refresh keeps the allocation; at 600 s the channel goes.
     await tc.refresh(600);
     clock += 300_000;
-    server.expire(clock);
+    server.handleExpiry(clock);
     expect(server.stats()).toMatchObject({ allocations: 1, channels: 0 });
 
     // 600 s after the last refresh the allocation is gone and its socket closed.
     clock += 300_000;
-    server.expire(clock);
+    server.handleExpiry(clock);
     expect(server.stats().allocations).toBe(0);
+  });
+
+  it('arms one expiry timer for the earliest deadline (no polling) and ends what is due when it fires', async () => {
+    const armed: Array<{ run: () => void; ms: number; live: boolean }> = [];
+    start({}, {
+      set: (run, ms) => {
+        const t = { run: () => ((t.live = false), run()), ms, live: true };
+        armed.push(t);
+        return t;
+      },
+      clear: (t) => ((t as { live: boolean }).live = false),
+    });
+    const live = () => armed.filter((t) => t.live);
+    expect(live()).toEqual([]);
+    const p = await peer();
+    const tc = new TestTurnClient(server, new FakeClient('udp'), ALICE);
+    await tc.allocate();
+    expect(live().map((t) => t.ms)).toEqual([600_000]);
+    expect(server.nextExpiry()).toBe(clock + 600_000);
+    await tc.createPermission(v4('127.0.0.1', p.port));
+    expect(live().map((t) => t.ms)).toEqual([300_000]);
+
+    // The permission's deadline: it goes, and the timer is re-armed for the allocation's.
+    clock += 300_000;
+    live()[0]!.run();
+    expect(server.stats()).toMatchObject({ allocations: 1, permissions: 0 });
+    expect(live().map((t) => t.ms)).toEqual([300_000]);
+    clock += 300_000;
+    live()[0]!.run();
+    expect(server.stats().allocations).toBe(0);
+    expect(live()).toEqual([]);
+    expect(server.nextExpiry()).toBeUndefined();
+  });
+
+  it('uses the collaborators it is given: auth handler, relay-address source, peer policy, allocation table', async () => {
+    const key = longTermKey(nodeStunCrypto, ALICE.username, ALICE.realm, ALICE.password, 'md5');
+    const refusals: string[] = [];
+    const auth: TurnAuthHandler = {
+      check: () => ({ kind: 'ok', user: { username: 'alice', quotaKey: 'alice', password: ALICE.password }, key, integrity: 'sha1' }),
+      challengeAttributes: () => [],
+      isBlocked: () => false,
+      recordFailure: (ip) => refusals.push(ip),
+    };
+    const addresses: RelayAddressSource = { bindIp: (f) => (f === 'IPv4' ? '127.0.0.1' : undefined), advertisedIp: () => '198.51.100.77' };
+    server = new TurnCore(makeConfig(), {
+      logger: silentLogger(),
+      responder: new TurnResponder({ software: 'fake', crypto: nodeStunCrypto, now: () => clock }),
+      policy: new PeerPolicy({ denyPeers: ['203.0.113.0/24'], includeInterfaces: false }),
+      auth,
+      allocations: new AllocationTable({ userQuota: 1, totalQuota: 1 }),
+      relayAddresses: addresses,
+      relayFactory: new NodeRelayFactory({ ports: [42000, 42999], now: () => clock }),
+      now: () => clock,
+    });
+    const client = new FakeClient('udp');
+    const tc = new TestTurnClient(server, client, ALICE);
+    tc.nonce = 'any: the fake auth accepts it';
+    const allocated = await tc.allocate();
+    expect(getAttribute(allocated, 'XOR-RELAYED-ADDRESS')?.address.address).toBe('198.51.100.77');
+    expect(errorCode(await tc.createPermission(v4('203.0.113.9', 1)))).toBe(403);
+    expect(errorCode(await tc.createPermission(v4('192.0.2.9', 1)))).toBeUndefined();
+    // The injected table's user quota of one: a second 5-tuple of alice gets 486.
+    const other = new TestTurnClient(server, new FakeClient('udp', { address: '127.0.0.1', port: 40_001 }), ALICE);
+    other.nonce = tc.nonce;
+    expect(errorCode(await other.allocate())).toBe(486);
+    expect(refusals).toEqual([]);
   });
 
   it('applies the channel rebinding rules of RFC 8656 §11.2', async () => {
@@ -493,7 +568,7 @@ describe('TurnServer', () => {
     const t1 = new TestTurnClient(server, new FakeClient('udp', { address: '127.0.0.1', port: 41_001 }), ALICE);
     const token = getAttribute(await t1.allocate([{ type: 'REQUESTED-TRANSPORT', protocol: 17 }, { type: 'EVEN-PORT', reserveNext: true }]), 'RESERVATION-TOKEN')!.token;
     clock += 30_000;
-    server.expire(clock);
+    server.handleExpiry(clock);
     const t2 = new TestTurnClient(server, new FakeClient('udp', { address: '127.0.0.1', port: 41_002 }), ALICE);
     expect(errorCode(await t2.allocate([{ type: 'REQUESTED-TRANSPORT', protocol: 17 }, { type: 'RESERVATION-TOKEN', token }]))).toBe(508);
   });
@@ -673,7 +748,7 @@ describe('TurnServer', () => {
       peerSocket.on('error', () => {});
       await until(() => control.stun().find((m) => m.method === StunMethod.ConnectionAttempt), 2000, 'ConnectionAttempt');
       clock += 30_000;
-      server.expire(clock);
+      server.handleExpiry(clock);
       await new Promise((r) => peerSocket.once('close', r));
     });
   });

@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
+import { channelDataPadding, channelDataStreamLength, decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
+import { firstByteKind } from './stream.js';
 import { StunError } from './errors.js';
 import { isStunMessage } from './message.js';
 
@@ -81,5 +82,25 @@ describe('ChannelData (RFC 8656 §12.4/§12.5)', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('ChannelData on streams (RFC 8656 §12.5)', () => {
+  it('needs padding to a multiple of four unless padded already; other messages need none', () => {
+    expect(channelDataStreamLength(0)).toBe(4);
+    expect(channelDataStreamLength(5)).toBe(12);
+    expect(channelDataPadding(encodeChannelData(0x4000, new Uint8Array(5)))).toBe(3);
+    expect(channelDataPadding(encodeChannelData(0x4000, new Uint8Array(5), true))).toBe(0);
+    expect(channelDataPadding(encodeChannelData(0x4001, new Uint8Array(8)))).toBe(0);
+    expect(channelDataPadding(Uint8Array.from([0x01, 0x01, 0x00, 0x05, 0x21, 0x12, 0xa4, 0x42]))).toBe(0);
+  });
+
+  it('tells STUN, ChannelData and neither apart by the first two bits (RFC 7983)', () => {
+    expect(firstByteKind(0x00)).toBe('stun');
+    expect(firstByteKind(0x3f)).toBe('stun');
+    expect(firstByteKind(0x40)).toBe('channel-data');
+    expect(firstByteKind(0x7f)).toBe('channel-data');
+    expect(firstByteKind(0x80)).toBeUndefined();
+    expect(firstByteKind(0x47 /* 'G' */)).toBe('channel-data');
   });
 });

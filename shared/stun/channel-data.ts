@@ -49,6 +49,24 @@ export function encodeChannelData(channel: number, data: Uint8Array, padToFour =
 }
 
 /**
+ * How many bytes a ChannelData message with `dataLength` bytes of data takes on a stream: RFC 8656
+ * §12.5 "Over TCP and TLS-over-TCP, the ChannelData message MUST be padded to a multiple of four
+ * bytes".
+ */
+export function channelDataStreamLength(dataLength: number): number {
+  return (CHANNEL_DATA_HEADER_LENGTH + dataLength + 3) & ~3;
+}
+
+/**
+ * The padding bytes `bytes` still needs to go on a stream (RFC 8656 §12.5): 0 when it is not a
+ * ChannelData message (first two bits not 0b01) or is padded already.
+ */
+export function channelDataPadding(bytes: Uint8Array): number {
+  if (bytes.length < CHANNEL_DATA_HEADER_LENGTH || (bytes[0]! & 0xc0) !== 0x40) return 0;
+  return Math.max(0, channelDataStreamLength((bytes[2]! << 8) | bytes[3]!) - bytes.length);
+}
+
+/**
  * Decodes a ChannelData datagram. The data (copied) is exactly `length` bytes; any bytes after it
  * (padding) are ignored. RFC 8656 §12.6: a datagram "too short to contain the claimed length of the
  * ChannelData message" is discarded: here StunError('truncated').

@@ -10,6 +10,15 @@
 import { HEADER_LENGTH, MAGIC_COOKIE } from './constants.js';
 import { StunError } from './errors.js';
 
+/**
+ * What a message starting with this byte is, by its first two bits (RFC 7983 §7, RFC 8656 §12):
+ * 0b00 STUN, 0b01 ChannelData, anything else neither.
+ */
+export function firstByteKind(byte: number): 'stun' | 'channel-data' | undefined {
+  const top = byte & 0xc0;
+  return top === 0x00 ? 'stun' : top === 0x40 ? 'channel-data' : undefined;
+}
+
 export type StreamItem = { kind: 'stun'; bytes: Uint8Array } | { kind: 'channel'; channel: number; data: Uint8Array };
 
 export class StunStreamDecoder {

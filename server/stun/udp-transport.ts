@@ -1,0 +1,50 @@
+/** The ClientTransport of one UDP 5-tuple of the STUN listener: answers go out of the socket it arrived on. */
+import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
+import type { TransportAddress } from '../../shared/stun/message.js';
+import type { BindingContext } from './binding-handler.js';
+import type { ClientTransport } from './client-transport.js';
+import { transportAddress, transportKey } from './transport-address.js';
+
+export type Bit = 0 | 1;
+
+/** One UDP socket of the listener and its place in the RFC 5780 grid (IP A1/A2, port P1/P2). */
+export interface UdpRole {
+  readonly socket: UdpSocket;
+  readonly ip: Bit;
+  readonly port: Bit;
+  readonly local: TransportAddress;
+  /** Binding context, set once every socket is bound. */
+  ctx: BindingContext;
+}
+
+export class UdpTransport implements ClientTransport {
+  readonly protocol = 'udp' as const;
+  readonly local: TransportAddress;
+  readonly remote: TransportAddress;
+  readonly key: string;
+  readonly pendingBytes = 0;
+
+  constructor(
+    readonly role: UdpRole,
+    private readonly rinfo: RemoteInfo,
+  ) {
+    this.local = role.local;
+    this.remote = transportAddress(rinfo.address, rinfo.port);
+    this.key = transportKey('udp', this.remote, this.local);
+  }
+
+  send(bytes: Uint8Array): void {
+    this.sendVia(this.role.socket, bytes, undefined);
+  }
+
+  /** Sends from `socket` (another socket of the grid, for CHANGE-REQUEST) to the client, or to `toPort`. */
+  sendVia(socket: UdpSocket, bytes: Uint8Array, toPort: number | undefined): void {
+    try {
+      socket.send(bytes, toPort ?? this.rinfo.port, this.rinfo.address);
+    } catch {
+      // the socket is closed
+    }
+  }
+
+  close(): void {}
+}
