@@ -61,7 +61,7 @@ export class Engine {
       this.logger,
       this.clock,
     );
-    for (const t of config.tunnels) if (t.enabled) this.tunnels.set(t.name, clientTunnelFor(t, this.clock));
+    for (const t of config.tunnels) if (t.enabled !== false) this.tunnels.set(t.name, clientTunnelFor(t, this.clock));
   }
 
   async start(): Promise<void> {
@@ -81,7 +81,7 @@ export class Engine {
     const prev = this.config;
     this.config = next;
     const serverChanged = prev.server !== next.server || prev.token !== next.token || prev.tls !== next.tls || prev.serverFingerprint !== next.serverFingerprint || prev.mux !== next.mux;
-    const wanted = new Map(next.tunnels.filter((t) => t.enabled).map((t) => [t.name, t]));
+    const wanted = new Map(next.tunnels.filter((t) => t.enabled !== false).map((t) => [t.name, t]));
     for (const [name, tunnel] of this.tunnels) {
       const cfg = wanted.get(name);
       if (!cfg || !isDeepStrictEqual(cfg, tunnel.config)) {
@@ -91,7 +91,7 @@ export class Engine {
       }
     }
     for (const cfg of next.tunnels) {
-      if (!cfg.enabled || this.tunnels.has(cfg.name)) continue;
+      if (cfg.enabled === false || this.tunnels.has(cfg.name)) continue;
       const tunnel = clientTunnelFor(cfg, this.clock);
       this.tunnels.set(cfg.name, tunnel);
       this.logger.info({ tunnel: cfg.name }, 'tunnel added');
