@@ -35,6 +35,7 @@ export function applyEdit(doc: Document, edit: TunnelEdit): void {
     doc.set('tunnels', seq);
   }
   if (!isSeq(seq)) throw new Error('tunnels in the config file is not a list');
+  if (seq.items.length === 0) seq.flow = false; // `tunnels: []` grows into a block list
   const index = edit.op === 'add' ? -1 : seq.items.findIndex((item) => isMap(item) && item.get('name') === edit.name);
   if (edit.op !== 'add' && index < 0) throw new Error(`no tunnel named "${edit.name}"`);
   switch (edit.op) {

@@ -122,9 +122,9 @@ function TunnelRow(props: {
         in {formatRate(rate?.inPerSec ?? 0)} · out {formatRate(rate?.outPerSec ?? 0)} · {t.activeConnections} open · {t.totalConnections} total · {t.bytesIn + t.bytesOut} bytes
       </div>
       <div className="actions">
-        <label>
-          <input type="checkbox" role="switch" checked={on} aria-label={`${t.name} on`} onChange={(e) => props.onToggle(e.target.checked)} /> On
-        </label>
+        <button type="button" role="switch" aria-checked={on} aria-label={`${t.name} on`} className="switch" onClick={() => props.onToggle(!on)}>
+          {on ? 'On' : 'Off'}
+        </button>
         <button type="button" aria-label={`Edit ${t.name}`} onClick={props.onEdit}>
           Edit
         </button>
