@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { TunnelSchema } from '../config/client-config.js';
 import { name } from '../config/common.js';
-import type { ClientStatus } from '../types/status.js';
+import type { ClientStatus, TunnelStatus, VisitorStatus } from '../types/status.js';
 
 const connectionState = z.enum(['connecting', 'online', 'error', 'stopped']);
 
@@ -47,15 +47,21 @@ export const ClientStatusSchema = z.object({
   serverFingerprint: z.string().optional(),
   uptimeMs: z.number().optional(),
   reconnects: z.number().int().nonnegative(),
+  lastDisconnect: z.object({ reason: z.string(), at: z.string() }).optional(),
   tunnels: z.array(TunnelStatusSchema),
   visitors: z.array(VisitorStatusSchema),
 });
 
 // The schema and the engine's ClientStatus type describe the same thing: this fails to compile
-// when one changes without the other.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+// when one changes without the other (same keys, optional ones included, and assignable both ways;
+// a key missing from the schema would be stripped from every status the console sends).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? ([keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false) : false) : false;
 const statusSchemaMatchesType: Same<z.output<typeof ClientStatusSchema>, ClientStatus> = true;
+const tunnelSchemaMatchesType: Same<z.output<typeof TunnelStatusSchema>, TunnelStatus> = true;
+const visitorSchemaMatchesType: Same<z.output<typeof VisitorStatusSchema>, VisitorStatus> = true;
 void statusSchemaMatchesType;
+void tunnelSchemaMatchesType;
+void visitorSchemaMatchesType;
 
 /** Rates over the last sampling interval, from this machine's point of view. */
 export const RateSchema = z.object({
