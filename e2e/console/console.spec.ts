@@ -128,6 +128,13 @@ test('add a tcp tunnel, see it online, push data, toggle it off', async ({ page 
   await row.getByRole('switch', { name: 'web on' }).click();
   await expect(row.getByLabel('web state')).toHaveText('Online');
   await expect.poll(() => canConnect(publicPort), { timeout: 10_000 }).toBe(true);
+  // The theme follows the system: the same page with a dark preference.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.reload();
+  await expect(row.getByLabel('web state')).toHaveText('Online');
+  // after a reload the chart still shows the traffic of the last minutes (the host's history)
+  await expect(page.getByLabel('peak traffic')).toContainText(/in [1-9][\d.]* [KM]B\/s, out [1-9]/);
+  await page.screenshot({ path: join(SHOTS, 'dark-800x600.png') });
 });
 
 test('the form says what is wrong in words before anything is saved', async ({ page }) => {
@@ -151,6 +158,12 @@ test('the form says what is wrong in words before anything is saved', async ({ p
   await page.setViewportSize({ width: 800, height: 600 });
   await page.screenshot({ path: join(SHOTS, 'form-error-800x600.png'), fullPage: true });
   await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Edit dup' }).click();
+  const edit = page.getByRole('form', { name: 'Edit tunnel dup' });
+  await expect(edit.getByLabel('Local service')).toHaveValue('127.0.0.1:8080');
+  await edit.getByLabel('Local service').fill('127.0.0.1:8081');
+  await edit.getByRole('button', { name: 'Save tunnel' }).click();
+  await expect(page.getByRole('listitem', { name: 'tunnel dup' })).toContainText('→ 127.0.0.1:8081');
   await page.getByRole('button', { name: 'Delete dup' }).click();
   await expect(page.getByRole('listitem', { name: 'tunnel dup' })).toHaveCount(0);
 });

@@ -100,3 +100,9 @@ describe('burrow console host', () => {
     ws.close();
   });
 });
+
+describe('burrow console --listen', () => {
+  it('refuses an address that is not loopback', async () => {
+    await expect(startConsole({ configFile: '/nonexistent.yaml', listen: '0.0.0.0:0', logger: pino({ level: 'silent' }), stateDir: tmpdir() })).rejects.toThrow(/loopback only/);
+  });
+});

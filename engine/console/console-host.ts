@@ -16,6 +16,7 @@ import { editTunnels } from '../../io/config-edit.js';
 import { ConfigError, loadClientConfig } from '../../io/config-loader.js';
 import { watchConfigFile } from '../../io/config-watch.js';
 import { formatHostPort, parseHostPort } from '../../shared/net-address.js';
+import type { TrafficSample } from '../../shared/ipc/contract.js';
 import { Router } from '../../shared/ipc/router.js';
 import { Engine } from '../engine.js';
 import { refuseNonLocal } from '../local-request.js';
@@ -38,6 +39,8 @@ export interface ConsoleHost {
 }
 
 const COOKIE = 'burrow_console';
+/** How much traffic history the host keeps for the chart. */
+const HISTORY_MS = 10 * 60_000;
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json' };
 
 export async function startConsole(options: ConsoleOptions): Promise<ConsoleHost> {
@@ -72,6 +75,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHost
   const router = new Router(
     {
       'status.get': () => engine.status(),
+      'traffic.history': () => ({ samples: history }),
       'tunnels.list': () => ({ tunnels: config.tunnels }),
       'tunnels.add': ({ tunnel }) => edit({ op: 'add', tunnel }),
       'tunnels.update': ({ name, tunnel }) => edit({ op: 'update', name, tunnel }),
@@ -82,9 +86,13 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHost
   );
 
   const rates = new RateCalculator();
+  const history: TrafficSample[] = [];
   const tick = () => {
     const status = engine.status();
-    router.publish('traffic', rates.sample(status.tunnels, performance.now(), Date.now()));
+    const sample = rates.sample(status.tunnels, performance.now(), Date.now());
+    history.push(sample);
+    while (history.length > 0 && history[0]!.at <= sample.at - HISTORY_MS) history.shift();
+    router.publish('traffic', sample);
     router.publish('status', status);
   };
   const sampler = setInterval(tick, options.sampleIntervalMs ?? 1000);

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import type { ConsoleState } from './store.js';
 import { TrafficChart } from './TrafficChart.js';
 import { TunnelForm, type FormTarget } from './TunnelForm.js';
-import { formatRate, stateInWords } from './view.js';
+import { formatRate, peak, stateInWords } from './view.js';
 
 type TunnelStatus = z.output<typeof TunnelStatusSchema>;
 
@@ -82,6 +82,9 @@ export function App({ client, store }: { client: ContractClient; store: StoreApi
         <h2 id="traffic-heading">Traffic, last 10 minutes (this machine)</h2>
         <p>
           Total: in {formatRate(latest?.total.inPerSec ?? 0)}, out {formatRate(latest?.total.outPerSec ?? 0)}, {latest?.total.activeConnections ?? 0} connections
+        </p>
+        <p aria-label="peak traffic">
+          Peak in these 10 minutes: in {formatRate(peak(samples, 'inPerSec'))}, out {formatRate(peak(samples, 'outPerSec'))}
         </p>
         <TrafficChart samples={samples} />
       </section>

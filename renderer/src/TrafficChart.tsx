@@ -16,7 +16,7 @@ export function TrafficChart({ samples }: { samples: TrafficSample[] }) {
       {
         width: Math.max(300, el.clientWidth),
         height: 200,
-        series: [{}, { label: 'in', stroke: '#2b7bd6', width: 2 }, { label: 'out', stroke: '#d6762b', width: 2 }],
+        series: [{}, { label: 'in', stroke: '#2b7bd6', width: 2 }, { label: 'out', stroke: '#d6762b', width: 2, dash: [8, 4] }],
         axes: [axis, { ...axis, size: 90, values: (_u, v) => v.map((x) => formatRate(x)) }],
       },
       [[], [], []],

@@ -1,7 +1,7 @@
 import { createRoot } from 'react-dom/client';
 import { createClient } from '../../shared/ipc/client.js';
 import { App } from './App.js';
-import { createConsoleStore } from './store.js';
+import { createConsoleStore, mergeHistory } from './store.js';
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 
@@ -16,6 +16,7 @@ const store = createConsoleStore(client);
 ws.addEventListener('open', () => {
   for (const m of queue.splice(0)) ws.send(m);
   void client.call('status.get', {}).then((status) => store.setState({ status, connected: true }));
+  void client.call('traffic.history', {}).then(({ samples }) => store.setState((s) => ({ samples: mergeHistory(samples, s.samples) })));
 });
 ws.addEventListener('close', () => {
   store.setState({ connected: false });

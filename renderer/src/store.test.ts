@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../../shared/ipc/client.js';
-import { createConsoleStore } from './store.js';
+import { createConsoleStore, mergeHistory } from './store.js';
+
+const at = (t: number) => ({ at: t, total: { inPerSec: t, outPerSec: 0, activeConnections: 0 }, tunnels: [] });
+
+describe('mergeHistory', () => {
+  it('puts the host history before the live samples, without duplicates', () => {
+    expect(mergeHistory([at(1000), at(2000)], [at(2000), at(3000)]).map((s) => s.at)).toEqual([1000, 2000, 3000]);
+    expect(mergeHistory([], [at(5)]).map((s) => s.at)).toEqual([5]);
+  });
+});
 
 describe('console store', () => {
   it('keeps the pushed status and a ten-minute traffic window', () => {

@@ -12,6 +12,12 @@ export interface ConsoleState {
   problem: string | undefined;
 }
 
+/** The host's history followed by the live samples that arrived after its newest one. */
+export function mergeHistory(history: readonly TrafficSample[], live: readonly TrafficSample[]): TrafficSample[] {
+  const last = history.at(-1)?.at ?? -Infinity;
+  return trimWindow([...history, ...live.filter((s) => s.at > last)]);
+}
+
 export function createConsoleStore(client: ContractClient) {
   const store = createStore<ConsoleState>(() => ({ connected: false, status: undefined, samples: [], problem: undefined }));
   client.on('status', (status) => store.setState({ status, connected: true }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TrafficSample } from '../../shared/ipc/contract.js';
-import { chartSeries, formatRate, stateInWords, trimWindow } from './view.js';
+import { chartSeries, formatRate, peak, stateInWords, trimWindow } from './view.js';
 
 const sample = (at: number, webIn: number): TrafficSample => ({
   at,
@@ -29,5 +29,7 @@ describe('view logic', () => {
     expect(chartSeries(kept, 'web')).toEqual([[300, 600, 601], [6, 7, 8], [0, 0, 0]]);
     expect(chartSeries(kept)[1]).toEqual([7, 8, 9]);
     expect(chartSeries(kept, 'gone')[1]).toEqual([0, 0, 0]);
+    expect(peak(kept, 'inPerSec')).toBe(9);
+    expect(peak([], 'outPerSec')).toBe(0);
   });
 });

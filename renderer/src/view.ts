@@ -26,6 +26,11 @@ export function formatRate(bytesPerSec: number): string {
   return `${i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }
 
+/** The highest total rate in the window. */
+export function peak(samples: readonly TrafficSample[], direction: 'inPerSec' | 'outPerSec'): number {
+  return samples.reduce((max, s) => Math.max(max, s.total[direction]), 0);
+}
+
 /** Keep the samples of the last `windowMs` (default 10 minutes) ending at the newest one. */
 export function trimWindow(samples: readonly TrafficSample[], windowMs = 10 * 60_000): TrafficSample[] {
   const last = samples.at(-1);

@@ -99,6 +99,8 @@ export const contract = {
   channels: {
     /** The engine's status now (the same object `burrow status --json` prints). */
     'status.get': { request: nothing, response: ClientStatusSchema },
+    /** The traffic samples of the last 10 minutes, oldest first (a page opened late still has a full chart). */
+    'traffic.history': { request: nothing, response: z.object({ samples: z.array(TrafficSampleSchema) }) },
     /** The tunnels as the config file has them (for the edit form). */
     'tunnels.list': { request: nothing, response: z.object({ tunnels: z.array(TunnelSchema) }) },
     /** Add a tunnel; written to the config file, which the engine reloads. */

@@ -11,6 +11,7 @@ function setup(overrides: Partial<Handlers> = {}) {
   const calls: unknown[] = [];
   const handlers: Handlers = {
     'status.get': () => status,
+    'traffic.history': () => ({ samples: [] }),
     'tunnels.list': () => ({ tunnels: [] }),
     'tunnels.add': (r) => (calls.push(r), { ok: true as const }),
     'tunnels.update': () => ({ ok: true as const }),
