@@ -80,10 +80,11 @@ describe('burrow console host', () => {
     const ws = await openWs(url, `?token=${token}`);
     const messages: { kind: string; id?: number; stream?: string; ok?: boolean; result?: unknown; error?: { code: string } }[] = [];
     ws.on('message', (d) => messages.push(JSON.parse(String(d))));
-    const reply = async (id: number) => {
-      for (let i = 0; i < 200 && !messages.some((m) => m.id === id); i++) await new Promise((r) => setTimeout(r, 10));
-      return messages.find((m) => m.id === id)!;
+    const arrived = async (match: (m: (typeof messages)[number]) => boolean) => {
+      for (let i = 0; i < 500 && !messages.some(match); i++) await new Promise((r) => setTimeout(r, 10));
+      return messages.find(match);
     };
+    const reply = async (id: number) => (await arrived((m) => m.id === id))!;
     ws.send(JSON.stringify({ kind: 'request', id: 1, channel: 'status.get', payload: {} }));
     expect(await reply(1)).toMatchObject({ ok: true, result: { server: '127.0.0.1:9', tunnels: [] } });
     ws.send('{not json');
@@ -95,8 +96,9 @@ describe('burrow console host', () => {
     expect(text).toContain('name: web');
     ws.send(JSON.stringify({ kind: 'request', id: 3, channel: 'status.get', payload: {} }));
     expect(await reply(3)).toMatchObject({ result: { tunnels: [{ name: 'web', state: 'connecting' }] } });
-    expect(messages.some((m) => m.kind === 'event' && m.stream === 'traffic')).toBe(true);
-    expect(messages.some((m) => m.kind === 'event' && m.stream === 'status')).toBe(true);
+    // pushed every sampleIntervalMs (50 ms here), without being asked
+    expect(await arrived((m) => m.kind === 'event' && m.stream === 'traffic')).toBeDefined();
+    expect(await arrived((m) => m.kind === 'event' && m.stream === 'status')).toBeDefined();
     ws.close();
   });
 });
