@@ -15,7 +15,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { editTunnels } from '../../io/config-edit.js';
 import { ConfigError, loadClientConfig } from '../../io/config-loader.js';
 import { watchConfigFile } from '../../io/config-watch.js';
-import { formatHostPort, parseHostPort } from '../../shared/net-address.js';
+import { formatHostPort, parseHostPort } from '../../shared/net/address.js';
 import type { TrafficSample } from '../../shared/ipc/contract.js';
 import { Router } from '../../shared/ipc/router.js';
 import { Engine } from '../engine.js';
