@@ -14,6 +14,9 @@ Usage:
       Run the public server (control port, tunnels, admin API).
   burrow client --config client.yaml
       Run the client engine headless (tunnels and visitors from the config).
+  burrow console [--config FILE] [--listen 127.0.0.1:PORT] [--open] [--json]
+      Run the client engine with the web console on loopback (config default:
+      $XDG_CONFIG_HOME/burrow/client.yaml); prints the URL with its access token.
   burrow status [--admin HOST:PORT | --config client.yaml] [--json]
       Show a running client's tunnels, states, addresses and counters.
   burrow stun HOST:PORT [--json] [--tcp] [--timeout SECONDS]
@@ -35,6 +38,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./server-command.js')).runServer(rest);
     case 'client':
       return (await import('./client-command.js')).runClient(rest);
+    case 'console':
+      return (await import('./console-command.js')).runConsole(rest);
     case 'status':
       return (await import('./status-command.js')).runStatus(rest);
     case 'demo':

@@ -12,10 +12,10 @@ import type { FramedConnection } from '../io/framed-connection.js';
 import { TrustStore } from '../io/trust-store.js';
 import type { Clock } from '../shared/clock.js';
 import { resetStream } from '../io/splice.js';
-import type { ClientConfig, VisitorConfig } from '../shared/config/client-config.js';
+import type { ClientConfig, TunnelConfig, VisitorConfig } from '../shared/config/client-config.js';
 import { parseHostPort } from '../shared/net/address.js';
 import type { Message } from '../shared/protocol/messages.js';
-import type { ClientStatus } from '../shared/types/status.js';
+import type { ClientStatus, TunnelStatus } from '../shared/types/status.js';
 import type { ClientTunnel } from './client-tunnel.js';
 import { ControlClient } from './control-client.js';
 import { MuxConnection } from './mux-connection.js';
@@ -61,7 +61,7 @@ export class Engine {
       this.logger,
       this.clock,
     );
-    for (const t of config.tunnels) this.tunnels.set(t.name, clientTunnelFor(t, this.clock));
+    for (const t of config.tunnels) if (t.enabled !== false) this.tunnels.set(t.name, clientTunnelFor(t, this.clock));
   }
 
   async start(): Promise<void> {
@@ -81,7 +81,7 @@ export class Engine {
     const prev = this.config;
     this.config = next;
     const serverChanged = prev.server !== next.server || prev.token !== next.token || prev.tls !== next.tls || prev.serverFingerprint !== next.serverFingerprint || prev.mux !== next.mux;
-    const wanted = new Map(next.tunnels.map((t) => [t.name, t]));
+    const wanted = new Map(next.tunnels.filter((t) => t.enabled !== false).map((t) => [t.name, t]));
     for (const [name, tunnel] of this.tunnels) {
       const cfg = wanted.get(name);
       if (!cfg || !isDeepStrictEqual(cfg, tunnel.config)) {
@@ -91,7 +91,7 @@ export class Engine {
       }
     }
     for (const cfg of next.tunnels) {
-      if (this.tunnels.has(cfg.name)) continue;
+      if (cfg.enabled === false || this.tunnels.has(cfg.name)) continue;
       const tunnel = clientTunnelFor(cfg, this.clock);
       this.tunnels.set(cfg.name, tunnel);
       this.logger.info({ tunnel: cfg.name }, 'tunnel added');
@@ -121,7 +121,8 @@ export class Engine {
       ...(this.control.onlineSince !== undefined ? { uptimeMs: Math.round(this.clock.now() - this.control.onlineSince) } : {}),
       reconnects: this.control.reconnects,
       ...(this.control.lastDisconnect ? { lastDisconnect: { ...this.control.lastDisconnect } } : {}),
-      tunnels: [...this.tunnels.values()].map((t) => t.status(host)),
+      // In config order; a switched-off tunnel (`enabled: false`) is listed as stopped.
+      tunnels: this.config.tunnels.map((cfg) => this.tunnels.get(cfg.name)?.status(host) ?? stoppedTunnel(cfg)),
       visitors: [...this.visitors.values()].map((v) => v.status()),
     };
   }
@@ -214,4 +215,8 @@ export class Engine {
 function sanitizeId(text: string): string {
   const id = text.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
   return id.length > 0 ? id : 'burrow-client';
+}
+
+function stoppedTunnel(cfg: TunnelConfig): TunnelStatus {
+  return { name: cfg.name, type: cfg.type, local: cfg.local, state: 'stopped', bytesIn: 0, bytesOut: 0, activeConnections: 0, totalConnections: 0 };
 }

@@ -11,6 +11,8 @@ const tunnelCommon = {
   local: hostPort,
   /** Per-tunnel bandwidth limit, each direction. */
   bandwidth: byteRate.optional(),
+  /** `false`: kept in the file but not registered with the server (the console's on/off switch). */
+  enabled: z.boolean().optional(),
 };
 
 /** One tunnel type's schema entry: the common fields, `type: <its name>`, and its own fields. */

@@ -1,0 +1,110 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { startConsole, type ConsoleHost } from './console-host.js';
+
+let host: ConsoleHost | undefined;
+afterEach(async () => {
+  await host?.close();
+  host = undefined;
+});
+
+async function start() {
+  const dir = await mkdtemp(join(tmpdir(), 'burrow-console-'));
+  const configFile = join(dir, 'client.yaml');
+  // port 9 on loopback: nothing answers, the engine keeps "connecting"; the console still works
+  await writeFile(configFile, '# mine\nserver: 127.0.0.1:9\ntoken: secret-token-123\ntls: false\nadmin: false\n');
+  await writeFile(join(dir, 'index.html'), '<!doctype html><title>Burrow</title>');
+  host = await startConsole({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }), stateDir: dir, rendererDir: dir, sampleIntervalMs: 50 });
+  const url = new URL(host.url);
+  return { url, configFile, token: url.searchParams.get('token')! };
+}
+
+function get(url: URL, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path, headers }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function openWs(url: URL, query: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://${url.host}/ws${query}`, { headers });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+}
+
+describe('burrow console host', () => {
+  it('refuses HTTP without the token, and with a wrong one, with 403', async () => {
+    const { url } = await start();
+    expect((await get(url, '/')).status).toBe(403);
+    expect((await get(url, '/?token=wrong')).status).toBe(403);
+    expect((await get(url, '/', { cookie: 'burrow_console=wrong' })).body).toMatch(/access token/);
+  });
+
+  it('turns the token in the URL into a cookie, then serves the page', async () => {
+    const { url, token } = await start();
+    const first = await get(url, `/?token=${token}`);
+    expect(first.status).toBe(303);
+    const cookie = String(first.headers['set-cookie']).split(';')[0]!;
+    const page = await get(url, '/', { cookie });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<title>Burrow</title>');
+    expect((await get(url, '/../../etc/passwd', { cookie })).status).toBe(404);
+  });
+
+  it('refuses a non-loopback Host even with the token (DNS rebinding)', async () => {
+    const { url, token } = await start();
+    expect((await get(url, `/?token=${token}`, { host: `evil.example:${url.port}` })).status).toBe(403);
+  });
+
+  it('refuses a WebSocket without the token or from a foreign origin', async () => {
+    const { url, token } = await start();
+    await expect(openWs(url, '')).rejects.toThrow('HTTP 403');
+    await expect(openWs(url, `?token=${token}`, { origin: 'http://evil.example' })).rejects.toThrow('HTTP 403');
+  });
+
+  it('answers contract calls over the WebSocket, pushes status and traffic, and writes tunnel edits to the file', async () => {
+    const { url, token, configFile } = await start();
+    const ws = await openWs(url, `?token=${token}`);
+    const messages: { kind: string; id?: number; stream?: string; ok?: boolean; result?: unknown; error?: { code: string } }[] = [];
+    ws.on('message', (d) => messages.push(JSON.parse(String(d))));
+    const arrived = async (match: (m: (typeof messages)[number]) => boolean) => {
+      for (let i = 0; i < 500 && !messages.some(match); i++) await new Promise((r) => setTimeout(r, 10));
+      return messages.find(match);
+    };
+    const reply = async (id: number) => (await arrived((m) => m.id === id))!;
+    ws.send(JSON.stringify({ kind: 'request', id: 1, channel: 'status.get', payload: {} }));
+    expect(await reply(1)).toMatchObject({ ok: true, result: { server: '127.0.0.1:9', tunnels: [] } });
+    ws.send('{not json');
+    ws.send(JSON.stringify({ kind: 'request', id: 2, channel: 'tunnels.add', payload: { tunnel: { name: 'web', type: 'tcp', local: '127.0.0.1:8080', remotePort: 0 } } }));
+    expect(await reply(2)).toMatchObject({ ok: true });
+    expect(messages.some((m) => m.kind === 'response' && m.id === null && m.error?.code === 'bad-message')).toBe(true);
+    const text = await readFile(configFile, 'utf8');
+    expect(text).toContain('# mine');
+    expect(text).toContain('name: web');
+    ws.send(JSON.stringify({ kind: 'request', id: 3, channel: 'status.get', payload: {} }));
+    expect(await reply(3)).toMatchObject({ result: { tunnels: [{ name: 'web', state: 'connecting' }] } });
+    // pushed every sampleIntervalMs (50 ms here), without being asked
+    expect(await arrived((m) => m.kind === 'event' && m.stream === 'traffic')).toBeDefined();
+    expect(await arrived((m) => m.kind === 'event' && m.stream === 'status')).toBeDefined();
+    ws.close();
+  });
+});
+
+describe('burrow console --listen', () => {
+  it('refuses an address that is not loopback', async () => {
+    await expect(startConsole({ configFile: '/nonexistent.yaml', listen: '0.0.0.0:0', logger: pino({ level: 'silent' }), stateDir: tmpdir() })).rejects.toThrow(/loopback only/);
+  });
+});
