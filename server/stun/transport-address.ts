@@ -1,6 +1,5 @@
 /** How the STUN listener names the addresses of what it receives. */
-import { isIPv6 } from 'node:net';
-import { formatHostPort } from '../../shared/net/address.js';
+import { formatHostPort, unmapAddress } from '../../shared/net/address.js';
 import { canonicalAddress } from '../../shared/stun/address.js';
 import type { TransportAddress } from '../../shared/stun/message.js';
 import type { ClientProtocol } from './client-transport.js';
@@ -9,8 +8,8 @@ import type { ClientProtocol } from './client-transport.js';
 export function transportAddress(address: string, port: number): TransportAddress {
   // Per datagram: an IPv4 source needs no parsing (no ':'); only IPv6 is canonicalised.
   if (!address.includes(':')) return { family: 'IPv4', address, port };
-  const a = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-  return isIPv6(a) ? { family: 'IPv6', address: canonicalAddress('IPv6', a), port } : { family: 'IPv4', address: a, port };
+  const a = unmapAddress(address);
+  return a.includes(':') ? { family: 'IPv6', address: canonicalAddress('IPv6', a), port } : { family: 'IPv4', address: a, port };
 }
 
 /** ClientTransport.key: "protocol|remote ip|remote port|local ip|local port". */
