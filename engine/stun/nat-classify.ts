@@ -19,7 +19,7 @@
  * (one per destination on an address[-and-port]-dependent NAT) follow each other.
  */
 import type { TransportAddress } from '../../shared/stun/message.js';
-import { p2pVerdict } from './nat-verdict.js';
+import { coneByFiltering, p2pVerdict } from './nat-verdict.js';
 import type { BindingLifetime, ClassicNatName, NatBehaviour, NatReport, PortBehaviour } from './nat-report.js';
 import { formatHostPort, sameIp } from '../../shared/net/address.js';
 
@@ -249,16 +249,7 @@ export function classicName(mapping: NatBehaviour, filtering: NatBehaviour, noNa
   if (noNat) return 'open internet';
   if (mapping === 'unknown') return 'unknown';
   if (mapping !== 'endpoint-independent') return 'symmetric';
-  switch (filtering) {
-    case 'endpoint-independent':
-      return 'full cone';
-    case 'address-dependent':
-      return 'restricted cone';
-    case 'address-and-port-dependent':
-      return 'port-restricted cone';
-    default:
-      return 'unknown';
-  }
+  return coneByFiltering(filtering);
 }
 
 /**

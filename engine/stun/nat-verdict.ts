@@ -8,7 +8,7 @@
  * port the symmetric NAT picks for the peer is unknown in advance and the peer's filter wants exactly
  * it, so the relay is used.
  */
-import type { ClassicNatName, NatReport } from './nat-report.js';
+import type { ClassicNatName, NatBehaviour, NatReport } from './nat-report.js';
 
 /** The kinds a peer can be, by the classic name of its NAT (open internet: no NAT, no filter). */
 export type PeerKind = Exclude<ClassicNatName, 'unknown'>;
@@ -22,9 +22,15 @@ export type P2pPath = 'direct' | 'relay' | 'unknown';
  */
 export function effectiveKind(r: Pick<NatReport, 'classicName' | 'filtering'>): PeerKind | 'unknown' {
   if (r.classicName !== 'open internet') return r.classicName;
-  switch (r.filtering) {
+  const cone = coneByFiltering(r.filtering);
+  return cone === 'full cone' ? 'open internet' : cone; // no filter at all: still no NAT
+}
+
+/** The cone a NAT with endpoint-independent mapping is, named by its filtering behaviour. */
+export function coneByFiltering(filtering: NatBehaviour): 'full cone' | 'restricted cone' | 'port-restricted cone' | 'unknown' {
+  switch (filtering) {
     case 'endpoint-independent':
-      return 'open internet';
+      return 'full cone';
     case 'address-dependent':
       return 'restricted cone';
     case 'address-and-port-dependent':
