@@ -17,6 +17,11 @@ export function runServer(argv: string[]): Promise<number> {
     const config = await loadServerConfig(file);
     const logger = createLogger({ level: config.log.level, json: flags['json-logs'], name: 'server' });
     const server = new BurrowServer(config, { logger, stateDir: config.stateDir ?? defaultStateDir('server'), clock: monotonicClock });
+    // A SIGHUP while starting must not kill the process (Node's default for it): hold it and reload
+    // once the reload handler below is in place.
+    let hupWhileStarting = false;
+    const holdHup = () => (hupWhileStarting = true);
+    process.on('SIGHUP', holdHup);
     await server.start();
     if (server.fingerprint) {
       // Printed whatever the log level when the certificate is new: clients pin this value.
@@ -38,7 +43,10 @@ export function runServer(argv: string[]): Promise<number> {
       }
     };
     const watcher = watchConfigFile(file, () => void reload());
-    await untilSignal({ SIGHUP: () => void reload() });
+    const waiting = untilSignal({ SIGHUP: () => void reload() });
+    process.off('SIGHUP', holdHup);
+    if (hupWhileStarting) void reload();
+    await waiting;
     watcher.close();
     logger.info('shutting down');
     await admin?.stop();
