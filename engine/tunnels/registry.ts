@@ -6,6 +6,7 @@
 import type { Clock } from '../../shared/clock.js';
 import type { TunnelConfig, TunnelConfigOf, TunnelType } from '../../shared/config/client-config.js';
 import { ClientTunnel, type EngineTunnelType } from '../client-tunnel.js';
+import { p2pTunnelType } from './p2p.js';
 import { secretTunnelType } from './secret.js';
 import { tcpTunnelType } from './tcp.js';
 import { udpTunnelType } from './udp.js';
@@ -14,6 +15,7 @@ export const engineTunnelTypes: { readonly [K in TunnelType]: EngineTunnelType<T
   tcp: tcpTunnelType,
   udp: udpTunnelType,
   secret: secretTunnelType,
+  p2p: p2pTunnelType,
 };
 
 /** A tracked tunnel for this config, bound to its type; `clock` as for ClientTunnel. */

@@ -13,13 +13,13 @@ export function TunnelForm({ target, onSave, onCancel }: { target: FormTarget; o
   const [name, setName] = useState(t?.name ?? '');
   const [type, setType] = useState<TunnelConfig['type']>(t?.type ?? 'tcp');
   const [local, setLocal] = useState(t?.local ?? '127.0.0.1:');
-  const [remotePort, setRemotePort] = useState(t && t.type !== 'secret' ? String(t.remotePort) : '0');
-  const [secret, setSecret] = useState(t?.type === 'secret' ? t.secret : '');
+  const [remotePort, setRemotePort] = useState(t && (t.type === 'tcp' || t.type === 'udp') ? String(t.remotePort) : '0');
+  const [secret, setSecret] = useState(t?.type === 'secret' || t?.type === 'p2p' ? t.secret : '');
   const [problem, setProblem] = useState<string | undefined>();
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const raw = type === 'secret' ? { name, type, local, secret } : { name, type, local, remotePort: Number(remotePort) };
+    const raw = type === 'secret' || type === 'p2p' ? { name, type, local, secret } : { name, type, local, remotePort: Number(remotePort) };
     const parsed = TunnelSchema.safeParse(raw);
     if (!parsed.success) {
       setProblem(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));

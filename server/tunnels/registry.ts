@@ -4,6 +4,7 @@
  * (shared/config/client-config.ts), so a type cannot be half added.
  */
 import type { TunnelKind } from '../../shared/protocol/messages.js';
+import { p2pTunnelType } from './p2p.js';
 import { secretTunnelType } from './secret.js';
 import { tcpTunnelType } from './tcp.js';
 import type { ServerTunnelType } from './tunnel-type.js';
@@ -13,4 +14,5 @@ export const serverTunnelTypes: { readonly [K in TunnelKind]: ServerTunnelType }
   tcp: tcpTunnelType,
   udp: udpTunnelType,
   secret: secretTunnelType,
+  p2p: p2pTunnelType,
 };

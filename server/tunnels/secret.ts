@@ -22,7 +22,6 @@ export const secretTunnelType: ServerTunnelType = {
 };
 
 export class SecretTunnel implements ServerTunnel, VisitorTarget {
-  readonly type = 'secret';
   readonly stats = new TrafficStats();
   readonly createdAt = new Date();
   private readonly sockets = new Set<Duplex>();
@@ -34,6 +33,8 @@ export class SecretTunnel implements ServerTunnel, VisitorTarget {
     readonly secretKey: string,
     private readonly ctx: TunnelContext,
     private readonly registry: VisitorTargets,
+    /** p2p tunnels are secret tunnels on the relay (server/tunnels/p2p.ts). */
+    readonly type: 'secret' | 'p2p' = 'secret',
   ) {}
 
   get clientId(): string {

@@ -44,11 +44,21 @@ export const SecretTunnelSchema = tunnelEntry('secret', {
  * server/tunnels/ and engine/tunnels/): the config union, the type names, the wire's `kind`
  * values and the registries' required keys all follow from this list.
  */
-const tunnelEntries = [TcpTunnelSchema, UdpTunnelSchema, SecretTunnelSchema] as const;
+/**
+ * p2p: like secret (no public port; visitors prove the secret), but visitors of type p2p try a
+ * direct, hole-punched path first and use the relay while there is none (issue 9). `protocol` is
+ * what the local service speaks: tcp (one stream per connection) or udp (datagrams, boundaries kept).
+ */
+export const P2pTunnelSchema = tunnelEntry('p2p', {
+  secret: z.string().min(8, 'expected a secret of at least 8 characters'),
+  protocol: z.enum(['tcp', 'udp']).default('tcp'),
+});
+
+const tunnelEntries = [TcpTunnelSchema, UdpTunnelSchema, SecretTunnelSchema, P2pTunnelSchema] as const;
 
 export const TunnelSchema = z.discriminatedUnion('type', tunnelEntries);
 
-/** A tunnel type's name ("tcp", "udp", "secret"). */
+/** A tunnel type's name ("tcp", "udp", "secret", "p2p"). */
 export type TunnelType = z.output<typeof TunnelSchema>['type'];
 /** The names of all tunnel types, in entry order. */
 export const TUNNEL_TYPES = tunnelEntries.map((entry) => entry.shape.type.value) as [TunnelType, ...TunnelType[]];

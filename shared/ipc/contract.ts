@@ -7,7 +7,7 @@
  * object, so nothing can be called or handled that is not declared here.
  */
 import { z } from 'zod';
-import { TunnelSchema } from '../config/client-config.js';
+import { TUNNEL_TYPES, TunnelSchema } from '../config/client-config.js';
 import { name } from '../config/common.js';
 import type { ClientStatus, TunnelStatus, VisitorStatus } from '../types/status.js';
 
@@ -22,7 +22,7 @@ const counters = {
 
 export const TunnelStatusSchema = z.object({
   name: z.string(),
-  type: z.enum(['tcp', 'udp', 'secret']),
+  type: z.enum(TUNNEL_TYPES),
   local: z.string(),
   state: connectionState,
   error: z.string().optional(),
