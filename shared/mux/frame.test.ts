@@ -13,6 +13,7 @@ import {
   type MuxFrame,
   type MuxHeader,
 } from './frame.js';
+import { concatBytes } from '../bytes.js';
 
 function muxError(fn: () => unknown): MuxError {
   try {
@@ -28,15 +29,6 @@ function expectCode(fn: () => unknown, code: MuxErrorCode): void {
   expect(muxError(fn).code).toBe(code);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Split `bytes` at the given cut points (sorted, deduplicated, clamped). */
 function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
@@ -88,11 +80,11 @@ describe('encodeFrame', () => {
 describe('MuxFrameDecoder', () => {
   it('decodes a Data frame and a non-Data frame whose length is not a payload', () => {
     const d = new MuxFrameDecoder();
-    const bytes = concat([
+    const bytes = concatBytes(
       encodeFrame({ type: MuxType.Data, flags: MuxFlag.SYN, streamId: 1, length: 2 }, new Uint8Array([1, 2])),
       encodeHeader({ type: MuxType.WindowUpdate, flags: 0, streamId: 1, length: 1_000_000 }),
       encodeHeader({ type: MuxType.Ping, flags: MuxFlag.ACK, streamId: 0, length: 42 }),
-    ]);
+    );
     const frames = d.push(bytes).map(plain);
     expect(frames).toEqual([
       { type: 0, flags: 1, streamId: 1, length: 2, payload: [1, 2] },
@@ -174,7 +166,7 @@ describe('properties', () => {
   it('decode(encode(frames)) is the identity, however the bytes are chunked', () => {
     fc.assert(
       fc.property(fc.array(frameArb, { maxLength: 20 }), fc.array(fc.nat({ max: 8000 }), { maxLength: 30 }), (frames, cuts) => {
-        const bytes = concat(frames.map((f) => encodeFrame(f.header, f.payload)));
+        const bytes = concatBytes(...frames.map((f) => encodeFrame(f.header, f.payload)));
         const d = new MuxFrameDecoder({ maxFramePayload: 300 });
         const out = split(bytes, cuts).flatMap((c) => d.push(c));
         expect(out.map(plain)).toEqual(frames.map((f) => ({ ...f.header, payload: [...f.payload] })));
@@ -187,7 +179,7 @@ describe('properties', () => {
     const ends = MuxFlag.FIN | MuxFlag.RST;
     fc.assert(
       fc.property(fc.array(frameArb, { maxLength: 20 }), fc.array(fc.nat({ max: 8000 }), { maxLength: 30 }), (frames, cuts) => {
-        const bytes = concat(frames.map((f) => encodeFrame(f.header, f.payload)));
+        const bytes = concatBytes(...frames.map((f) => encodeFrame(f.header, f.payload)));
         const d = new MuxFrameDecoder({ maxFramePayload: 300, streamData: true });
         const chunks = split(bytes, cuts);
         const out = chunks.flatMap((c) => d.push(c));
@@ -255,11 +247,11 @@ describe('properties', () => {
           h[3] = flags & 0xff;
           h[11] = len & 0xff;
           h[10] = len >> 8;
-          return t === 0 ? concat([h, new Uint8Array(len)]) : h;
+          return t === 0 ? concatBytes(h, new Uint8Array(len)) : h;
         });
         const d = new MuxFrameDecoder({ maxFramePayload: 512 });
         try {
-          d.push(concat(parts));
+          d.push(concatBytes(...parts));
         } catch (err) {
           expect(err).toBeInstanceOf(MuxError);
         }

@@ -24,6 +24,7 @@
  */
 import { constantTimeEqual } from '../stun/crypto.js';
 import { utf8Encoder } from '../utf8.js';
+import { concatBytes } from '../bytes.js';
 
 /** HMAC-SHA256(key, data). */
 export type Hmac = (key: Uint8Array, data: Uint8Array) => Uint8Array;
@@ -90,19 +91,10 @@ export class ProbeError extends Error {
 const MAC_LABEL = utf8Encoder.encode('burrow-p2p-probe');
 const KEY_LABEL = utf8Encoder.encode('burrow-p2p-probe-key');
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** The per-session probe key: HMAC-SHA256(secret, "burrow-p2p-probe-key" || session id). */
 export function probeKey(hmac: Hmac, secret: string | Uint8Array, sessionId: Uint8Array): Uint8Array {
-  return hmac(typeof secret === 'string' ? utf8Encoder.encode(secret) : secret, concat(KEY_LABEL, sessionId));
+  return hmac(typeof secret === 'string' ? utf8Encoder.encode(secret) : secret, concatBytes(KEY_LABEL, sessionId));
 }
 
 /** Starts with the probe magic: the socket's demultiplexer hands it to the punch session, not to udx or STUN. */
@@ -116,7 +108,7 @@ function checkContext(ctx: ProbeContext): void {
 }
 
 function mac(ctx: ProbeContext, header: Uint8Array): Uint8Array {
-  return ctx.hmac(ctx.key, concat(MAC_LABEL, header, ctx.offerNonce, ctx.answerNonce)).subarray(0, PROBE_MAC_LENGTH);
+  return ctx.hmac(ctx.key, concatBytes(MAC_LABEL, header, ctx.offerNonce, ctx.answerNonce)).subarray(0, PROBE_MAC_LENGTH);
 }
 
 export function encodeProbe(ctx: ProbeContext, probe: Probe): Uint8Array {

@@ -10,6 +10,7 @@ import {
   type ProtocolErrorCode,
   type RawFrame,
 } from './frame.js';
+import { concatBytes } from '../bytes.js';
 
 const KNOWN = new Set([1, 2, 3, 200]);
 const decoder = (maxPayload?: number) => new FrameDecoder({ knownTypes: KNOWN, maxPayload });
@@ -22,15 +23,6 @@ function header(version: number, type: number, length: number): Uint8Array {
   return h;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function protocolError(fn: () => unknown): ProtocolError {
   try {
@@ -79,7 +71,7 @@ describe('FrameDecoder', () => {
 
   it('decodes several frames from one chunk, in order', () => {
     const d = decoder();
-    const frames = d.push(concat(encodeFrame(1, text('a')), encodeFrame(2, new Uint8Array(0)), encodeFrame(200, text('ccc'))));
+    const frames = d.push(concatBytes(encodeFrame(1, text('a')), encodeFrame(2, new Uint8Array(0)), encodeFrame(200, text('ccc'))));
     expect(frames.map((f) => f.type)).toEqual([1, 2, 200]);
     expect(frames.map((f) => new TextDecoder().decode(f.payload))).toEqual(['a', '', 'ccc']);
     expect(d.takeRemainder().length).toBe(0);
@@ -102,9 +94,9 @@ describe('FrameDecoder', () => {
   it('yields the same frames whatever the chunk boundaries, and keeps the unfinished tail', () => {
     const payloads = [text('one'), new Uint8Array(0), new Uint8Array(80).fill(7), text('{"x":1}')];
     const types = [1, 2, 200, 3];
-    const whole = concat(...payloads.map((p, i) => encodeFrame(types[i]!, p)));
+    const whole = concatBytes(...payloads.map((p, i) => encodeFrame(types[i]!, p)));
     const tail = encodeFrame(2, text('not finished')).subarray(0, 9);
-    const stream = concat(whole, tail);
+    const stream = concatBytes(whole, tail);
     const expected: RawFrame[] = payloads.map((payload, i) => ({ type: types[i]!, payload }));
 
     // Every single split point...
@@ -162,7 +154,7 @@ describe('FrameDecoder', () => {
 
     it('honours a custom maxPayload', () => {
       expectCode(() => decoder(16).push(header(PROTOCOL_VERSION, 1, 17)), 'oversize');
-      expect(decoder(16).push(concat(header(PROTOCOL_VERSION, 1, 16), new Uint8Array(16)))).toHaveLength(1);
+      expect(decoder(16).push(concatBytes(header(PROTOCOL_VERSION, 1, 16), new Uint8Array(16)))).toHaveLength(1);
     });
 
     it('checks the version before the type and the type before the length', () => {
@@ -183,7 +175,7 @@ describe('FrameDecoder', () => {
 
     it('stops after the switching frame and keeps the raw bytes for takeRemainder()', () => {
       const d = decoder();
-      const frames = d.push(concat(encodeFrame(1, text('start')), raw), stopOnType1);
+      const frames = d.push(concatBytes(encodeFrame(1, text('start')), raw), stopOnType1);
       expect(frames).toEqual([{ type: 1, payload: text('start') }]);
       expect(d.isStopped).toBe(true);
       expect(d.takeRemainder()).toEqual(raw);
@@ -191,21 +183,21 @@ describe('FrameDecoder', () => {
 
     it('raw bytes that happen to form valid frames are not decoded after the switch', () => {
       const d = decoder();
-      const lookalike = concat(encodeFrame(2, text('not a frame, user data')), encodeFrame(3, new Uint8Array(0)));
-      expect(d.push(concat(encodeFrame(1, text('start')), lookalike), stopOnType1)).toHaveLength(1);
+      const lookalike = concatBytes(encodeFrame(2, text('not a frame, user data')), encodeFrame(3, new Uint8Array(0)));
+      expect(d.push(concatBytes(encodeFrame(1, text('start')), lookalike), stopOnType1)).toHaveLength(1);
       expect(d.push(text('more'))).toEqual([]);
-      expect(d.takeRemainder()).toEqual(concat(lookalike, text('more')));
+      expect(d.takeRemainder()).toEqual(concatBytes(lookalike, text('more')));
     });
 
     it('raw bytes that look like an oversize header are kept too', () => {
       const d = decoder();
       const tail = header(PROTOCOL_VERSION, 1, 0x7fffffff);
-      expect(d.push(concat(encodeFrame(1, new Uint8Array(0)), tail), stopOnType1)).toHaveLength(1);
+      expect(d.push(concatBytes(encodeFrame(1, new Uint8Array(0)), tail), stopOnType1)).toHaveLength(1);
       expect(d.takeRemainder()).toEqual(tail);
     });
 
     it('without a switch, a bad header after a good frame is an error at once', () => {
-      expectCode(() => decoder().push(concat(encodeFrame(1, text('start')), raw)), 'bad-version');
+      expectCode(() => decoder().push(concatBytes(encodeFrame(1, text('start')), raw)), 'bad-version');
     });
   });
 
@@ -223,7 +215,7 @@ describe('FrameDecoder', () => {
                 fc.oneof(fc.integer({ min: 0, max: 40 }), fc.constant(MAX_FRAME_PAYLOAD + 1), fc.nat()),
                 fc.uint8Array({ maxLength: 48 }),
               )
-              .map(([v, t, l, p]) => concat(header(v, t, l), p)),
+              .map(([v, t, l, p]) => concatBytes(header(v, t, l), p)),
           ),
           { maxLength: 12 },
         ),

@@ -9,6 +9,7 @@
  * The decoder checks the header as soon as its six bytes arrive, so an unsupported version,
  * an unknown type or an oversize length is refused before any payload is buffered.
  */
+import { concatBytes } from '../bytes.js';
 
 export const PROTOCOL_VERSION = 1;
 export const FRAME_HEADER_LENGTH = 6;
@@ -82,7 +83,7 @@ export class FrameDecoder {
    * chunk). A stopped decoder only buffers.
    */
   push(chunk: Uint8Array, stopAfter?: (frame: RawFrame) => boolean): RawFrame[] {
-    this.buffer = this.buffer.length === 0 ? chunk : concat(this.buffer, chunk);
+    this.buffer = this.buffer.length === 0 ? chunk : concatBytes(this.buffer, chunk);
     const frames: RawFrame[] = [];
     let offset = 0;
     while (!this.stopped) {
@@ -128,9 +129,3 @@ export class FrameDecoder {
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}

@@ -13,21 +13,13 @@ import {
   type MessageTypeName,
 } from './messages.js';
 import { p2pArbitraries, p2pExamples } from './p2p-messages.fixtures.js';
+import { concatBytes } from '../bytes.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 
 const utf8 = new TextEncoder();
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Datagram data as hex: vitest compares big Uint8Arrays element by element, which is slow. */
 function norm(messages: readonly Message[]): unknown[] {
@@ -171,9 +163,9 @@ describe('encodeMessage errors', () => {
 describe('incremental decoding', () => {
   // Leave out the 64 KiB datagram so that trying every split point stays cheap.
   const small = allExamples.filter((m) => m.type !== 'UdpDatagram' || m.data.length < 1000);
-  const stream = concat(...small.map(encodeMessage));
+  const stream = concatBytes(...small.map(encodeMessage));
   const tail = encodeMessage(examples.Login[0]!).subarray(0, 20);
-  const withTail = concat(stream, tail);
+  const withTail = concatBytes(stream, tail);
 
   it('a stream split at every byte boundary yields the same messages in order', () => {
     for (let cut = 0; cut <= withTail.length; cut++) {
@@ -200,7 +192,7 @@ describe('incremental decoding', () => {
         fc.integer({ min: 0, max: FRAME_HEADER_LENGTH + 10 }),
         (messages, fractions, tailLength) => {
           const tailBytes = encodeMessage(examples.Error[0]!).subarray(0, tailLength);
-          const bytes = concat(...messages.map(encodeMessage), tailBytes);
+          const bytes = concatBytes(...messages.map(encodeMessage), tailBytes);
           const cuts = [0, ...fractions.map((f) => Math.floor(f * bytes.length)).sort((a, b) => a - b), bytes.length];
           const d = new MessageDecoder();
           const got: Message[] = [];
@@ -218,7 +210,7 @@ describe('incremental decoding', () => {
     // Raw bytes that are themselves a valid Ping frame must still come back as raw bytes.
     for (const raw of [utf8.encode('GET / HTTP/1.1\r\nHost: example.com\r\n\r\n'), encodeMessage({ type: 'Ping', time: 1 })]) {
       const d = new MessageDecoder();
-      expect(d.push(concat(encodeMessage(start), raw), (m) => m.type === 'StartWorkConn')).toEqual([start]);
+      expect(d.push(concatBytes(encodeMessage(start), raw), (m) => m.type === 'StartWorkConn')).toEqual([start]);
       expect(d.takeRemainder()).toEqual(raw);
     }
   });
@@ -441,9 +433,9 @@ function mutate(input: Uint8Array, m: Mutation): Uint8Array {
     case 'truncate':
       return input.slice(0, at);
     case 'insert':
-      return concat(input.subarray(0, at), m.bytes, input.subarray(at));
+      return concatBytes(input.subarray(0, at), m.bytes, input.subarray(at));
     case 'delete':
-      return concat(input.subarray(0, at), input.subarray(at + m.count));
+      return concatBytes(input.subarray(0, at), input.subarray(at + m.count));
   }
 }
 
@@ -463,7 +455,7 @@ describe('properties', () => {
         fc.array(messageArb, { minLength: 1, maxLength: 8 }),
         fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 8 }),
         (messages, fractions) => {
-          const bytes = concat(...messages.map(encodeMessage));
+          const bytes = concatBytes(...messages.map(encodeMessage));
           const cuts = [0, ...fractions.map((f) => Math.floor(f * bytes.length)).sort((a, b) => a - b), bytes.length];
           const d = new MessageDecoder();
           const got: Message[] = [];
@@ -492,7 +484,7 @@ describe('properties', () => {
           h[0] = v;
           h[1] = t;
           new DataView(h.buffer).setUint32(2, Math.min(l, p.length + 4), false);
-          return concat(h, p);
+          return concatBytes(h, p);
         }),
     );
     fc.assert(
@@ -512,7 +504,7 @@ describe('properties', () => {
         fc.array(mutationArb, { minLength: 1, maxLength: 4 }),
         fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 4 }),
         (messages, mutations, fractions) => {
-          let bytes = concat(...messages.map(encodeMessage));
+          let bytes = concatBytes(...messages.map(encodeMessage));
           for (const m of mutations) bytes = mutate(bytes, m);
           const cuts = [0, ...fractions.map((f) => Math.floor(f * bytes.length)).sort((a, b) => a - b), bytes.length];
           const chunks: Uint8Array[] = [];

@@ -10,6 +10,7 @@ import { StunError } from './errors.js';
 // utf8Decoder is strict (fatal): a receiver must not silently alter credentials; it keeps a leading U+FEFF.
 import { utf8Decoder, utf8Encoder } from '../utf8.js';
 import type { StunAttribute, TransportAddress } from './attribute-types.js';
+import { concatBytes } from '../bytes.js';
 
 type KnownType = Exclude<StunAttribute['type'], 'UNKNOWN'>;
 
@@ -245,17 +246,6 @@ export function pad4(n: number): number {
   return (n + 3) & ~3;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function be32(n: number): Uint8Array {
   return new Uint8Array([(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
@@ -471,7 +461,7 @@ function encodeKnown(attr: Exclude<StunAttribute, { type: 'UNKNOWN' }>, transact
       return encodeAlgorithmEntry(type, attr.algorithm, attr.params, false);
     case 'PASSWORD-ALGORITHMS':
       if (!Array.isArray(attr.algorithms)) bad(`${type}: algorithms must be an array`);
-      return concat(attr.algorithms.map((a) => encodeAlgorithmEntry(type, a?.algorithm, a?.params, true)));
+      return concatBytes(...attr.algorithms.map((a) => encodeAlgorithmEntry(type, a?.algorithm, a?.params, true)));
     case 'ICMP': {
       const out = new Uint8Array(8);
       out[2] = checkInt(`${type} type`, attr.icmpType, 0, 0xff);

@@ -7,6 +7,7 @@ import { encodeChannelData } from './channel-data.js';
 import { StunError } from './errors.js';
 import { decodeStun, encodeStun, type StunMessage } from './message.js';
 import { StunStreamDecoder, type StreamItem } from './stream.js';
+import { concatBytes } from '../bytes.js';
 
 const TID = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
 
@@ -26,15 +27,6 @@ const messageArb: fc.Arbitrary<StunMessage> = fc.record({
   ),
 });
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -65,14 +57,14 @@ const stun2 = encodeStun(
 const chanA = Uint8Array.from([5, 6, 7]);
 const chanB = new Uint8Array(0);
 const chanC = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
-const stream = concat([
+const stream = concatBytes(
   stun1,
   encodeChannelData(0x4000, chanA, true),
   encodeChannelData(0x4fff, chanB, true),
   stun2,
   encodeChannelData(0x7001, chanC, true),
   stun1,
-]);
+);
 const expected: StreamItem[] = [
   { kind: 'stun', bytes: stun1 },
   { kind: 'channel', channel: 0x4000, data: chanA },
@@ -113,7 +105,7 @@ describe('StunStreamDecoder', () => {
     );
     fc.assert(
       fc.property(fc.array(item, { maxLength: 6 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }), (items, sizes) => {
-        const bytes = concat(items.map((i) => (i.kind === 'stun' ? i.bytes : encodeChannelData(i.channel, i.data, true))));
+        const bytes = concatBytes(...items.map((i) => (i.kind === 'stun' ? i.bytes : encodeChannelData(i.channel, i.data, true))));
         const d = new StunStreamDecoder();
         const out: StreamItem[] = [];
         let o = 0;
