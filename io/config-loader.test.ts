@@ -136,13 +136,13 @@ const badConfigs: BadCase[] = [
     title: 'bad tunnel type',
     kind: 'client',
     yaml: `${CLIENT_HEAD}tunnels:\n  - { name: web, type: http, local: "127.0.0.1:80", remotePort: 8080 }\n`,
-    expect: [['tunnels[0].type', /^expected one of tcp, udp, secret \(got "http"\)$/]],
+    expect: [['tunnels[0].type', /^expected one of tcp, udp, secret, p2p \(got "http"\)$/]],
   },
   {
     title: 'missing tunnel type',
     kind: 'client',
     yaml: `${CLIENT_HEAD}tunnels:\n  - { name: web, local: "127.0.0.1:80", remotePort: 8080 }\n`,
-    expect: [['tunnels[0].type', /^required \(one of tcp, udp, secret\)$/]],
+    expect: [['tunnels[0].type', /^required \(one of tcp, udp, secret, p2p\)$/]],
   },
   {
     title: 'tunnel that is not a mapping',
