@@ -221,7 +221,11 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHost
       const visitDemo = async () => {
         const t = session?.demo === demo ? session.engine.status().tunnels.find((x) => x.name === 'demo-web') : undefined;
         if (t?.state !== 'online' || !t.remoteAddress) return;
-        demo.url = `http://${t.remoteAddress}/`;
+        const url = `http://${t.remoteAddress}/`;
+        if (demo.url !== url) {
+          demo.url = url;
+          router.publish('mode', modeInfo());
+        }
         try {
           await (await fetch(demo.url, { signal: AbortSignal.timeout(2000) })).arrayBuffer();
         } catch {
