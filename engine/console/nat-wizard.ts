@@ -49,7 +49,7 @@ export async function runNatWizard(stun: string, opts: { lifetime?: boolean; rto
   } catch (err) {
     const noReply = err instanceof StunClientError && err.code === 'timeout';
     progress({ step: 'stun-mapping', state: noReply ? 'no-reply' : 'failed', detail: noReply ? `no reply from ${stun}` : (err as Error).message });
-    for (const step of ['mapping-behaviour', 'filtering-behaviour', 'hairpinning', 'binding-lifetime'] as const) progress({ step, state: 'skipped' });
+    for (const step of ['mapping-behaviour', 'filtering-behaviour', 'hairpinning', 'binding-lifetime'] as const) progress({ step, state: 'skipped', detail: 'the server did not answer' });
     throw new Error(noReply ? `no reply from the STUN server ${stun}: is it running, and is UDP port ${server.port} open?` : `STUN request to ${stun} failed: ${(err as Error).message}`);
   } finally {
     socket.close();

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import type { TrafficSample } from '../../shared/ipc/contract.js';
-import { formatRate, rateSeries, relativeTimeLabel, TIME_INCREMENTS, timeRange } from './view.js';
+import { COUNT_INCREMENTS, formatRate, rateSeries, relativeTimeLabel, TIME_INCREMENTS, timeRange } from './view.js';
 
 export interface SeriesSpec {
   label: string;
@@ -16,7 +16,7 @@ export const seriesColor = (i: number): string => COLORS[i % COLORS.length]!;
  * A uPlot line chart over the last 10 minutes: x is seconds relative to the newest sample, labelled
  * "−30 s", "−2 min", "now" on whole-second/minute ticks.
  */
-export function LineChart({ data, series, label, format, height = 200 }: { data: number[][]; series: SeriesSpec[]; label: string; format: (v: number) => string; height?: number }) {
+export function LineChart({ data, series, label, format, height = 200, whole = false }: { data: number[][]; series: SeriesSpec[]; label: string; format: (v: number) => string; height?: number; /** whole numbers only on the y axis (counts) */ whole?: boolean }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   const key = series.map((s) => s.label).join('|');
@@ -34,7 +34,7 @@ export function LineChart({ data, series, label, format, height = 200 }: { data:
         series: [{ label: 'time', value: (_u, v) => (v == null ? '' : relativeTimeLabel(v)) }, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, ...(s.dash ? { dash: s.dash } : {}), value: (_u: uPlot, v: number | null) => (v == null ? '' : format(v)) }))],
         axes: [
           { ...axis, incrs: TIME_INCREMENTS, values: (_u, v) => v.map((x) => relativeTimeLabel(x)) },
-          { ...axis, size: 80, values: (_u, v) => v.map((x) => format(x)) },
+          { ...axis, size: 80, ...(whole ? { incrs: COUNT_INCREMENTS } : {}), values: (_u, v) => v.map((x) => format(x)) },
         ],
       },
       [[], ...series.map(() => [])],
@@ -46,7 +46,7 @@ export function LineChart({ data, series, label, format, height = 200 }: { data:
       removeEventListener('resize', resize);
       plot.current?.destroy();
     };
-  }, [key, height]);
+  }, [key, height, whole]);
 
   useEffect(() => {
     plot.current?.setData(data as uPlot.AlignedData);

@@ -56,6 +56,8 @@ export function chartSeries(samples: readonly TrafficSample[], tunnel?: string):
 
 /** Tick spacings (seconds) uPlot may choose from: always whole seconds or minutes. */
 export const TIME_INCREMENTS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600];
+/** Tick spacings for counts (connections): whole numbers only. */
+export const COUNT_INCREMENTS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
 
 /** A tick at `secondsAgo` (≤ 0) in words: "now", "−30 s", "−2 min", "−1 min 30 s". */
 export function relativeTimeLabel(secondsAgo: number): string {
@@ -252,6 +254,7 @@ export function filterLogs<L extends LogView>(lines: readonly L[], minLevel: Log
 }
 
 export function logLineText(l: LogView): string {
-  const t = new Date(l.at).toISOString().slice(11, 19);
+  const d = new Date(l.at);
+  const t = [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
   return `${t} ${l.level.toUpperCase().padEnd(5)} ${l.message}${l.detail ? `  ${l.detail}` : ''}`;
 }

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useStore } from 'zustand';
 import type { StoreApi } from 'zustand/vanilla';
 import type { ConsoleState, LogLine } from '../store.js';
@@ -14,6 +14,11 @@ export function LogsPage({ store }: { store: StoreApi<ConsoleState> }) {
   const tunnels = useMemo(() => [...new Set(live.flatMap((l) => (l.tunnel ? [l.tunnel] : [])))].sort(), [live]);
   const shown = filterLogs(lines, level, tunnel);
   const text = shown.map(logLineText).join('\n');
+  const box = useRef<HTMLPreElement>(null);
+  // follow the newest line while not paused
+  useEffect(() => {
+    if (!frozen && box.current) box.current.scrollTop = box.current.scrollHeight;
+  }, [shown.length, frozen]);
   return (
     <section aria-labelledby="logs-heading">
       <h2 id="logs-heading">Logs</h2>
@@ -48,7 +53,7 @@ export function LogsPage({ store }: { store: StoreApi<ConsoleState> }) {
         <span>{frozen ? `paused: ${live.length - frozen.length} new lines waiting` : `${shown.length} lines`}</span>
       </div>
       <p className="hint">Tokens and secrets are masked before the lines leave the engine.</p>
-      <pre className="logs" aria-label="log lines" tabIndex={0}>
+      <pre ref={box} className="logs" aria-label="log lines" tabIndex={0}>
         {shown.map((l, i) => (
           <div key={i} className={`log ${l.level}`}>
             {logLineText(l)}

@@ -31,6 +31,7 @@ export function TrafficPage({ store }: { store: StoreApi<ConsoleState> }) {
           label="active connections chart, last 10 minutes"
           format={(v) => String(Math.round(v))}
           height={160}
+          whole
         />
       </section>
       <section aria-labelledby="per-tunnel-heading">
