@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseDocument } from 'yaml';
 import { BIN, canConnect, freePort, pushThrough, SHOTS, startConsole } from './helpers.js';
 
 const TOKEN = 'e2e-console-token-0123456789';
@@ -21,6 +22,8 @@ let consoleUrl: URL;
 let publicPort: number;
 let controlPort: number;
 let stunPort: number;
+let visitorPort: number;
+const VISITOR_SECRET = 'visitor-secret-canary-1234';
 
 test.beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'burrow-e2e-console-'));
@@ -36,7 +39,12 @@ test.beforeAll(async () => {
   );
   server = spawn(process.execPath, [BIN, 'server', '--config', join(dir, 'server.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
   await expect.poll(() => canConnect(controlPort), { timeout: 15_000 }).toBe(true);
-  await writeFile(join(dir, 'client.yaml'), `# written by the e2e test\nserver: 127.0.0.1:${controlPort}\ntoken: ${TOKEN}\nadmin: false\nstateDir: ${dir}/client-state\ntunnels: []\n`);
+  visitorPort = await freePort();
+  await writeFile(
+    join(dir, 'client.yaml'),
+    `# written by the e2e test\nserver: 127.0.0.1:${controlPort}\ntoken: ${TOKEN}\nadmin: false\nstateDir: ${dir}/client-state\ntunnels: []\n` +
+      `visitors:\n  - name: vault-visitor\n    tunnel: vault\n    secret: ${VISITOR_SECRET}\n    bind: 127.0.0.1:${visitorPort}\n`,
+  );
   ({ proc: consoleProc, url: consoleUrl } = await startConsole(['--config', join(dir, 'client.yaml')]));
 });
 
@@ -123,6 +131,50 @@ test('add a tcp tunnel, see it online, push data, watch the chart, toggle it off
   await go(page, 'Traffic');
   await expect(page.getByLabel('peak traffic')).toContainText(/in [1-9][\d.]* [KM]B\/s, out [1-9]/);
   await page.screenshot({ path: join(SHOTS, 'traffic-dark-800x600.png'), fullPage: true });
+});
+
+test('visitors are listed with state, bind address and path; a hand edit of the file shows up live', async ({ page }) => {
+  await page.goto(consoleUrl.href);
+  const visitor = page.getByRole('listitem', { name: 'visitor vault-visitor' });
+  await expect(visitor.getByLabel('vault-visitor state')).toHaveText(/Online|Connecting|Error/);
+  await expect(visitor.getByLabel('vault-visitor bind address')).toHaveText(`127.0.0.1:${visitorPort}`);
+  await expect(visitor.getByLabel('vault-visitor path')).toHaveText(/^path: (relay|direct|—)$/);
+  expect(await page.content()).not.toContain(VISITOR_SECRET);
+
+  const file = join(dir, 'client.yaml');
+  const before = await readFile(file, 'utf8');
+  const doc = parseDocument(before);
+  doc.addIn(['tunnels'], { name: 'by-hand', type: 'tcp', local: `127.0.0.1:${(echo.address() as AddressInfo).port}`, remotePort: 0 });
+  await writeFile(file, doc.toString()); // as an editor would: the console did not write this
+  await expect(page.getByRole('listitem', { name: 'tunnel by-hand' }).getByLabel('by-hand state')).toHaveText('Online');
+  await page.screenshot({ path: join(SHOTS, 'tunnels-visitor-1280x800.png') });
+  await page.getByRole('button', { name: 'Delete by-hand' }).click();
+  await expect(page.getByRole('listitem', { name: 'tunnel by-hand' })).toHaveCount(0);
+});
+
+test('keyboard only: reach the pages and the form with Tab and Enter', async ({ page }) => {
+  await page.goto(consoleUrl.href);
+  await expect(page.getByLabel('server connection')).toContainText('Online');
+  const logs = page.getByRole('navigation', { name: 'pages' }).getByRole('button', { name: 'Logs' });
+  for (let i = 0; i < 10 && !(await logs.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await expect(logs).toHaveAttribute('aria-current', 'page');
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Enter');
+  const tunnels = page.getByRole('navigation', { name: 'pages' }).getByRole('button', { name: 'Tunnels' });
+  await expect(tunnels).toHaveAttribute('aria-current', 'page');
+  const add = page.getByRole('button', { name: 'Add tunnel' });
+  for (let i = 0; i < 10 && !(await add.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  const form = page.getByRole('form', { name: 'Add tunnel' });
+  await page.keyboard.press('Tab');
+  await expect(form.getByLabel('Name')).toBeFocused();
+  await page.screenshot({ path: join(SHOTS, 'keyboard-focus-800x600.png') });
+  await form.getByRole('button', { name: 'Cancel' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(form).toHaveCount(0);
 });
 
 test('the form says what is wrong in words, warns about a dead service, keeps "10MB" as typed', async ({ page }) => {
