@@ -171,7 +171,7 @@ test('keyboard only: reach the pages and the form with Tab and Enter', async ({ 
   const form = page.getByRole('form', { name: 'Add tunnel' });
   await page.keyboard.press('Tab');
   await expect(form.getByLabel('Name')).toBeFocused();
-  await page.screenshot({ path: join(SHOTS, 'keyboard-focus-800x600.png') });
+  await page.screenshot({ path: join(SHOTS, 'keyboard-focus-1280x800.png') });
   await form.getByRole('button', { name: 'Cancel' }).focus();
   await page.keyboard.press('Enter');
   await expect(form).toHaveCount(0);

@@ -16,7 +16,7 @@ export const seriesColor = (i: number): string => COLORS[i % COLORS.length]!;
  * A uPlot line chart over the last 10 minutes: x is seconds relative to the newest sample, labelled
  * "−30 s", "−2 min", "now" on whole-second/minute ticks.
  */
-export function LineChart({ data, series, label, format, height = 200, whole = false }: { data: number[][]; series: SeriesSpec[]; label: string; format: (v: number) => string; height?: number; /** whole numbers only on the y axis (counts) */ whole?: boolean }) {
+export function LineChart({ data, series, label, format, height = 200, whole = false, legend = true }: { data: number[][]; series: SeriesSpec[]; label: string; format: (v: number) => string; height?: number; /** whole numbers only on the y axis (counts) */ whole?: boolean; legend?: boolean }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   const key = series.map((s) => s.label).join('|');
@@ -30,6 +30,7 @@ export function LineChart({ data, series, label, format, height = 200, whole = f
       {
         width: width(),
         height,
+        legend: { show: legend },
         scales: { x: { time: false, range: (_u, min) => timeRange([min]) }, y: { range: (_u, _min, max) => [0, Math.max(max, 1) * 1.1] } },
         series: [{ label: 'time', value: (_u, v) => (v == null ? '' : relativeTimeLabel(v)) }, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, ...(s.dash ? { dash: s.dash } : {}), value: (_u: uPlot, v: number | null) => (v == null ? '' : format(v)) }))],
         axes: [
@@ -46,7 +47,7 @@ export function LineChart({ data, series, label, format, height = 200, whole = f
       removeEventListener('resize', resize);
       plot.current?.destroy();
     };
-  }, [key, height, whole]);
+  }, [key, height, whole, legend]);
 
   useEffect(() => {
     plot.current?.setData(data as uPlot.AlignedData);
@@ -56,7 +57,7 @@ export function LineChart({ data, series, label, format, height = 200, whole = f
 }
 
 /** Bytes/s in and out for one tunnel or the total. */
-export function TrafficChart({ samples, tunnel, height }: { samples: TrafficSample[]; tunnel?: string; height?: number }) {
+export function TrafficChart({ samples, tunnel, height, legend = true }: { samples: TrafficSample[]; tunnel?: string; height?: number; legend?: boolean }) {
   return (
     <LineChart
       data={rateSeries(samples, tunnel)}
@@ -67,6 +68,7 @@ export function TrafficChart({ samples, tunnel, height }: { samples: TrafficSamp
       label={`traffic chart${tunnel ? ` of ${tunnel}` : ''}: bytes per second in and out, last 10 minutes`}
       format={formatRate}
       {...(height ? { height } : {})}
+      legend={legend}
     />
   );
 }

@@ -40,8 +40,10 @@ export function TrafficPage({ store }: { store: StoreApi<ConsoleState> }) {
         <div className="grid">
           {names.map((n) => (
             <figure key={n} className="per-tunnel">
-              <figcaption>{n}</figcaption>
-              <TrafficChart samples={samples} tunnel={n} height={140} />
+              <figcaption>
+                {n} <span className="hint">(blue: in, orange dashed: out)</span>
+              </figcaption>
+              <TrafficChart samples={samples} tunnel={n} height={140} legend={false} />
             </figure>
           ))}
         </div>
