@@ -142,7 +142,7 @@ function TunnelRow(props: {
       </div>
       {localDown && (
         <div className="local-problem" role="status" aria-label={`${t.name} local service`}>
-          The local service at {t.local} does not answer ({local.error ?? 'no answer'}): visitors get their connection reset.
+          The local service at {t.local} does not answer ({local.error ?? 'no answer'}): remote users who connect get their connection reset.
         </div>
       )}
       <div className="actions">
