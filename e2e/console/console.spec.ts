@@ -156,7 +156,7 @@ test('keyboard only: reach the pages and the form with Tab and Enter', async ({ 
   await page.goto(consoleUrl.href);
   await expect(page.getByLabel('server connection')).toContainText('Online');
   const logs = page.getByRole('navigation', { name: 'pages' }).getByRole('button', { name: 'Logs' });
-  for (let i = 0; i < 10 && !(await logs.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
+  for (let i = 0; i < 10 && !(await logs.evaluate((el) => el.matches(":focus"))); i++) await page.keyboard.press('Tab');
   await page.keyboard.press('Enter');
   await expect(logs).toHaveAttribute('aria-current', 'page');
   await page.keyboard.press('Shift+Tab');
@@ -166,7 +166,7 @@ test('keyboard only: reach the pages and the form with Tab and Enter', async ({ 
   const tunnels = page.getByRole('navigation', { name: 'pages' }).getByRole('button', { name: 'Tunnels' });
   await expect(tunnels).toHaveAttribute('aria-current', 'page');
   const add = page.getByRole('button', { name: 'Add tunnel' });
-  for (let i = 0; i < 10 && !(await add.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
+  for (let i = 0; i < 10 && !(await add.evaluate((el) => el.matches(":focus"))); i++) await page.keyboard.press('Tab');
   await page.keyboard.press('Enter');
   const form = page.getByRole('form', { name: 'Add tunnel' });
   await page.keyboard.press('Tab');
