@@ -4,6 +4,7 @@ import { defineConfig } from '@playwright/test';
 export default defineConfig({
   testDir: './console',
   testMatch: '*.spec.ts',
+  fullyParallel: false,
   workers: 1,
   timeout: 60_000,
   expect: { timeout: 15_000 },

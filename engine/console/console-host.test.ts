@@ -103,6 +103,74 @@ describe('burrow console host', () => {
   });
 });
 
+/** A contract session over the WebSocket: call(channel, payload) → the response message. */
+async function session(url: URL, token: string) {
+  const ws = await openWs(url, `?token=${token}`);
+  const messages: { kind: string; id?: number; stream?: string; ok?: boolean; result?: unknown; payload?: unknown; error?: { code: string; message: string } }[] = [];
+  ws.on('message', (d) => messages.push(JSON.parse(String(d))));
+  let id = 100;
+  const arrived = async (match: (m: (typeof messages)[number]) => boolean) => {
+    for (let i = 0; i < 1000 && !messages.some(match); i++) await new Promise((r) => setTimeout(r, 10));
+    return messages.find(match);
+  };
+  const call = async (channel: string, payload: unknown = {}) => {
+    const n = ++id;
+    ws.send(JSON.stringify({ kind: 'request', id: n, channel, payload }));
+    return (await arrived((m) => m.id === n))!;
+  };
+  return { ws, messages, arrived, call };
+}
+
+describe('burrow console: first start, logs, checks', () => {
+  it('starts empty without a config file, and "Connect to my server" writes one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'burrow-console-'));
+    const configFile = join(dir, 'burrow', 'client.yaml');
+    host = await startConsole({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }), stateDir: dir, rendererDir: dir, sampleIntervalMs: 50 });
+    const url = new URL(host.url);
+    const s = await session(url, url.searchParams.get('token')!);
+    expect(await s.call('console.mode')).toMatchObject({ ok: true, result: { mode: 'empty', configFile } });
+    expect(await s.call('status.get')).toMatchObject({ ok: true, result: { state: 'stopped', tunnels: [] } });
+    expect(await s.call('tunnels.add', { tunnel: { name: 'web', type: 'tcp', local: '127.0.0.1:80', remotePort: 0 } })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/no server is configured yet/) } });
+    // without an embedded-server factory, "Try it locally" says so instead of failing silently
+    expect(await s.call('setup.tryLocally')).toMatchObject({ ok: false, error: { message: expect.stringMatching(/cannot start a local server/) } });
+    expect(await s.call('setup.connect', { server: '127.0.0.1:9', token: 'short' })).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    expect(await s.call('setup.connect', { server: '127.0.0.1:9', token: 'a-long-enough-token', tls: false })).toMatchObject({ ok: true, result: { mode: 'client' } });
+    const text = await readFile(configFile, 'utf8');
+    expect(text).toMatch(/^server: 127\.0\.0\.1:9$/m);
+    expect(text).toMatch(/^tls: false$/m);
+    expect(await s.call('settings.get')).toMatchObject({ ok: true, result: { server: '127.0.0.1:9', tokenMasked: '••••••••oken', tls: false } });
+    expect(await s.call('settings.revealToken')).toMatchObject({ ok: true, result: { token: 'a-long-enough-token' } });
+    expect(await s.arrived((m) => m.stream === 'mode')).toMatchObject({ payload: { mode: 'client' } });
+    s.ws.close();
+  });
+
+  it('pushes log lines with the token masked, and checks local services', async () => {
+    const { url, token } = await start();
+    const s = await session(url, token);
+    // the engine logs "cannot connect to server" (port 9); the token never appears in any message
+    expect(await s.arrived((m) => m.stream === 'log')).toBeDefined();
+    await s.call('tunnels.save', { tunnel: { name: 'ssh', type: 'secret', local: '127.0.0.1:22', secret: 'canary-secret-5e1f' } });
+    expect(JSON.stringify(s.messages)).not.toContain('secret-token-123');
+    expect(JSON.stringify(s.messages)).not.toContain('canary-secret-5e1f');
+    const history = await s.call('logs.history');
+    expect((history.result as { lines: unknown[] }).lines.length).toBeGreaterThan(0);
+    const dead = await s.call('local.check', { address: '127.0.0.1:9', type: 'tcp' });
+    expect(dead).toMatchObject({ ok: true, result: { reachable: false, checked: true, error: expect.stringMatching(/connection refused/) } });
+    expect(await s.call('local.check', { address: '127.0.0.1:9', type: 'udp' })).toMatchObject({ result: { checked: false } });
+    s.ws.close();
+  });
+
+  it('saves a tunnel as typed: "10MB" stays "10MB" in the file and in the form', async () => {
+    const { url, token, configFile } = await start();
+    const s = await session(url, token);
+    expect(await s.call('tunnels.save', { tunnel: { name: 'web', type: 'tcp', local: '127.0.0.1:8080', remotePort: 0, bandwidth: '10MB' } })).toMatchObject({ ok: true });
+    expect(await readFile(configFile, 'utf8')).toMatch(/bandwidth: 10MB/);
+    expect(await s.call('tunnels.listAsWritten')).toMatchObject({ result: { tunnels: [{ name: 'web', bandwidth: '10MB' }] } });
+    expect(await s.call('tunnels.save', { tunnel: { name: 'bad', type: 'tcp', local: '127.0.0.1:8080', remotePort: 0, bandwidth: 'lots' } })).toMatchObject({ ok: false, error: { code: 'bad-request', message: expect.stringMatching(/bandwidth/) } });
+    s.ws.close();
+  });
+});
+
 describe('burrow console --listen', () => {
   it('refuses an address that is not loopback', async () => {
     await expect(startConsole({ configFile: '/nonexistent.yaml', listen: '0.0.0.0:0', logger: pino({ level: 'silent' }), stateDir: tmpdir() })).rejects.toThrow(/loopback only/);

@@ -28,6 +28,8 @@ export async function joinLocalService(
     });
   } catch (err) {
     logger.warn({ tunnel: tunnel.name, local: tunnel.config.local, err: (err as Error).message }, 'local service unreachable');
+    // the reset is delivered as an 'error' on the stream: without a listener it would take the process down
+    work.on('error', () => {});
     resetStream(work); // the user sees a reset, as when connecting to a closed port directly
     tunnel.stats.closed();
     return;

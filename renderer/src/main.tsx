@@ -1,7 +1,7 @@
 import { createRoot } from 'react-dom/client';
 import { createClient } from '../../shared/ipc/client.js';
 import { App } from './App.js';
-import { createConsoleStore, mergeHistory } from './store.js';
+import { createConsoleStore, mergeHistory, mergeLogs } from './store.js';
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 
@@ -17,6 +17,8 @@ ws.addEventListener('open', () => {
   for (const m of queue.splice(0)) ws.send(m);
   void client.call('status.get', {}).then((status) => store.setState({ status, connected: true }));
   void client.call('traffic.history', {}).then(({ samples }) => store.setState((s) => ({ samples: mergeHistory(samples, s.samples) })));
+  void client.call('console.mode', {}).then((mode) => store.setState({ mode }));
+  void client.call('logs.history', {}).then(({ lines }) => store.setState((s) => ({ logs: mergeLogs(lines, s.logs) })));
 });
 ws.addEventListener('close', () => {
   store.setState({ connected: false });

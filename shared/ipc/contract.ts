@@ -84,6 +84,8 @@ export const LogLineSchema = z.object({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
   message: z.string(),
   tunnel: z.string().optional(),
+  /** The line's other fields as `key=value` text, secrets masked by the host. */
+  detail: z.string().optional(),
 });
 
 export const NatProgressSchema = z.object({
@@ -94,6 +96,84 @@ export const NatProgressSchema = z.object({
 
 const ok = z.object({ ok: z.literal(true) });
 const nothing = z.object({}).strict();
+
+// ---- console-only schemas (NAT wizard, logs, settings, first start); see docs/CONSOLE.md ----
+
+/**
+ * A tunnel as the user wrote it: checked with the config file's own schema, but passed on (and
+ * written to the file) untransformed, so "10MB" stays "10MB" instead of becoming 10000000.
+ */
+export const TunnelAsWrittenSchema = z.custom<z.input<typeof TunnelSchema>>(() => true).superRefine((v, ctx) => {
+  const r = TunnelSchema.safeParse(v);
+  if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path as PropertyKey[] });
+});
+
+const natBehaviour = z.enum(['endpoint-independent', 'address-dependent', 'address-and-port-dependent', 'unknown']);
+const peerKind = z.enum(['open internet', 'full cone', 'restricted cone', 'port-restricted cone', 'symmetric']);
+
+/** What `burrow nat --json` prints, plus the host's local addresses and the path with each kind of peer. */
+export const NatWizardReportSchema = z.object({
+  server: z.string(),
+  localAddresses: z.array(z.string()),
+  localAddress: z.string(),
+  mappedAddress: z.string().nullable(),
+  mapping: natBehaviour,
+  filtering: natBehaviour,
+  hairpinning: z.union([z.boolean(), z.literal('unknown')]),
+  classicName: z.string(),
+  partial: z.boolean(),
+  verdict: z.string(),
+  portPreservation: z.union([z.boolean(), z.literal('unknown')]),
+  portDelta: z.number().nullable(),
+  portAllocation: z.enum(['preserved', 'sequential', 'random', 'unknown']),
+  bindingLifetime: z.object({ atLeastMs: z.number(), lessThanMs: z.number().optional() }).optional(),
+  notes: z.array(z.string()),
+  /** The kind of NAT that decides punching (nat-verdict.ts effectiveKind), and the path with each kind of peer. */
+  ownKind: z.union([peerKind, z.literal('unknown')]),
+  peers: z.array(z.object({ kind: peerKind, path: z.enum(['direct', 'relay', 'unknown']) })),
+});
+
+/** Whether something answers at a local service address (the host tries to connect). */
+export const LocalCheckSchema = z.object({
+  reachable: z.boolean(),
+  /** Why not, in words ("connection refused", "timed out after 2 s"). */
+  error: z.string().optional(),
+  /** udp cannot be checked by connecting. */
+  checked: z.boolean(),
+});
+
+export const LocalHealthSchema = z.object({
+  tunnels: z.array(LocalCheckSchema.extend({ name: z.string(), local: z.string() })),
+});
+
+/** empty: no config file yet (first start); client: running the user's config; demo: "Try it locally". */
+export const ConsoleModeSchema = z.object({
+  mode: z.enum(['empty', 'client', 'demo']),
+  configFile: z.string(),
+  /** In demo mode: the demo page's public address, to open in the browser. */
+  demoUrl: z.string().optional(),
+});
+
+export const SettingsSchema = z.object({
+  configFile: z.string(),
+  server: z.string(),
+  tls: z.boolean(),
+  /** The token with all but its last 4 characters hidden. The token itself: settings.revealToken. */
+  tokenMasked: z.string(),
+  /** The pinned fingerprint from the config file, if any. */
+  configuredFingerprint: z.string().optional(),
+  /** The fingerprint of the certificate the server showed on this connection. */
+  seenFingerprint: z.string().optional(),
+});
+
+export const ConnectRequestSchema = z
+  .object({
+    server: z.string().min(1),
+    token: z.string().min(8, 'expected a token of at least 8 characters'),
+    tls: z.boolean().default(true),
+    serverFingerprint: z.string().optional(),
+  })
+  .strict();
 
 export const contract = {
   channels: {
@@ -110,12 +190,36 @@ export const contract = {
     'tunnels.remove': { request: z.object({ name }).strict(), response: ok },
     /** Switch a tunnel on or off (`enabled: false` in the config file). */
     'tunnels.setEnabled': { request: z.object({ name, enabled: z.boolean() }).strict(), response: ok },
+    /** The tunnels exactly as written in the config file (bandwidth "10MB" stays a string), for the edit form. */
+    'tunnels.listAsWritten': { request: nothing, response: z.object({ tunnels: z.array(TunnelAsWrittenSchema) }) },
+    /** Add or replace a tunnel as the user typed it (validated with the config schema, written untransformed). */
+    'tunnels.save': { request: z.object({ original: name.optional(), tunnel: TunnelAsWrittenSchema }).strict(), response: ok },
+    /** Try to connect to a local service address (the form warns before saving an unreachable one). */
+    'local.check': { request: z.object({ address: z.string().max(300), type: z.enum(TUNNEL_TYPES).optional() }).strict(), response: LocalCheckSchema },
+    /** Run the NAT wizard against a STUN server; progress arrives as `nat.progress` events. */
+    'nat.run': { request: z.object({ stun: z.string().min(1).max(300), lifetime: z.boolean().default(false) }).strict(), response: NatWizardReportSchema },
+    /** The STUN server the wizard suggests (the configured server's host, port 3478). */
+    'nat.defaults': { request: nothing, response: z.object({ stun: z.string() }) },
+    /** The last log lines the host kept (masked), oldest first. */
+    'logs.history': { request: nothing, response: z.object({ lines: z.array(LogLineSchema) }) },
+    'console.mode': { request: nothing, response: ConsoleModeSchema },
+    'settings.get': { request: nothing, response: SettingsSchema },
+    /** The token itself, only when the user asks to see it. */
+    'settings.revealToken': { request: nothing, response: z.object({ token: z.string() }) },
+    /** First start: an embedded server on loopback, a demo web page and a tunnel to it. */
+    'setup.tryLocally': { request: nothing, response: ConsoleModeSchema },
+    /** Write server address and token to the config file (created if missing) and connect. */
+    'setup.connect': { request: ConnectRequestSchema, response: ConsoleModeSchema },
   },
   events: {
     status: ClientStatusSchema,
     traffic: TrafficSampleSchema,
     log: LogLineSchema,
     'nat.progress': NatProgressSchema,
+    /** Every few seconds: whether each tunnel's local service answers. */
+    'local.health': LocalHealthSchema,
+    /** The mode changed (Try it locally, Connect to my server). */
+    mode: ConsoleModeSchema,
   },
 } as const;
 

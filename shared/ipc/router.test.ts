@@ -17,6 +17,17 @@ function setup(overrides: Partial<Handlers> = {}) {
     'tunnels.update': () => ({ ok: true as const }),
     'tunnels.remove': () => ({ ok: true as const }),
     'tunnels.setEnabled': (r) => (calls.push(r), { ok: true as const }),
+    'tunnels.listAsWritten': () => ({ tunnels: [] }),
+    'tunnels.save': (r) => (calls.push(r), { ok: true as const }),
+    'local.check': () => ({ reachable: true, checked: true }),
+    'nat.run': () => Promise.reject(new Error('not in this test')),
+    'nat.defaults': () => ({ stun: '' }),
+    'logs.history': () => ({ lines: [] }),
+    'console.mode': () => ({ mode: 'client', configFile: '/c.yaml' }),
+    'settings.get': () => ({ configFile: '/c.yaml', server: 's:1', tls: true, tokenMasked: '••••' }),
+    'settings.revealToken': () => ({ token: 'x' }),
+    'setup.tryLocally': () => ({ mode: 'demo', configFile: '/d.yaml' }),
+    'setup.connect': () => ({ mode: 'client', configFile: '/c.yaml' }),
     ...overrides,
   };
   const router = new Router(handlers, { warn: (fields, message) => warnings.push({ fields, message }) });
@@ -141,5 +152,15 @@ describe('createClient over a router', () => {
     const call = client.call('status.get', {});
     client.fail('console connection closed');
     await expect(call).rejects.toMatchObject({ code: 'disconnected', message: 'console connection closed' });
+  });
+
+  it('tunnels.save checks the tunnel with the config schema but passes it on as typed', async () => {
+    const { conn, sent, calls } = setup();
+    await conn.receive({ kind: 'request', id: 40, channel: 'tunnels.save', payload: { tunnel: { name: 'web', type: 'tcp', local: '127.0.0.1:80', remotePort: 0, bandwidth: '10MB' } } });
+    expect(sent.at(-1)).toMatchObject({ ok: true });
+    expect(calls.at(-1)).toEqual({ tunnel: { name: 'web', type: 'tcp', local: '127.0.0.1:80', remotePort: 0, bandwidth: '10MB' } });
+    await conn.receive({ kind: 'request', id: 41, channel: 'tunnels.save', payload: { tunnel: { name: 'web', type: 'tcp', local: '127.0.0.1:80', remotePort: 70000 } } });
+    expect(sent.at(-1)).toMatchObject({ ok: false, error: { code: 'bad-request', message: expect.stringMatching(/tunnel\.remotePort: Too big/) } });
+    expect(calls).toHaveLength(1);
   });
 });

@@ -185,6 +185,15 @@ describe.each([
     expect(got.how).toBe('ECONNRESET');
   }, 30_000);
 
+  it('a local service that is down: the user gets a reset, and the client keeps serving', async () => {
+    const gone = await echoServer();
+    const { port } = await inProcess(mux, tls, gone.port);
+    await gone.close();
+    // before the fix, with mux the stream's reset was an unhandled 'error' event that killed the client
+    expect((await ending(await connectTcp(port))).how).toBe('ECONNRESET');
+    expect((await ending(await connectTcp(port))).how).toBe('ECONNRESET');
+  }, 30_000);
+
   it('a reset from the user reaches the local service as ECONNRESET', async () => {
     const svc = await service((s) => s.resume());
     const { port } = await inProcess(mux, tls, svc.port);
