@@ -6,6 +6,7 @@
  *   npm run build && node dist/bench/relay-memory.js [--plain] [--no-mux] [--malloc shebang|default|ENV=V,...]
  *                                                    [--count 5000] [--settle 60] [--active 1000]
  */
+import { readFileSync } from 'node:fs';
 import { holdActive } from './lib/active-conns.js';
 import { startBurrow, type BurrowLaunch } from './lib/burrow.js';
 import { runBurst } from './lib/burst.js';
@@ -14,6 +15,38 @@ import { freePort } from './lib/ports.js';
 import { maxSample, sampleMemory, type MemSample } from './lib/rss.js';
 import { sleep } from './lib/stats.js';
 import { startEchoServer, startIperfServer } from './lib/targets.js';
+
+/** [heap] and the anonymous mappings (V8's heap, glibc's thread arenas, mmapped blocks) of a process, in MB. */
+function smapsSummary(pid: number): string {
+  let text = '';
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return 'gone';
+  }
+  let name = '';
+  let heap = 0;
+  let anon = 0;
+  let file = 0;
+  let bigAnon = 0;
+  for (const line of text.split('\n')) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      name = m[1] ?? '';
+      continue;
+    }
+    const r = /^Rss:\s+(\d+) kB/.exec(line);
+    if (!r) continue;
+    const kb = Number(r[1]);
+    if (name === '[heap]') heap += kb;
+    else if (name === '' ) {
+      anon += kb;
+      if (kb >= 32 * 1024) bigAnon += kb;
+    } else file += kb;
+  }
+  const mb = (kb: number) => ((kb * 1024) / 1e6).toFixed(1);
+  return `[heap] ${mb(heap)} MB, anonymous ${mb(anon)} MB (in mappings >= 32 MiB: ${mb(bigAnon)} MB), files ${mb(file)} MB`;
+}
 
 const log = (msg: string): void => {
   process.stderr.write(`[relay-memory ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -69,6 +102,7 @@ async function main(): Promise<number> {
       process.stdout.write(
         `${JSON.stringify({ tls, mux, malloc, idle: idle.map((s) => s.rssMB), active: peaks.map((s) => s?.rssMB), burst: burst.memory.map((m) => ({ label: m.label, before: m.before.rssMB, peak: m.peak.rssMB, after: m.after.rssMB })), completed: burst.completed })}\n`,
       );
+      if (argv.includes('--smaps')) for (const pr of probes) log(`${pr.label} after: ${smapsSummary(pr.pid)}`);
       const dead = running.health();
       if (dead) log(`a process died: ${dead}`);
     } finally {

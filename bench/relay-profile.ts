@@ -40,7 +40,14 @@ async function main(): Promise<number> {
   const iperf = await startIperfServer(iperfPort);
   let window: { fromUs: number; toUs: number } | undefined;
   try {
-    const running = await startBurrow(tls, mux, { iperf: iperfPort, echo: echo.port }, { cpuProfDir: dir, nodeFlags: process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : undefined });
+    const running = await startBurrow(tls, mux, { iperf: iperfPort, echo: echo.port }, {
+      cpuProfDir: argv.includes('--no-prof') ? undefined : dir,
+      nodeFlags: process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : undefined,
+      // BENCH_MALLOC=K=V,K=V replaces the shebang's glibc settings ('default': none).
+      ...(process.env.BENCH_MALLOC
+        ? { replaceShebangEnv: true, env: process.env.BENCH_MALLOC === 'default' ? {} : Object.fromEntries(process.env.BENCH_MALLOC.split(',').map((kv) => kv.split('=') as [string, string])) }
+        : {}),
+    });
     try {
       await sleep(500);
       log(`iperf3 ${streams} stream(s), ${seconds} s, burrow ${tls ? 'tls' : 'plain'}${mux ? '+mux' : ', mux off'}`);
