@@ -12,7 +12,7 @@ import { assertRunning, deadReport, killTree, spawnTracked, type Tracked } from 
 import { repoRoot } from './root.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
 import { sleep } from './stats.js';
-import { shebangLaunch } from './turn-servers.js';
+import { shebangLaunch } from './shebang.js';
 
 const TOKEN = 'bench-token-123456';
 const READY_TIMEOUT_MS = 15_000;
