@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { holdActive } from './lib/active-conns.js';
+import { runBurst } from './lib/burst.js';
 import { runBench } from './lib/lifecycle.js';
 import { burrowPlainPath, burrowPlainPoolPath, burrowTlsPath, burrowTlsPoolPath } from './lib/burrow.js';
 import { runConnRate } from './lib/conn-rate.js';
@@ -29,6 +30,9 @@ import { sleep } from './lib/stats.js';
 import { startEchoServer, startIperfServer, type Target } from './lib/targets.js';
 
 const ALL_PATHS: PathSpec[] = [directPath, burrowPlainPath, burrowTlsPath, sshPath, socatPath, burrowPlainPoolPath, burrowTlsPoolPath];
+
+/** Paths that run the burst phase (socat forks a process per connection: 5000 at once is not its use). */
+const BURST_PATHS = ['b', 'c', 'd', 'f', 'g'];
 
 const log = (msg: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -66,6 +70,8 @@ async function benchPath(spec: PathSpec, opts: Options, echo: Target, iperfTarge
     }
     const path = running;
     result.notes.push(...path.notes);
+    if (path.server) result.idleServer = sampleMemory(path.server.pid, path.server.includeChildren);
+    if (path.client) result.idleClient = sampleMemory(path.client.pid, path.client.includeChildren);
 
     log(`  (${spec.id}) iperf3 1 stream, ${p.iperfSeconds} s`);
     result.tput1 = (await phase(result, 'iperf1', () => runIperf(path.iperfPort, 1, p.iperfSeconds)))?.mbPerSec;
@@ -101,6 +107,17 @@ async function benchPath(spec: PathSpec, opts: Options, echo: Target, iperfTarge
         },
       }),
     );
+    if (p.burstConnections > 0 && BURST_PATHS.includes(spec.id) && path.server) {
+      await sleep(1000);
+      log(`  (${spec.id}) burst: ${p.burstConnections} connections x ${p.burstBytes} B at once, then ${p.burstSettleSeconds} s for memory to come back`);
+      const probes = [
+        { label: path.server.label, pid: path.server.pid, includeChildren: path.server.includeChildren },
+        ...(path.client ? [{ label: path.client.label, pid: path.client.pid, includeChildren: path.client.includeChildren }] : []),
+      ];
+      result.burst = await phase(result, 'burst', () =>
+        runBurst({ port: path.echoPort, count: p.burstConnections, bytes: p.burstBytes, settleSeconds: p.burstSettleSeconds, probes, log }),
+      );
+    }
     const dead = path.health();
     if (dead) result.errors.push({ phase: 'health', message: `a process of this path died during the run: ${dead}` });
     if (result.active) {
@@ -181,7 +198,7 @@ async function main(): Promise<number> {
       `## Relay benchmark — ${date}${mode === 'full' ? '' : ` (${mode})`}`,
       '',
       `Run ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${env}.`,
-      `Phases: iperf3 ${opts.phases.iperfSeconds} s per test; latency ${opts.phases.latencySeconds} s per rate (after ${opts.phases.latencyWarmupSeconds} s warm-up) over ${opts.phases.latencyConnections} connections (${opts.spin ? 'busy-polling' : '1 ms timer'} generator); new connections ${opts.phases.connRateSeconds} s with ${opts.phases.connRateWorkers} workers; ${opts.phases.activeConnections} active connections held ${opts.phases.activeHoldSeconds} s (peak memory of samples every 0.5 s).`,
+      `Phases: iperf3 ${opts.phases.iperfSeconds} s per test; latency ${opts.phases.latencySeconds} s per rate (after ${opts.phases.latencyWarmupSeconds} s warm-up) over ${opts.phases.latencyConnections} connections (${opts.spin ? 'busy-polling' : '1 ms timer'} generator); new connections ${opts.phases.connRateSeconds} s with ${opts.phases.connRateWorkers} workers; ${opts.phases.activeConnections} active connections held ${opts.phases.activeHoldSeconds} s (peak memory of samples every 0.5 s)${opts.phases.burstConnections > 0 ? `; a burst of ${opts.phases.burstConnections} connections opened at once, each sending ${opts.phases.burstBytes / 1024} KiB and reading its echo, on (b), (c), (d), (f), (g), with RSS read before, at the peak and ${opts.phases.burstSettleSeconds} s after the last connection closed` : ''}.`,
       ...(warning ? ['', `> **${warning}**`] : []),
       '',
       renderMarkdown(table),
@@ -205,4 +222,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runBench('bench', main, process.argv.includes('--quick') ? 8 : 25, log);
+runBench('bench', main, process.argv.includes('--quick') ? 14 : 32, log);

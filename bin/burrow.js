@@ -6,6 +6,9 @@
 // glibc's defaults gave the heap back to the kernel and took it again in a loop (strace: brk and
 // page faults made a 64 KiB read cost 265 us). Keeping 32 MiB: iperf3 through a plain tunnel
 // 95-159 -> 163-261 MB/s in paired runs, for 0-25 MB more RSS.
+// Re-measured for issue 12 (docs/BENCHMARKS.md): they are not what keeps memory after a burst
+// (glibc's defaults keep as much); MALLOC_MMAP_THRESHOLD_=65536 gives the server's back but cost
+// about a third of single-stream throughput, so it is not set here.
 import { main } from '../dist/cli/main.js';
 
 main(process.argv.slice(2)).then(

@@ -12,6 +12,7 @@ import { assertRunning, deadReport, killTree, spawnTracked, type Tracked } from 
 import { repoRoot } from './root.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
 import { sleep } from './stats.js';
+import { shebangLaunch } from './shebang.js';
 
 const TOKEN = 'bench-token-123456';
 const READY_TIMEOUT_MS = 15_000;
@@ -61,13 +62,46 @@ async function waitTunnelsOnline(statusPort: number, names: string[], check: () 
   throw new Error(`tunnels not online after ${READY_TIMEOUT_MS} ms: ${last}`);
 }
 
-async function startBurrow(tls: boolean, mux: boolean, targets: TargetPorts): Promise<RunningPath> {
+export interface BurrowLaunch {
+  /** Run both processes as `node <shebang flags> --cpu-prof --cpu-prof-dir <dir>/{server,client}` (stopped with SIGTERM so the profile is written). */
+  cpuProfDir?: string;
+  /** Extra environment for both processes (e.g. allocator settings to compare). */
+  env?: Record<string, string>;
+  /** Replace the shebang's environment (MALLOC_* settings) instead of adding to it. */
+  replaceShebangEnv?: boolean;
+  /** Extra node flags for both processes (after the shebang's). */
+  nodeFlags?: string[];
+}
+
+/** The command that runs `burrow <args>`: the executable itself, or node with its shebang's flags when profiling or overriding its environment. */
+function burrowCommand(args: string[], launch: BurrowLaunch, role: 'server' | 'client'): { cmd: string; argv: string[]; env: NodeJS.ProcessEnv } {
+  const cli = burrowCli();
+  if (!launch.cpuProfDir && !launch.env && !launch.replaceShebangEnv && !launch.nodeFlags) return { cmd: cli, argv: args, env: process.env };
+  const sb = shebangLaunch(cli);
+  const prof = launch.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(launch.cpuProfDir, role)] : [];
+  const env = { ...process.env, ...(launch.replaceShebangEnv ? {} : sb.env), ...launch.env };
+  return { cmd: process.execPath, argv: [...sb.nodeFlags, ...(launch.nodeFlags ?? []), ...prof, cli, ...args], env };
+}
+
+async function stopGracefully(proc: Tracked, graceMs: number): Promise<void> {
+  if (!proc.hasExited()) {
+    try {
+      process.kill(proc.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    await Promise.race([proc.exited, sleep(graceMs)]);
+  }
+  await killTree(proc, 1000);
+}
+
+export async function startBurrow(tls: boolean, mux: boolean, targets: TargetPorts, launch: BurrowLaunch = {}): Promise<RunningPath> {
   const missing = burrowMissing();
   if (missing) throw new Error(`Burrow CLI unavailable: ${missing}`);
   const dir = makeTempDir(`burrow-bench-${tls ? 'tls' : 'plain'}${mux ? '' : '-pool'}-`);
   const procs: Tracked[] = [];
   const stop = async (): Promise<void> => {
-    for (const p of [...procs].reverse()) await killTree(p);
+    for (const p of [...procs].reverse()) await (launch.cpuProfDir ? stopGracefully(p, 20_000) : killTree(p));
     removeTempDir(dir);
   };
   try {
@@ -103,10 +137,12 @@ async function startBurrow(tls: boolean, mux: boolean, targets: TargetPorts): Pr
         ],
       }),
     );
-    const server = spawnTracked('burrow server', burrowCli(), ['server', '--config', serverYaml], { cwd: dir });
+    const sc = burrowCommand(['server', '--config', serverYaml], launch, 'server');
+    const server = spawnTracked('burrow server', sc.cmd, sc.argv, { cwd: dir, env: sc.env });
     procs.push(server);
     await waitListening(controlPort, READY_TIMEOUT_MS, () => assertRunning(server));
-    const client = spawnTracked('burrow client', burrowCli(), ['client', '--config', clientYaml], { cwd: dir });
+    const cc = burrowCommand(['client', '--config', clientYaml], launch, 'client');
+    const client = spawnTracked('burrow client', cc.cmd, cc.argv, { cwd: dir, env: cc.env });
     procs.push(client);
     const check = (): void => {
       assertRunning(server);

@@ -11,6 +11,11 @@ export interface Phases {
   connRateWorkers: number;
   activeConnections: number;
   activeHoldSeconds: number;
+  /** Connections opened at once in the burst phase (each moves burstBytes both ways); 0 = no burst. */
+  burstConnections: number;
+  burstBytes: number;
+  /** How long after the burst the memory given back is read. */
+  burstSettleSeconds: number;
 }
 
 export interface Options {
@@ -23,13 +28,15 @@ export interface Options {
   phases: Phases;
 }
 
-export const USAGE = `usage: npm run bench:relay -- [--quick] [--only a,b,c,d,e,f,g] [--docs | --no-docs] [--spin]
+export const USAGE = `usage: npm run bench:relay -- [--quick] [--only a,b,c,d,e,f,g] [--docs | --no-docs] [--spin] [--no-burst]
   (a) direct  (b) burrow tls:false  (c) burrow tls  (d) ssh -R  (e) socat
   (f) burrow tls:false, mux off  (g) burrow tls, mux off  ((b) and (c) use the default, mux on)
   --quick    shorten every phase (smoke run); does not write docs unless --docs
   --only     run only these paths (ratios need (a))
   --docs     write docs/BENCHMARKS.md even for --quick / --only runs
   --no-docs  never write docs/BENCHMARKS.md
+  --no-burst skip the burst phase (5000 connections x 64 KiB at once, then 60 s of waiting
+             to see the memory given back; run on (b), (c), (d), (f), (g))
   --spin     latency generator busy-polls instead of using 1 ms timers: tighter send
              timing, but it burns one core that the relays under test then lack`;
 
@@ -43,6 +50,9 @@ const FULL: Phases = {
   connRateWorkers: 32,
   activeConnections: 1000,
   activeHoldSeconds: 5,
+  burstConnections: 5000,
+  burstBytes: 64 * 1024,
+  burstSettleSeconds: 60,
 };
 
 const QUICK: Phases = {
@@ -52,6 +62,7 @@ const QUICK: Phases = {
   latencyWarmupSeconds: 0.2,
   connRateSeconds: 1,
   activeHoldSeconds: 1.5,
+  // The burst keeps its size and its 60 s (the target is defined by them); --no-burst skips it.
 };
 
 export function parseArgs(argv: string[]): Options {
@@ -59,12 +70,14 @@ export function parseArgs(argv: string[]): Options {
   let only: PathId[] = [...PATH_IDS];
   let docs: boolean | undefined;
   let spin = false;
+  let burst = true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') quick = true;
     else if (a === '--docs') docs = true;
     else if (a === '--no-docs') docs = false;
     else if (a === '--spin') spin = true;
+    else if (a === '--no-burst') burst = false;
     else if (a === '--only' || a.startsWith('--only=')) {
       const list = a === '--only' ? argv[++i] : a.slice('--only='.length);
       if (!list) throw new Error(`--only needs a list like a,b,e\n${USAGE}`);
@@ -79,5 +92,6 @@ export function parseArgs(argv: string[]): Options {
     }
   }
   const full = !quick && only.length === PATH_IDS.length;
-  return { quick, only, writeDocs: docs ?? (full && !spin), spin, phases: quick ? QUICK : FULL };
+  const phases = { ...(quick ? QUICK : FULL), ...(burst ? {} : { burstConnections: 0 }) };
+  return { quick, only, writeDocs: docs ?? (full && !spin && burst), spin, phases };
 }

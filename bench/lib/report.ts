@@ -36,9 +36,24 @@ function rowDefs(phases: Phases): RowDef[] {
   rows.push({ metric: `client RSS @ ${n} conns (MB)`, phase: 'active', ratio: false, decimals: () => 1, get: (r) => r.client?.peak.rssMB });
   rows.push({ metric: `server PSS @ ${n} conns (MB)`, phase: 'active', ratio: false, decimals: () => 1, get: (r) => r.server?.peak.pssMB });
   rows.push({ metric: `client PSS @ ${n} conns (MB)`, phase: 'active', ratio: false, decimals: () => 1, get: (r) => r.client?.peak.pssMB });
+  rows.push({ metric: 'server RSS idle, after start (MB)', phase: 'start', ratio: false, decimals: () => 1, get: (r) => r.idleServer?.rssMB });
+  rows.push({ metric: 'client RSS idle, after start (MB)', phase: 'start', ratio: false, decimals: () => 1, get: (r) => r.idleClient?.rssMB });
+  if (phases.burstConnections > 0) {
+    const k = phases.burstConnections;
+    const s = phases.burstSettleSeconds;
+    const mem = (r: PathResult, i: number) => r.burst?.memory[i];
+    rows.push({ metric: `server RSS peak, ${k}-conn burst (MB)`, phase: 'burst', ratio: false, decimals: () => 0, get: (r) => mem(r, 0)?.peak.rssMB });
+    rows.push({ metric: `client RSS peak, ${k}-conn burst (MB)`, phase: 'burst', ratio: false, decimals: () => 0, get: (r) => mem(r, 1)?.peak.rssMB });
+    rows.push({ metric: `server RSS ${s} s after burst / before`, phase: 'burst', ratio: false, decimals: () => 2, get: (r) => afterOverBefore(mem(r, 0)) });
+    rows.push({ metric: `client RSS ${s} s after burst / before`, phase: 'burst', ratio: false, decimals: () => 2, get: (r) => afterOverBefore(mem(r, 1)) });
+  }
   rows.push({ metric: 'other processes CPU (% machine)', phase: 'start', ratio: false, decimals: () => 0, get: (r) => r.cpu?.otherPct });
   rows.push({ metric: 'hypervisor steal (% machine)', phase: 'start', ratio: false, decimals: () => 0, get: (r) => r.cpu?.stealPct });
   return rows;
+}
+
+function afterOverBefore(m: { before: { rssMB: number }; after: { rssMB: number } } | undefined): number | undefined {
+  return m && m.before.rssMB > 0 ? m.after.rssMB / m.before.rssMB : undefined;
 }
 
 function fmt(v: number, decimals: number): string {
@@ -153,6 +168,29 @@ export function checkTargets(results: PathResult[], phases: Phases): TargetCheck
       cmp(name, r.server?.peak.rssMB, (v) => v <= 80, (v) => `${v.toFixed(1)} MB${caveat}`);
     }
   }
+  // Issue 12's targets (relative to ssh -R in the same run, and memory).
+  const vsSsh = (x: number | undefined, y: number | undefined) => ratio(x, y);
+  cmp('(c) throughput >= 1.2x (d), 1 stream', vsSsh(c?.tput1, d?.tput1), (v) => v >= 1.2, (v) => `${v.toFixed(2)}x ssh -R`);
+  cmp('(c) throughput >= 1.2x (d), 8 streams', vsSsh(c?.tput8, d?.tput8), (v) => v >= 1.2, (v) => `${v.toFixed(2)}x ssh -R`);
+  cmp('(b) throughput >= 1.5x (d), 1 stream', vsSsh(b?.tput1, d?.tput1), (v) => v >= 1.5, (v) => `${v.toFixed(2)}x ssh -R`);
+  cmp(`(c) p99 at ${top} req/s no worse than (d)`, vsSsh(c?.latency.get(top)?.p99Ms, d?.latency.get(top)?.p99Ms), (v) => v <= 1, (v) => `${v.toFixed(2)}x ssh -R's p99`);
+  cmp('(c) new connections/s >= 3x (d)', vsSsh(c?.connRate?.perSec, d?.connRate?.perSec), (v) => v >= 3, (v) => `${v.toFixed(2)}x ssh -R`);
+  cmp(`(c) client RSS <= 80 MB at ${phases.activeConnections} active connections`, c?.client?.peak.rssMB, (v) => v <= 80, (v) => `${v.toFixed(1)} MB`);
+  cmp('(c) idle server RSS <= 50 MB', c?.idleServer?.rssMB, (v) => v <= 50, (v) => `${v.toFixed(1)} MB (PSS ${c?.idleServer?.pssMB.toFixed(1) ?? '?'} MB)`);
+  if (phases.burstConnections > 0) {
+    for (const r of [c, by('g')]) {
+      if (!r) continue;
+      for (const i of [0, 1]) {
+        const m = r.burst?.memory[i];
+        cmp(
+          `(${r.id}) ${i === 0 ? 'server' : 'client'} RSS ${phases.burstSettleSeconds} s after the ${phases.burstConnections}-connection burst <= 1.5x before`,
+          afterOverBefore(m),
+          (v) => v <= 1.5,
+          (v) => `${v.toFixed(2)}x (${m!.before.rssMB.toFixed(0)} -> peak ${m!.peak.rssMB.toFixed(0)} -> ${m!.after.rssMB.toFixed(0)} MB)`,
+        );
+      }
+    }
+  }
   if (!b && !c) out.push({ name: 'Burrow targets', verdict: 'not measured', detail: 'paths (b) and (c) not selected' });
   return out;
 }
@@ -183,6 +221,12 @@ export function pathNotes(results: PathResult[]): string[] {
       const a = r.active;
       out.push(
         `${p}: active connections: ${a.opened} opened, ${a.failed} failed to open, ${a.droppedBeforeHold} dropped before the hold, ${a.dropped} during it; messages sent ${a.sentPerSec.toFixed(0)}/s (nominal ${a.nominalPerSec.toFixed(0)}/s), echoed ${a.echoedPerSec.toFixed(0)}/s${a.firstError ? ` (first error: ${a.firstError})` : ''}`,
+      );
+    }
+    if (r.burst) {
+      const x = r.burst;
+      out.push(
+        `${p}: burst: ${x.opened}/${x.count} connections opened (${x.failed} failed), ${x.completed} echoed all ${x.bytes} B, ${x.seconds.toFixed(1)} s; ${x.memory.map((m) => `${m.label} RSS ${m.before.rssMB.toFixed(0)} -> peak ${m.peak.rssMB.toFixed(0)} -> ${m.after.rssMB.toFixed(0)} MB ${x.settleSeconds} s after`).join('; ')}${x.firstError ? ` (first error: ${x.firstError})` : ''}`,
       );
     }
     for (const m of [r.server, r.client]) if (m) out.push(`${p}: memory probe "${m.label}": ${m.peak.processes} process(es) at peak`);

@@ -1,5 +1,6 @@
 /** What one benchmark run collects per path. */
 import type { ActiveResult } from './active-conns.js';
+import type { BurstResult } from './burst.js';
 import type { ConnRateResult } from './conn-rate.js';
 import type { CpuLoad } from './cpu-load.js';
 import type { LatencyResult } from './latency.js';
@@ -11,7 +12,7 @@ export interface MemResult {
   peak: MemSample;
 }
 
-export type Phase = 'start' | 'health' | 'iperf1' | 'iperf8' | `latency${number}` | 'connRate' | 'active';
+export type Phase = 'start' | 'health' | 'iperf1' | 'iperf8' | `latency${number}` | 'connRate' | 'active' | 'burst';
 
 export interface PhaseError {
   phase: Phase;
@@ -30,6 +31,11 @@ export interface PathResult {
   active?: ActiveResult;
   server?: MemResult;
   client?: MemResult;
+  /** RSS of the relay processes right after start-up, before any traffic. */
+  idleServer?: MemSample;
+  idleClient?: MemSample;
+  /** The connection burst (memory peak and memory given back), for paths that run it. */
+  burst?: BurstResult;
   /** CPU used by unrelated processes while this path ran (noise indicator). */
   cpu?: CpuLoad;
   notes: string[];

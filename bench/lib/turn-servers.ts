@@ -7,6 +7,7 @@
 import { accessSync, constants, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { shebangLaunch } from './shebang.js';
 import { burrowCli, burrowMissing } from './burrow.js';
 import { freePort, HOST, waitListening } from './ports.js';
 import { assertRunning, deadReport, killTree, spawnTracked, type Tracked } from './proc.js';
@@ -202,25 +203,6 @@ export async function startBurrowTurn(opts: TurnServerOptions, avoidPorts: Array
   return ready({ id: 'burrow', label: 'Burrow' }, proc, port, relayPorts, [cmd, ...argv], stop);
 }
 
-/** Node flags in a script's shebang (`#!/usr/bin/env -S node --flag …`), if any. */
-/** What the script's `#!/usr/bin/env -S [NAME=VALUE…] node [flags…]` line sets: environment and node flags. */
-export function shebangLaunch(script: string): { env: Record<string, string>; nodeFlags: string[] } {
-  let first = '';
-  try {
-    first = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
-  } catch {
-    // unreadable: no extras
-  }
-  const m = /^#!.*?\benv\s+-S\s+(.*?)\bnode\b(.*)$/.exec(first) ?? /^#!.*?()\bnode\b(.*)$/.exec(first);
-  if (!m) return { env: {}, nodeFlags: [] };
-  const env: Record<string, string> = {};
-  for (const pair of m[1]!.trim().split(/\s+/).filter(Boolean)) {
-    const eq = pair.indexOf('=');
-    if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return { env, nodeFlags: m[2]!.trim().split(/\s+/).filter(Boolean) };
-}
-
 /** The newest .cpuprofile in dir, if any. */
 export function findCpuProfile(dir: string): string | undefined {
   if (!existsSync(dir)) return undefined;
@@ -230,3 +212,5 @@ export function findCpuProfile(dir: string): string | undefined {
   const last = files[files.length - 1];
   return last ? path.join(dir, last) : undefined;
 }
+
+export { shebangLaunch };

@@ -531,6 +531,32 @@ describe('MuxSession wire behaviour', () => {
     session.close();
   });
 
+  it('many streams writing within their windows to a peer that reads nothing queue at most the send budget on the socket', async () => {
+    const { session, raw, frames } = await rawPeer({ client: true });
+    raw.pause(); // the peer's process reads nothing: the kernel buffers fill, then our socket queue
+    const socket = (session as unknown as { socket: net.Socket }).socket;
+    const streams = Array.from({ length: 200 }, () => session.openStream());
+    // Each stream writes its whole 256 KiB window: 50 MiB in all, every byte allowed by the windows.
+    const chunk = Buffer.alloc(64 * 1024, 3);
+    for (const s of streams) for (let i = 0; i < 4; i++) s.write(chunk);
+    let maxQueued = 0;
+    for (let i = 0; i < 40; i++) {
+      maxQueued = Math.max(maxQueued, socket.writableLength);
+      await sleep(5);
+    }
+    // Without a budget all 50 MiB sat in the socket's queue at once; now about 512 KiB plus one frame.
+    expect(maxQueued).toBeGreaterThan(0);
+    expect(maxQueued).toBeLessThan(1024 * 1024);
+    // And all of it still arrives once the peer reads, every stream's 256 KiB in order.
+    raw.resume();
+    await until(() => frames.filter((f) => f.type === MuxType.Data).reduce((n, f) => n + f.length, 0) === 200 * 4 * chunk.length, 20_000);
+    const perStream = new Map<number, number>();
+    for (const f of frames) if (f.type === MuxType.Data) perStream.set(f.streamId, (perStream.get(f.streamId) ?? 0) + f.length);
+    expect([...perStream.values()].every((n) => n === 4 * chunk.length)).toBe(true);
+    expect(perStream.size).toBe(200);
+    session.destroy();
+  });
+
   it('a peer sending beyond the window is a protocol error', async () => {
     const { session, raw, frames, errors } = await rawPeer();
     session.on('stream', (s) => s.on('error', () => {}));

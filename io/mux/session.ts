@@ -13,7 +13,14 @@
  *   the stream's consumer reads (the Duplex's `_read`), and only once the credit reaches half the
  *   window, so a stream whose reader stops stalls that stream alone, and what it buffers stays
  *   within its window. The socket itself is read as fast as it delivers: the windows bound memory.
- * - Batching: every frame written in one tick is corked into one socket write (writev).
+ * - Batching: every frame written in one tick is corked into one socket write (writev); a Data
+ *   frame's header and payload go as two buffers of that write, the payload never copied (only
+ *   payloads up to COPY_LIMIT are copied next to their header).
+ * - Send budget: streams stop handing Data frames to the socket while SEND_QUEUE_LIMIT bytes are
+ *   already queued on it (in this process, not yet taken by the kernel), and carry on, in the order
+ *   they stopped, when it drains. The windows bound what the peer must buffer; this bounds what we
+ *   buffer: without it, thousands of streams each within its window piled their data (and, under
+ *   TLS, a coalesced copy and its ciphertext) into the socket's queue at once.
  * - Half-close: `end()` sends FIN (after all written data); the peer's FIN ends the readable side.
  *   A stream is forgotten once both FINs have passed, or on RST.
  * - `destroy()` sends RST; a received RST destroys the stream with MuxError('stream-reset').
@@ -30,8 +37,6 @@
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
 import {
-  encodeFrame,
-  encodeHeader,
   GoAwayCode,
   MUX_DEFAULT_MAX_FRAME_PAYLOAD,
   MUX_INITIAL_WINDOW,
@@ -39,6 +44,8 @@ import {
   MuxError,
   MuxFlag,
   MuxFrameDecoder,
+  MUX_HEADER_LENGTH,
+  MUX_VERSION,
   MuxType,
   type MuxFrame,
 } from '../../shared/mux/frame.js';
@@ -70,6 +77,11 @@ export const RELAY_MUX_WINDOW = 1024 * 1024;
 export const MUX_DEFAULT_KEEPALIVE_MS = 30_000;
 /** Payloads up to this size are copied next to their header; larger ones go as a second (corked) write. */
 const COPY_LIMIT = 4096;
+/**
+ * Data frames are handed to the socket only while less than this is queued on it (see "Send
+ * budget" above). Several full frames, so one fast stream keeps the socket busy.
+ */
+const SEND_QUEUE_LIMIT = 512 * 1024;
 /** Queued writes totalling up to this are merged into one Data frame. */
 const COALESCE_LIMIT = 16 * 1024;
 /** Size of the blocks a stream copies payload into while its consumer is behind. */
@@ -88,16 +100,13 @@ interface StreamHost {
   readonly maxFramePayload: number;
   readonly dead: boolean;
   sendFrame(type: MuxType, flags: number, streamId: number, length: number, payload?: Uint8Array): void;
+  /** False while the socket's queue is over the send budget: the stream then asks `waitForSocket`. */
+  canSendData(): boolean;
+  /** Calls `stream.resumeSend()` once the socket has drained. */
+  waitForSocket(stream: MuxStream): void;
   /** Calls `cb` when the socket can take more (at once unless it asked for a drain). */
   afterWrite(cb: () => void): void;
   forget(stream: MuxStream): void;
-}
-
-interface Outgoing {
-  chunks: Uint8Array[];
-  index: number;
-  offset: number;
-  cb: (error?: Error | null) => void;
 }
 
 /**
@@ -108,7 +117,17 @@ export class MuxStream extends Duplex {
   readonly id: number;
   private readonly state: MuxStreamState;
   private readonly host: StreamHost;
-  private outgoing: Outgoing | undefined;
+  /**
+   * The pending write, kept in fields (no object per write): one chunk (`_write`) or a list
+   * (`_writev`), the position reached in it, and its callback (undefined: nothing pending).
+   */
+  private outChunk: Uint8Array | undefined;
+  private outChunks: Uint8Array[] | undefined;
+  private outIndex = 0;
+  private outOffset = 0;
+  private outCb: ((error?: Error | null) => void) | undefined;
+  /** @internal Queued on the session, waiting for the socket to drain. */
+  waitingForSocket = false;
   /** Bytes handed to the Readable (push) and bytes of those already counted as consumed. */
   private pushedBytes = 0;
   private consumedBytes = 0;
@@ -148,7 +167,11 @@ export class MuxStream extends Duplex {
   // ---- Writable side -------------------------------------------------------------------------
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (error?: Error | null) => void): void {
-    this.outgoing = { chunks: [chunk], index: 0, offset: 0, cb };
+    this.outChunk = chunk;
+    this.outChunks = undefined;
+    this.outIndex = 0;
+    this.outOffset = 0;
+    this.outCb = cb;
     this.pump();
   }
 
@@ -157,7 +180,11 @@ export class MuxStream extends Duplex {
     const total = list.reduce((n, c) => n + c.length, 0);
     // Many small writes queued up: one frame rather than one per write. Large ones are not copied.
     if (list.length > 1 && total <= Math.min(COALESCE_LIMIT, this.host.maxFramePayload)) list = [Buffer.concat(list, total)];
-    this.outgoing = { chunks: list, index: 0, offset: 0, cb };
+    this.outChunk = undefined;
+    this.outChunks = list;
+    this.outIndex = 0;
+    this.outOffset = 0;
+    this.outCb = cb;
     this.pump();
   }
 
@@ -172,30 +199,47 @@ export class MuxStream extends Duplex {
     cb();
   }
 
-  /** Send as much of the pending write as the window allows; completes the write when all is out. */
+  /**
+   * Send as much of the pending write as the window and the session's send budget allow;
+   * completes the write when all is out.
+   */
   private pump(): void {
-    const out = this.outgoing;
-    if (!out) return;
+    const host = this.host;
     for (;;) {
-      if (this.host.dead) return;
-      const chunk = out.chunks[out.index];
+      const cb = this.outCb;
+      if (cb === undefined || host.dead) return;
+      const chunk = this.outChunks === undefined ? (this.outIndex === 0 ? this.outChunk : undefined) : this.outChunks[this.outIndex];
       if (chunk === undefined) {
-        this.outgoing = undefined;
-        this.host.afterWrite(out.cb);
+        this.outCb = undefined;
+        this.outChunk = undefined;
+        this.outChunks = undefined;
+        host.afterWrite(cb);
         return;
       }
-      const remaining = chunk.length - out.offset;
+      const offset = this.outOffset;
+      const remaining = chunk.length - offset;
       if (remaining === 0) {
-        out.index++;
-        out.offset = 0;
+        this.outIndex++;
+        this.outOffset = 0;
         continue;
       }
-      const n = this.state.reserveSend(Math.min(remaining, this.host.maxFramePayload));
+      if (!host.canSendData()) {
+        host.waitForSocket(this); // resumeSend() carries on
+        return;
+      }
+      const n = this.state.reserveSend(Math.min(remaining, host.maxFramePayload));
       if (n === 0) return; // window exhausted: a WindowUpdate resumes us
       const flags = this.state.takeOpenFlags();
-      this.host.sendFrame(MuxType.Data, flags, this.id, n, chunk.subarray(out.offset, out.offset + n));
-      out.offset += n;
+      // The whole chunk as it is when it fits (the usual case): no view to make.
+      host.sendFrame(MuxType.Data, flags, this.id, n, n === chunk.length ? chunk : chunk.subarray(offset, offset + n));
+      this.outOffset = offset + n;
     }
+  }
+
+  /** @internal The socket drained after this stream stopped at the send budget. */
+  resumeSend(): void {
+    this.waitingForSocket = false;
+    this.pump();
   }
 
   // ---- Readable side -------------------------------------------------------------------------
@@ -218,7 +262,8 @@ export class MuxStream extends Duplex {
   private deliver(p: Uint8Array): void {
     if (!this.backedUp && this.heldBytes === 0) {
       this.pushedBytes += p.length;
-      this.backedUp = !this.push(Buffer.from(p.buffer, p.byteOffset, p.length));
+      // The decoder's pieces are views of the socket's Buffers, so usually Buffers already.
+      this.backedUp = !this.push(Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.length));
       return;
     }
     let last = this.held[this.held.length - 1];
@@ -262,7 +307,9 @@ export class MuxStream extends Duplex {
   }
 
   override _destroy(error: Error | null, cb: (error?: Error | null) => void): void {
-    this.outgoing = undefined;
+    this.outCb = undefined;
+    this.outChunk = undefined;
+    this.outChunks = undefined;
     const flags = this.state.reset();
     if (flags !== undefined && !this.host.dead) this.host.sendFrame(MuxType.WindowUpdate, flags, this.id, 0);
     this.host.forget(this);
@@ -292,7 +339,9 @@ export class MuxStream extends Duplex {
 
   /** @internal The session died: drop the stream without telling the peer. */
   abort(error: Error | undefined): void {
-    this.outgoing = undefined;
+    this.outCb = undefined;
+    this.outChunk = undefined;
+    this.outChunks = undefined;
     this.destroy(error);
   }
 }
@@ -327,6 +376,8 @@ export class MuxSession extends EventEmitter {
   private nextPingId = 1;
   private readonly pings = new Map<number, PendingPing>();
   private drainWaiters: Array<() => void> = [];
+  /** Streams stopped at the send budget, resumed in this order on 'drain'. */
+  private sendWaiters: MuxStream[] = [];
   private corked = false;
   private dead = false;
   private localGoAway = false;
@@ -367,6 +418,8 @@ export class MuxSession extends EventEmitter {
         return session.dead;
       },
       sendFrame: (type, flags, id, length, payload) => this.sendFrame(type, flags, id, length, payload),
+      canSendData: () => this.canSendData(),
+      waitForSocket: (stream) => this.waitForSocket(stream),
       afterWrite: (cb) => this.afterWrite(cb),
       forget: (stream) => this.forget(stream),
     };
@@ -457,13 +510,31 @@ export class MuxSession extends EventEmitter {
       socket.cork();
       process.nextTick(this.uncork);
     }
-    const header = { type, flags, streamId, length };
+    // Buffer.allocUnsafe below 4 KiB slices Node's shared pool: no backing store of its own per frame.
     if (payload === undefined || payload.length <= COPY_LIMIT) {
-      socket.write(encodeFrame(header, payload));
+      const size = payload === undefined ? 0 : payload.length;
+      const frame = Buffer.allocUnsafe(MUX_HEADER_LENGTH + size);
+      writeHeader(frame, type, flags, streamId, length);
+      if (payload !== undefined) frame.set(payload, MUX_HEADER_LENGTH);
+      socket.write(frame);
     } else {
-      socket.write(encodeHeader(header));
+      const header = Buffer.allocUnsafe(MUX_HEADER_LENGTH);
+      writeHeader(header, type, flags, streamId, length);
+      socket.write(header);
       socket.write(payload);
     }
+  }
+
+  /** Data may be queued while under the budget, or while the socket has not asked for a drain (no 'drain' would come). */
+  private canSendData(): boolean {
+    const socket = this.socket;
+    return socket.writableLength < SEND_QUEUE_LIMIT || !socket.writableNeedDrain;
+  }
+
+  private waitForSocket(stream: MuxStream): void {
+    if (stream.waitingForSocket) return;
+    stream.waitingForSocket = true;
+    this.sendWaiters.push(stream);
   }
 
   private readonly uncork = (): void => {
@@ -481,6 +552,10 @@ export class MuxSession extends EventEmitter {
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of waiters) w();
+    // In the order they stopped; one that hits the budget again queues itself anew (round robin).
+    const streams = this.sendWaiters;
+    this.sendWaiters = [];
+    for (const s of streams) s.resumeSend();
   };
 
   private takePingId(): number {
@@ -621,6 +696,7 @@ export class MuxSession extends EventEmitter {
     this.dead = true;
     if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
     this.drainWaiters = [];
+    this.sendWaiters = [];
     const socket = this.socket;
     if (this.corked) {
       this.corked = false;
@@ -644,4 +720,13 @@ export class MuxSession extends EventEmitter {
       this.emit('close');
     });
   }
+}
+
+/** The 12-byte yamux header (shared/mux/frame.ts's layout) into `out`; values come from this file, always in range. */
+function writeHeader(out: Buffer, type: MuxType, flags: number, streamId: number, length: number): void {
+  out[0] = MUX_VERSION;
+  out[1] = type;
+  out.writeUInt16BE(flags, 2);
+  out.writeUInt32BE(streamId, 4);
+  out.writeUInt32BE(length, 8);
 }

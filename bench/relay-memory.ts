@@ -1,0 +1,118 @@
+/**
+ * Memory of one Burrow path (TLS + mux unless told otherwise), focused: idle RSS, RSS with 1000
+ * active connections, then a burst of 5000 connections moving 64 KiB each and RSS 60 s after it.
+ * With `--malloc default` both processes run without the shebang's glibc settings, for comparison.
+ *
+ *   npm run build && node dist/bench/relay-memory.js [--plain] [--no-mux] [--malloc shebang|default|ENV=V,...]
+ *                                                    [--count 5000] [--settle 60] [--active 1000]
+ */
+import { readFileSync } from 'node:fs';
+import { holdActive } from './lib/active-conns.js';
+import { startBurrow, type BurrowLaunch } from './lib/burrow.js';
+import { runBurst } from './lib/burst.js';
+import { runBench } from './lib/lifecycle.js';
+import { freePort } from './lib/ports.js';
+import { maxSample, sampleMemory, type MemSample } from './lib/rss.js';
+import { sleep } from './lib/stats.js';
+import { startEchoServer, startIperfServer } from './lib/targets.js';
+
+/** [heap] and the anonymous mappings (V8's heap, glibc's thread arenas, mmapped blocks) of a process, in MB. */
+function smapsSummary(pid: number): string {
+  let text = '';
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return 'gone';
+  }
+  let name = '';
+  let heap = 0;
+  let anon = 0;
+  let file = 0;
+  let bigAnon = 0;
+  for (const line of text.split('\n')) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      name = m[1] ?? '';
+      continue;
+    }
+    const r = /^Rss:\s+(\d+) kB/.exec(line);
+    if (!r) continue;
+    const kb = Number(r[1]);
+    if (name === '[heap]') heap += kb;
+    else if (name === '' ) {
+      anon += kb;
+      if (kb >= 32 * 1024) bigAnon += kb;
+    } else file += kb;
+  }
+  const mb = (kb: number) => ((kb * 1024) / 1e6).toFixed(1);
+  return `[heap] ${mb(heap)} MB, anonymous ${mb(anon)} MB (in mappings >= 32 MiB: ${mb(bigAnon)} MB), files ${mb(file)} MB`;
+}
+
+const log = (msg: string): void => {
+  process.stderr.write(`[relay-memory ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+};
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const arg = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const tls = !argv.includes('--plain');
+  const mux = !argv.includes('--no-mux');
+  const count = Number(arg('--count') ?? 5000);
+  const settle = Number(arg('--settle') ?? 60);
+  const active = Number(arg('--active') ?? 1000);
+  const malloc = arg('--malloc') ?? 'shebang';
+  const launch: BurrowLaunch = {};
+  if (malloc === 'default') launch.replaceShebangEnv = true;
+  else if (malloc !== 'shebang') {
+    launch.replaceShebangEnv = true;
+    launch.env = Object.fromEntries(malloc.split(',').map((kv) => kv.split('=') as [string, string]));
+  }
+  const echo = await startEchoServer();
+  const iperfPort = await freePort();
+  const iperf = await startIperfServer(iperfPort);
+  const mb = (s: MemSample): string => s.rssMB.toFixed(1);
+  try {
+    const running = await startBurrow(tls, mux, { iperf: iperfPort, echo: echo.port }, launch);
+    try {
+      await sleep(2000);
+      const probes = [
+        { label: 'server', pid: running.server!.pid, includeChildren: false },
+        { label: 'client', pid: running.client!.pid, includeChildren: false },
+      ];
+      const idle = probes.map((p) => sampleMemory(p.pid, false));
+      log(`burrow ${tls ? 'tls' : 'plain'}${mux ? '+mux' : ', mux off'}, malloc ${malloc}: idle RSS server ${mb(idle[0]!)} MB, client ${mb(idle[1]!)} MB`);
+      let peaks: Array<MemSample | undefined> = [undefined, undefined];
+      if (active > 0) {
+        const r = await holdActive({
+          port: running.echoPort,
+          count: active,
+          holdSeconds: 5,
+          onSample: () => (peaks = probes.map((p, i) => maxSample(peaks[i], sampleMemory(p.pid, false)))),
+        });
+        log(`${active} active (${r.aliveAtHold} alive, echoed ${r.echoedPerSec.toFixed(0)}/s): peak RSS server ${mb(peaks[0]!)} MB, client ${mb(peaks[1]!)} MB`);
+        await sleep(3000);
+      }
+      const burst = await runBurst({ port: running.echoPort, count, bytes: 64 * 1024, settleSeconds: settle, probes, log });
+      for (const m of burst.memory) {
+        log(`burst ${count} x 64 KiB (${burst.completed} echoed): ${m.label} RSS before ${mb(m.before)}, peak ${mb(m.peak)}, ${settle} s after ${mb(m.after)} MB (after/before ${(m.after.rssMB / m.before.rssMB).toFixed(2)}x)`);
+      }
+      process.stdout.write(
+        `${JSON.stringify({ tls, mux, malloc, idle: idle.map((s) => s.rssMB), active: peaks.map((s) => s?.rssMB), burst: burst.memory.map((m) => ({ label: m.label, before: m.before.rssMB, peak: m.peak.rssMB, after: m.after.rssMB })), completed: burst.completed })}\n`,
+      );
+      if (argv.includes('--smaps')) for (const pr of probes) log(`${pr.label} after: ${smapsSummary(pr.pid)}`);
+      const dead = running.health();
+      if (dead) log(`a process died: ${dead}`);
+    } finally {
+      await running.stop();
+    }
+  } finally {
+    await iperf.stop();
+    await echo.stop();
+  }
+  return 0;
+}
+
+runBench('relay-memory', main, 5, log);
