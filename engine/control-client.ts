@@ -48,6 +48,8 @@ export class ControlClient {
   error: string | undefined;
   sessionId: string | undefined;
   fingerprint: string | undefined;
+  /** The server's STUN port (from LoginResult), when it runs STUN. */
+  stunPort: number | undefined;
   /** When the session came up, on the injected monotonic clock (for uptime only). */
   onlineSince: number | undefined;
   reconnects = 0;
@@ -174,6 +176,7 @@ export class ControlClient {
       }
       this.sessionId = reply.sessionId;
       this.fingerprint = fingerprint;
+      this.stunPort = reply.stunPort;
       this.error = undefined;
       this.state = 'online';
       this.onlineSince = this.clock.now();

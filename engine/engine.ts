@@ -21,7 +21,18 @@ import { ControlClient } from './control-client.js';
 import { MuxConnection } from './mux-connection.js';
 import { ServerDialer } from './server-dialer.js';
 import { clientTunnelFor } from './tunnels/registry.js';
+import { DirectRoute } from './p2p/direct-route.js';
+import { DirectTransport } from './p2p/direct-transport.js';
+import { P2pManager, UNKNOWN_NAT } from './p2p/p2p-manager.js';
+import type { PunchedPath } from './p2p/direct-path.js';
+import { discoverNat } from './stun/nat-discovery.js';
 import { Visitor } from './visitor.js';
+import UDX from 'udx-native';
+import { connect as tcpConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { splice } from '../io/splice.js';
+import type { P2pNatReport } from '../shared/protocol/p2p-messages.js';
+import type { P2pStatus, PathCounters } from '../shared/types/status.js';
 import { openWorkConnection, type WorkConnDeps } from './work-connection.js';
 
 export interface EngineOptions {
@@ -42,6 +53,12 @@ export class Engine {
   private readonly dialer: ServerDialer;
   private readonly logger: Logger;
   private readonly clock: Clock;
+  /** Peer-to-peer (issue 9): made on first use, so a config without p2p never loads udx. */
+  private p2pState: { udx: UDX; manager: P2pManager } | undefined;
+  private natReport: Promise<P2pNatReport> | undefined;
+  private readonly servedP2p = new Set<string>();
+  /** Serving side: direct paths per p2p tunnel, and what they carried. */
+  private readonly p2pServing = new Map<string, { transports: Set<DirectTransport>; direct: PathCounters }>();
 
   constructor(config: ClientConfig, options: EngineOptions) {
     this.config = config;
@@ -62,6 +79,102 @@ export class Engine {
       this.clock,
     );
     for (const t of config.tunnels) if (t.enabled !== false) this.tunnels.set(t.name, clientTunnelFor(t, this.clock));
+    for (const t of config.tunnels) if (t.type === 'p2p') this.serveP2p(t.name);
+  }
+
+  /** The puncher, made on first use. */
+  private p2p(): { udx: UDX; manager: P2pManager } {
+    if (this.p2pState) return this.p2pState;
+    const udx = new UDX();
+    const manager = new P2pManager({
+      udx,
+      send: (m) => this.control.send(m),
+      controlSessionId: () => this.control.sessionId,
+      serverHost: () => parseHostPort(this.config.server)!.host,
+      stunPort: () => this.control.stunPort,
+      tunnelSecret: (name) => {
+        const t = this.tunnels.get(name)?.config;
+        return t?.type === 'p2p' ? t.secret : undefined;
+      },
+      natReport: () => this.ownNatReport(),
+      clock: this.clock,
+      logger: this.logger.child({ component: 'p2p' }),
+    });
+    this.p2pState = { udx, manager };
+    return this.p2pState;
+  }
+
+  /** This side's NAT report against the server's STUN (RFC 5780 when it has an alternate address), once per session. */
+  private ownNatReport(): Promise<P2pNatReport> {
+    const stunPort = this.control.stunPort;
+    if (stunPort === undefined) return Promise.resolve(UNKNOWN_NAT);
+    this.natReport ??= discoverNat({ host: parseHostPort(this.config.server)!.host, port: stunPort }, { rtoMs: 100, hairpinTimeoutMs: 500 }).then(
+      (r) => ({ mapping: r.mapping, filtering: r.filtering, portAllocation: r.portAllocation }),
+      (err: Error) => {
+        this.logger.warn({ err: err.message }, 'NAT detection failed; peer-to-peer attempts assume nothing about this NAT');
+        return UNKNOWN_NAT;
+      },
+    );
+    return this.natReport;
+  }
+
+  /** Serving side of a p2p tunnel: each punched path's streams go to the tunnel's local service. */
+  private serveP2p(name: string): void {
+    if (this.servedP2p.has(name)) return;
+    this.servedP2p.add(name);
+    const { manager, udx } = this.p2p();
+    const serving = { transports: new Set<DirectTransport>(), direct: { bytesIn: 0, bytesOut: 0, connections: 0 } };
+    this.p2pServing.set(name, serving);
+    manager.onPath(name, (path: PunchedPath) => {
+      const tunnel = this.tunnels.get(name);
+      if (!tunnel || tunnel.config.type !== 'p2p') return void path.close();
+      const transport = new DirectTransport(path, tunnel.config.secret, udx);
+      serving.transports.add(transport);
+      transport.once('close', () => serving.transports.delete(transport));
+      transport.on('stream', (stream: Duplex) => void this.serveDirectStream(name, stream, serving.direct));
+      void transport.start();
+    });
+  }
+
+  private async serveDirectStream(name: string, stream: Duplex, counters: PathCounters): Promise<void> {
+    const tunnel = this.tunnels.get(name);
+    if (!tunnel) return resetStream(stream);
+    const { host, port } = parseHostPort(tunnel.config.local)!;
+    const local = tcpConnect({ host, port, allowHalfOpen: true, noDelay: true });
+    stream.on('error', () => {});
+    tunnel.stats.opened();
+    counters.connections++;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        local.once('connect', resolve);
+        local.once('error', reject);
+      });
+    } catch (err) {
+      this.logger.warn({ tunnel: name, local: tunnel.config.local, err: (err as Error).message }, 'local service unreachable');
+      resetStream(stream);
+      tunnel.stats.closed();
+      return;
+    }
+    await splice(stream, local, {
+      onAToB: (n) => ((tunnel.stats.bytesIn += n), (counters.bytesIn += n)),
+      onBToA: (n) => ((tunnel.stats.bytesOut += n), (counters.bytesOut += n)),
+    });
+    tunnel.stats.closed();
+  }
+
+  private p2pTunnelStatus(name: string, relay: PathCounters): P2pStatus | undefined {
+    const serving = this.p2pServing.get(name);
+    if (!serving || !this.p2pState) return undefined;
+    const attempts = [...this.p2pState.manager.attempts(name)];
+    const live = [...serving.transports].find((t) => !t.closed);
+    const p = live?.path;
+    return {
+      path: live ? 'direct' : attempts.length === 0 ? 'connecting' : 'relay',
+      ...(p ? { pair: { local: `${p.local.ip}:${p.local.port}`, remote: `${p.remote.ip}:${p.remote.port}` }, rttMs: p.rttMs, nat: { local: p.localNat, remote: p.remoteNat } } : {}),
+      attempts,
+      direct: { ...serving.direct },
+      relay,
+    };
   }
 
   async start(): Promise<void> {
@@ -74,6 +187,7 @@ export class Engine {
     this.muxConn?.close();
     for (const c of this.workConns) resetStream(c.socket); // users in flight see a reset, not a clean end
     await Promise.all([...this.visitors.values()].map((v) => v.close()));
+    for (const s of this.p2pServing.values()) for (const t of s.transports) t.close('client stopping');
   }
 
   /** Apply a new config: added tunnels come up, removed ones go down, unchanged ones are untouched. */
@@ -94,6 +208,7 @@ export class Engine {
       if (cfg.enabled === false || this.tunnels.has(cfg.name)) continue;
       const tunnel = clientTunnelFor(cfg, this.clock);
       this.tunnels.set(cfg.name, tunnel);
+      if (cfg.type === 'p2p') this.serveP2p(cfg.name);
       this.logger.info({ tunnel: cfg.name }, 'tunnel added');
       if (!serverChanged && this.control.sessionId) this.register(tunnel);
     }
@@ -122,7 +237,15 @@ export class Engine {
       reconnects: this.control.reconnects,
       ...(this.control.lastDisconnect ? { lastDisconnect: { ...this.control.lastDisconnect } } : {}),
       // In config order; a switched-off tunnel (`enabled: false`) is listed as stopped.
-      tunnels: this.config.tunnels.map((cfg) => this.tunnels.get(cfg.name)?.status(host) ?? stoppedTunnel(cfg)),
+      tunnels: this.config.tunnels.map((cfg) => {
+        const t = this.tunnels.get(cfg.name)?.status(host) ?? stoppedTunnel(cfg);
+        if (cfg.type !== 'p2p') return t;
+        const serving = this.p2pServing.get(cfg.name);
+        const direct = serving?.direct ?? { bytesIn: 0, bytesOut: 0, connections: 0 };
+        const relay = { bytesIn: Math.max(0, t.bytesIn - direct.bytesIn), bytesOut: Math.max(0, t.bytesOut - direct.bytesOut), connections: Math.max(0, t.totalConnections - direct.connections) };
+        const p2p = this.p2pTunnelStatus(cfg.name, relay);
+        return p2p ? { ...t, p2p } : t;
+      }),
       visitors: [...this.visitors.values()].map((v) => v.status()),
     };
   }
@@ -134,13 +257,27 @@ export class Engine {
       sessionId: () => this.control.sessionId,
       logger: this.logger,
       peerAlive: () => this.control.peerAlive(),
+      ...(cfg.type === 'p2p'
+        ? {
+            direct: new DirectRoute({
+              dialer: this.p2p().manager,
+              udx: this.p2p().udx,
+              tunnel: cfg.tunnel,
+              secret: cfg.secret,
+              logger: this.logger.child({ visitor: cfg.name }),
+              online: () => this.control.state === 'online',
+            }),
+          }
+        : {}),
     });
     this.visitors.set(cfg.name, visitor);
     await visitor.start();
   }
 
   private onOnline(sessionId: string): void {
+    this.natReport = undefined; // a new session may be a new network
     for (const tunnel of this.tunnels.values()) this.register(tunnel);
+    for (const v of this.visitors.values()) v.directRoute?.kick();
     if (this.config.mux) {
       this.muxConn = new MuxConnection(sessionId, this.workConnDeps());
       this.muxConn.start();
@@ -166,6 +303,10 @@ export class Engine {
   }
 
   private onMessage(m: Message): void {
+    if (m.type.startsWith('P2p')) {
+      this.p2p().manager.handle(m);
+      return;
+    }
     switch (m.type) {
       case 'ReqWorkConn':
         if (this.control.sessionId) this.openWorkConn(this.control.sessionId);

@@ -11,7 +11,8 @@ import { resetStream, splice } from '../io/splice.js';
 import type { VisitorConfig } from '../shared/config/client-config.js';
 import { parseHostPort } from '../shared/net/address.js';
 import { TrafficStats } from '../shared/traffic-stats.js';
-import type { ConnectionState, VisitorStatus } from '../shared/types/status.js';
+import type { ConnectionState, PathCounters, VisitorStatus } from '../shared/types/status.js';
+import type { DirectRoute } from './p2p/direct-route.js';
 import type { ServerDialer } from './server-dialer.js';
 
 const VISITOR_REPLY_TIMEOUT_MS = 10_000;
@@ -23,10 +24,14 @@ export interface VisitorDeps {
   logger: Logger;
   /** False once the server is known dead: asked before a FIN from the server connection is passed on (io/peer-alive.ts). */
   peerAlive?: () => Promise<boolean>;
+  /** p2p visitors: the direct path (engine/p2p/direct-route.ts). */
+  direct?: DirectRoute;
 }
 
 export class Visitor {
   readonly stats = new TrafficStats();
+  /** What went through the server's relay (p2p status). */
+  private readonly relay: PathCounters = { bytesIn: 0, bytesOut: 0, connections: 0 };
   state: ConnectionState = 'connecting';
   error: string | undefined;
   private server: Server | undefined;
@@ -59,6 +64,11 @@ export class Visitor {
     this.state = 'online';
   }
 
+  /** The direct path of a p2p visitor. */
+  get directRoute(): DirectRoute | undefined {
+    return this.deps.direct;
+  }
+
   get port(): number | undefined {
     const a = this.server?.address();
     return a && typeof a !== 'string' ? a.port : undefined;
@@ -68,6 +78,31 @@ export class Visitor {
     local.on('error', () => {});
     this.sockets.add(local);
     local.once('close', () => this.sockets.delete(local));
+    const direct = this.deps.direct;
+    if (direct) {
+      // the first connection never waits longer than fallbackTimeout for punching
+      const transport = await direct.get((this.config.fallbackTimeout ?? 1) * 1000);
+      const stream = transport && (await transport.openStream().catch(() => undefined));
+      if (stream) {
+        this.stats.opened();
+        direct.directCounters.connections++;
+        this.sockets.add(stream);
+        await splice(local, stream, {
+          onAToB: (n) => ((this.stats.bytesOut += n), (direct.directCounters.bytesOut += n)),
+          onBToA: (n) => ((this.stats.bytesIn += n), (direct.directCounters.bytesIn += n)),
+        });
+        this.sockets.delete(stream);
+        this.stats.closed();
+        return;
+      }
+      if (this.config.fallback === 'none') {
+        this.deps.logger.warn({ visitor: this.config.name, tunnel: this.config.tunnel }, 'no direct path within the fallback timeout and fallback is none: connection refused');
+        resetStream(local);
+        return;
+      }
+      if (local.destroyed) return;
+    }
+    this.relay.connections++;
     const sessionId = this.deps.sessionId();
     if (!sessionId) {
       local.destroy();
@@ -97,8 +132,8 @@ export class Visitor {
       }
       this.stats.opened();
       await splice(local, conn.release(), {
-        onAToB: (n) => (this.stats.bytesOut += n),
-        onBToA: (n) => (this.stats.bytesIn += n),
+        onAToB: (n) => ((this.stats.bytesOut += n), (this.relay.bytesOut += n)),
+        onBToA: (n) => ((this.stats.bytesIn += n), (this.relay.bytesIn += n)),
         confirmFinFromB: this.deps.peerAlive,
       });
       this.stats.closed();
@@ -115,8 +150,10 @@ export class Visitor {
       name: this.config.name,
       tunnel: this.config.tunnel,
       bind: this.config.bind,
+      type: this.config.type,
       state: this.state,
       ...(this.error !== undefined ? { error: this.error } : {}),
+      ...(this.deps.direct ? { p2p: this.deps.direct.status(this.relay) } : {}),
       ...this.stats.snapshot(),
     };
   }
@@ -127,6 +164,7 @@ export class Visitor {
     this.server = undefined;
     // Connections in flight are cut: their local users see a reset, not a clean end.
     for (const s of this.sockets) resetStream(s);
+    this.deps.direct?.close();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

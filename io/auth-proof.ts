@@ -51,3 +51,11 @@ export function proofsEqual(expected: string, actual: string): boolean {
   }
   return timingSafeEqual(a, b);
 }
+
+/**
+ * Visitor -> server in a P2pOffer: "I know the p2p tunnel's secret", bound to the visitor's control
+ * session and to this attempt (its session id and nonce), so it cannot be replayed elsewhere.
+ */
+export function p2pOfferProof(secretKeyHex: string, controlSessionId: string, p2pSessionId: string, nonce: string): string {
+  return hmacHex(Buffer.from(secretKeyHex, 'hex'), 'p2p-offer', controlSessionId, p2pSessionId, nonce);
+}

@@ -20,6 +20,7 @@ import { ControlSession } from './control-session.js';
 import { handshake, type HandshakeContext } from './handshake.js';
 import { StunTurnService } from './stun-turn-service.js';
 import { serverTunnelTypes } from './tunnels/registry.js';
+import { P2pSignalling } from './p2p-signalling.js';
 import { VisitorTargets } from './visitor-targets.js';
 
 export interface BurrowServerOptions {
@@ -37,6 +38,8 @@ export class BurrowServer {
   private readonly sessionsById = new Map<string, ControlSession>();
   private readonly sessionsByClient = new Map<string, ControlSession>();
   private readonly visitorTargets = new VisitorTargets();
+  /** P2P signalling between logged-in clients (issue 9). */
+  readonly p2p: P2pSignalling;
   private readonly sockets = new Set<Socket>();
   private limiter: AuthFailureLimiter;
   private stunTurn: StunTurnService | undefined;
@@ -59,6 +62,15 @@ export class BurrowServer {
   ) {
     this.config = config;
     this.logger = options.logger;
+    this.p2p = new P2pSignalling({
+      target: (name) => this.visitorTargets.get(name),
+      sessionOf: (clientId) => {
+        const s = this.sessionsByClient.get(clientId);
+        return s && !s.isClosed ? s : undefined;
+      },
+      now: () => Date.now(),
+      logger: this.logger,
+    });
     this.clock = options.clock ?? monotonicClock;
     this.limiter = newLimiter(config);
     this.handshakeContext = this.handshakeContextFor(options.logger);
@@ -172,6 +184,7 @@ export class BurrowServer {
     session: (id) => this.sessionsById.get(id),
     openSession: (conn, login) => this.openSession(conn, login),
     clock: this.clock,
+    stunPort: () => this.stunTurn?.addresses().udp[0]?.port,
     };
   }
 
@@ -185,6 +198,7 @@ export class BurrowServer {
       visitorTargets: this.visitorTargets,
       counters: this.counters,
       clock: this.clock,
+      p2p: this.p2p,
       onClosed: (s) => {
         if (this.sessionsById.get(s.sessionId) === s) this.sessionsById.delete(s.sessionId);
         if (this.sessionsByClient.get(s.clientId) === s) this.sessionsByClient.delete(s.clientId);

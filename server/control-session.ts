@@ -16,6 +16,7 @@ import type { Message, MessageOf, TunnelKind } from '../shared/protocol/messages
 import type { ServerClientInfo, ServerCounters } from '../shared/types/server-status.js';
 import { TunnelError, type ServerTunnel, type TunnelContext, type WorkConnSource } from './server-tunnel.js';
 import type { ServerTunnelType } from './tunnels/tunnel-type.js';
+import type { P2pSignalling, SignalPeer } from './p2p-signalling.js';
 import type { VisitorTargets } from './visitor-targets.js';
 
 /** Idle work connections kept per client; extra ones are closed. */
@@ -31,6 +32,8 @@ export interface SessionContext {
   readonly onClosed: (session: ControlSession) => void;
   /** The monotonic clock the heartbeat deadline runs on. */
   readonly clock: Clock;
+  /** Peer-to-peer signalling between clients (server/p2p-signalling.ts). */
+  readonly p2p?: P2pSignalling;
 }
 
 interface Waiter {
@@ -39,7 +42,7 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-export class ControlSession implements WorkConnSource {
+export class ControlSession implements WorkConnSource, SignalPeer {
   readonly tunnels = new Map<string, ServerTunnel>();
   readonly connectedAt = new Date();
   private readonly idle: FramedConnection[] = [];
@@ -73,6 +76,11 @@ export class ControlSession implements WorkConnSource {
       clock: ctx.clock,
       peerAlive: () => this.alive.ask(),
     };
+  }
+
+  /** A message on this client's control connection (P2P signalling); false when it is gone. */
+  send(message: Message): boolean {
+    return this.control.send(message);
   }
 
   get address(): string {
@@ -114,6 +122,16 @@ export class ControlSession implements WorkConnSource {
         return;
       case 'CloseTunnel':
         this.tunnelOps = this.tunnelOps.then(() => this.closeTunnel(m.name));
+        return;
+      case 'P2pOffer':
+        if (this.ctx.p2p) this.ctx.p2p.offer(this, m);
+        else this.control.send({ type: 'P2pRefused', sessionId: m.sessionId, reason: 'this server does not do peer-to-peer signalling' });
+        return;
+      case 'P2pAnswer':
+        this.ctx.p2p?.answer(this, m);
+        return;
+      case 'P2pResult':
+        this.ctx.p2p?.result(this, m);
         return;
       default:
         this.ctx.counters.protocolErrors++;

@@ -47,6 +47,8 @@ export interface HandshakeContext {
   readonly openSession: (conn: FramedConnection, login: MessageOf<'Login'>) => Promise<ControlSession>;
   /** The monotonic clock the failed-login window runs on. */
   readonly clock: Clock;
+  /** The primary STUN port (UDP), told to clients for their P2P candidates; none without STUN. */
+  readonly stunPort?: () => number | undefined;
 }
 
 export async function handshake(socket: Socket, ctx: HandshakeContext): Promise<void> {
@@ -126,6 +128,7 @@ export async function handshake(socket: Socket, ctx: HandshakeContext): Promise<
         sessionId: session.sessionId,
         proof: loginResultProof(config.token, first.nonce, session.sessionId),
         server: BURROW_VERSION,
+        ...(ctx.stunPort?.() !== undefined ? { stunPort: ctx.stunPort()! } : {}),
       });
       session.start();
       return;

@@ -7,6 +7,8 @@ import { TunnelError } from './server-tunnel.js';
 
 export interface VisitorTarget {
   readonly name: string;
+  /** "secret" or "p2p" (p2p tunnels are also reached through the relay). */
+  readonly type: string;
   /** The owning client: it may re-register its own name, no other client may take it. */
   readonly clientId: string;
   /** Hex key derived from the secret by the owner; visitors prove they can derive it too. */

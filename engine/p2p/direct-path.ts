@@ -13,6 +13,7 @@
  */
 import type { UdxSocket } from 'udx-native';
 import type { P2pNatReport } from '../../shared/protocol/p2p-messages.js';
+import type { PunchAttemptStatus } from '../../shared/types/status.js';
 import type { PunchStrategy } from './strategy.js';
 
 export interface PathEndpoint {
@@ -21,16 +22,7 @@ export interface PathEndpoint {
 }
 
 /** One punch attempt, as `burrow status --json` lists it (newest last, a few kept). */
-export interface PunchAttempt {
-  readonly sessionId: string;
-  /** Wall-clock start (ms since the epoch), for display. */
-  readonly startedAt: number;
-  readonly outcome: 'connecting' | 'direct' | 'relay' | 'failed' | 'lost';
-  /** Why, in words ("symmetric × symmetric: relay at once …", "no probe received in 1000 ms"). */
-  readonly reason?: string;
-  readonly durationMs?: number;
-  readonly rttMs?: number;
-}
+export type PunchAttempt = PunchAttemptStatus;
 
 /** A UDX socket through both NATs to the peer: what punching hands to the transport. */
 export interface PunchedPath {

@@ -66,13 +66,28 @@ export const TUNNEL_TYPES = tunnelEntries.map((entry) => entry.shape.type.value)
 export const VisitorSchema = z
   .object({
     name,
-    /** Name of the secret tunnel to reach (registered by another client). */
+    /**
+     * secret (default): every connection goes through the server's relay. p2p: to a p2p tunnel;
+     * connections take a direct, hole-punched path when there is one, the relay otherwise.
+     */
+    type: z.enum(['secret', 'p2p']).default('secret'),
+    /** Name of the secret or p2p tunnel to reach (registered by another client). */
     tunnel: name,
     secret: z.string().min(8, 'expected a secret of at least 8 characters'),
     /** Local address the visitor listens on. */
     bind: hostPort,
+    /** p2p only: what a connection does when there is no direct path: `relay` (default) or `none` (refused). */
+    fallback: z.enum(['relay', 'none']).optional(),
+    /** p2p only: how long a connection waits for a direct path before it falls back (seconds; default 1). */
+    fallbackTimeout: z.number().positive('expected a positive number of seconds').max(60, 'expected at most 60 seconds').optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.type === 'p2p') return;
+    for (const key of ['fallback', 'fallbackTimeout'] as const) {
+      if (v[key] !== undefined) ctx.addIssue({ code: 'custom', message: `${key} applies to visitors of type p2p only`, path: [key] });
+    }
+  });
 
 export const ClientConfigSchema = z
   .object({

@@ -20,6 +20,29 @@ const counters = {
   totalConnections: z.number().int().nonnegative(),
 };
 
+const behaviour = z.enum(['endpoint-independent', 'address-dependent', 'address-and-port-dependent', 'unknown']);
+const natReport = z.object({ mapping: behaviour, filtering: behaviour, portAllocation: z.enum(['preserved', 'sequential', 'random', 'unknown']) });
+const pathCounters = z.object({ bytesIn: z.number().nonnegative(), bytesOut: z.number().nonnegative(), connections: z.number().int().nonnegative() });
+
+export const P2pStatusSchema = z.object({
+  path: z.enum(['direct', 'relay', 'connecting']),
+  pair: z.object({ local: z.string(), remote: z.string() }).optional(),
+  rttMs: z.number().optional(),
+  nat: z.object({ local: natReport, remote: natReport }).optional(),
+  attempts: z.array(
+    z.object({
+      sessionId: z.string(),
+      startedAt: z.number(),
+      outcome: z.enum(['connecting', 'direct', 'relay', 'failed', 'lost']),
+      reason: z.string().optional(),
+      durationMs: z.number().optional(),
+      rttMs: z.number().optional(),
+    }),
+  ),
+  direct: pathCounters,
+  relay: pathCounters,
+});
+
 export const TunnelStatusSchema = z.object({
   name: z.string(),
   type: z.enum(TUNNEL_TYPES),
@@ -27,6 +50,7 @@ export const TunnelStatusSchema = z.object({
   state: connectionState,
   error: z.string().optional(),
   remoteAddress: z.string().optional(),
+  p2p: P2pStatusSchema.optional(),
   ...counters,
 });
 
@@ -34,8 +58,10 @@ export const VisitorStatusSchema = z.object({
   name: z.string(),
   tunnel: z.string(),
   bind: z.string(),
+  type: z.enum(['secret', 'p2p']),
   state: connectionState,
   error: z.string().optional(),
+  p2p: P2pStatusSchema.optional(),
   ...counters,
 });
 

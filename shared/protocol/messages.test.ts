@@ -71,7 +71,10 @@ const HEX32 = 'a665a45920422f9d417e4867efdc4fb8a04a1f3fff1fa07e998e86f7f7a27ae3'
 const examples: { [K in MessageTypeName]: MessageOf<K>[] } = {
   Challenge: [{ type: 'Challenge', nonce: HEX16, time: 1_718_000_000_000, server: 'burrow/0.1.0' }],
   Login: [{ type: 'Login', version: '0.1.0', clientId: 'laptop-01', timestamp: 1_718_000_000_123, nonce: HEX16, proof: HEX32 }],
-  LoginResult: [{ type: 'LoginResult', sessionId: 'ffeeddccbbaa99887766554433221100', proof: HEX32, server: 'burrow/0.1.0' }],
+  LoginResult: [
+    { type: 'LoginResult', sessionId: 'ffeeddccbbaa99887766554433221100', proof: HEX32, server: 'burrow/0.1.0' },
+    { type: 'LoginResult', sessionId: 'ffeeddccbbaa99887766554433221100', proof: HEX32, server: 'burrow/0.1.0', stunPort: 3478 },
+  ],
   NewTunnel: [
     { type: 'NewTunnel', name: 'ssh', kind: 'tcp', remotePort: 6000, allow: ['203.0.113.0/24', '::1'], deny: [] },
     { type: 'NewTunnel', name: 'dns', kind: 'udp', remotePort: 0 },
@@ -348,7 +351,10 @@ const arbitraries: { [K in MessageTypeName]: fc.Arbitrary<MessageOf<K>> } = {
     nonce: hexArb(16),
     proof: hexArb(32),
   }),
-  LoginResult: fc.record({ type: fc.constant('LoginResult' as const), sessionId: hexArb(16), proof: hexArb(32), server: textArb(64) }),
+  LoginResult: fc.record(
+    { type: fc.constant('LoginResult' as const), sessionId: hexArb(16), proof: hexArb(32), server: textArb(64), stunPort: fc.integer({ min: 0, max: 65535 }) },
+    { requiredKeys: ['type', 'sessionId', 'proof', 'server'] },
+  ),
   NewTunnel: fc.record(
     {
       type: fc.constant('NewTunnel' as const),

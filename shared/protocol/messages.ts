@@ -33,6 +33,7 @@ export const MessageType = {
   P2pAnswer: 18,
   P2pStart: 19,
   P2pResult: 20,
+  P2pRefused: 21,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -57,7 +58,17 @@ export const schemas = {
     proof: hex(32),
   }),
   /** Server -> client. `proof` shows the server also holds the token. */
-  LoginResult: z.object({ sessionId: hex(16), proof: hex(32), server: z.string().max(64) }),
+  LoginResult: z.object({
+    sessionId: hex(16),
+    proof: hex(32),
+    server: z.string().max(64),
+    /**
+     * The server's STUN port (UDP, on the host the client dialed), when it runs STUN: the engine
+     * gathers its server-reflexive P2P candidates and its NAT report there. Optional: older
+     * servers omit it and P2P then offers host candidates only.
+     */
+    stunPort: port.optional(),
+  }),
   NewTunnel: z.object({
     name,
     kind: TunnelKind,

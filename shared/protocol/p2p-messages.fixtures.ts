@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import type { MessageOf } from './messages.js';
 
-export type P2pMessageName = 'P2pOffer' | 'P2pAnswer' | 'P2pStart' | 'P2pResult';
+export type P2pMessageName = 'P2pOffer' | 'P2pAnswer' | 'P2pStart' | 'P2pRefused' | 'P2pResult';
 
 const HEX16 = '0123456789abcdef0123456789abcdef';
 const HEX16B = 'fedcba9876543210fedcba9876543210';
@@ -50,6 +50,7 @@ export const p2pExamples: { [K in P2pMessageName]: MessageOf<K>[] } = {
     },
   ],
   P2pStart: [{ type: 'P2pStart', sessionId: HEX16, startAt: 1_718_000_000_350, serverTime: 1_718_000_000_000 }],
+  P2pRefused: [{ type: 'P2pRefused', sessionId: HEX16, reason: 'wrong secret for p2p tunnel "nas-ssh"' }],
   P2pResult: [
     { type: 'P2pResult', sessionId: HEX16, path: 'direct', rttMs: 3, durationMs: 41 },
     { type: 'P2pResult', sessionId: HEX16, path: 'relay', reason: 'symmetric NAT facing a port-restricted cone: relay at once' },
@@ -87,6 +88,7 @@ export const p2pArbitraries: { [K in P2pMessageName]: fc.Arbitrary<MessageOf<K>>
   ),
   P2pAnswer: fc.record({ type: fc.constant('P2pAnswer' as const), sessionId: hexArb(16), nonce: hexArb(16), candidates: candidatesArb, nat: natArb }),
   P2pStart: fc.record({ type: fc.constant('P2pStart' as const), sessionId: hexArb(16), startAt: fc.maxSafeNat(), serverTime: fc.maxSafeNat() }),
+  P2pRefused: fc.record({ type: fc.constant('P2pRefused' as const), sessionId: hexArb(16), reason: fc.string({ maxLength: 256 }) }),
   P2pResult: fc.record(
     {
       type: fc.constant('P2pResult' as const),

@@ -72,7 +72,7 @@ describe('P2P signalling messages', () => {
   });
 
   it('have their own frame types after the relay protocol', () => {
-    expect([MessageType.P2pOffer, MessageType.P2pAnswer, MessageType.P2pStart, MessageType.P2pResult]).toEqual([17, 18, 19, 20]);
+    expect([MessageType.P2pOffer, MessageType.P2pAnswer, MessageType.P2pStart, MessageType.P2pResult, MessageType.P2pRefused]).toEqual([17, 18, 19, 20, 21]);
     const bytes = encodeMessage(p2pExamples.P2pStart[0]!);
     expect(bytes[1]).toBe(19);
     expect(encodeFrame(19, bytes.subarray(6))).toEqual(bytes);

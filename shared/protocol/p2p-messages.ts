@@ -7,6 +7,7 @@
  *   visitor ──P2pOffer──▶ server ──P2pOffer──▶ serving client
  *   visitor ◀─P2pAnswer── server ◀─P2pAnswer── serving client
  *   visitor ◀─P2pStart─── server ───P2pStart─▶ serving client     (the same startAt to both)
+ *   (or: visitor ◀─P2pRefused── server, when the tunnel, the proof or the owner is missing)
  *   both probe each other (shared/p2p/probe.ts, engine/p2p/punch-session.ts), then
  *   visitor ──P2pResult─▶ server ◀─P2pResult── serving client     (what happened, for status)
  *
@@ -67,6 +68,11 @@ export const p2pSchemas = {
    * whatever its clock says: the two starts differ by the difference of the one-way delays.
    */
   P2pStart: z.object({ sessionId: hex(16), startAt: time, serverTime: time }),
+  /**
+   * Server -> visitor: the offer was not forwarded (no such p2p tunnel, wrong secret, too many
+   * attempts at once) or the owner went away; the visitor uses the relay.
+   */
+  P2pRefused: z.object({ sessionId: hex(16), reason: z.string().max(256) }),
   /** Either side -> server: how the attempt ended (for `burrow status`). */
   P2pResult: z.object({
     sessionId: hex(16),

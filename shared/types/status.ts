@@ -1,5 +1,6 @@
 /** What `burrow status --json` prints and what the desktop app will show (public interface). */
 import type { TunnelType } from '../config/client-config.js';
+import type { P2pNatReport } from '../protocol/p2p-messages.js';
 
 export type ConnectionState = 'connecting' | 'online' | 'error' | 'stopped';
 
@@ -14,6 +15,40 @@ export interface TrafficCounters {
   totalConnections: number;
 }
 
+/** One punch attempt (newest last; a few are kept). */
+export interface PunchAttemptStatus {
+  sessionId: string;
+  /** Wall-clock start, ms since the epoch. */
+  startedAt: number;
+  outcome: 'connecting' | 'direct' | 'relay' | 'failed' | 'lost';
+  /** Why, in words: the NAT pair and strategy, and how a punch failed or a path was lost. */
+  reason?: string;
+  durationMs?: number;
+  rttMs?: number;
+}
+
+export interface PathCounters {
+  bytesIn: number;
+  bytesOut: number;
+  /** Connections carried on this path so far. */
+  connections: number;
+}
+
+/** Peer-to-peer state of a p2p visitor or tunnel (issue 9). */
+export interface P2pStatus {
+  /** direct: a punched path is up and new connections take it; relay: none is; connecting: the first attempt runs. */
+  path: 'direct' | 'relay' | 'connecting';
+  /** The candidate pair in use ("ip:port"), while direct. */
+  pair?: { local: string; remote: string };
+  /** Round-trip time measured by the punch probes (ms), while direct. */
+  rttMs?: number;
+  /** Both sides' NAT reports from the latest attempt that got that far. */
+  nat?: { local: P2pNatReport; remote: P2pNatReport };
+  attempts: PunchAttemptStatus[];
+  direct: PathCounters;
+  relay: PathCounters;
+}
+
 export interface TunnelStatus extends TrafficCounters {
   name: string;
   type: TunnelType;
@@ -23,14 +58,20 @@ export interface TunnelStatus extends TrafficCounters {
   error?: string;
   /** "host:port" people connect to (tcp/udp); absent for secret tunnels. */
   remoteAddress?: string;
+  /** p2p tunnels only. */
+  p2p?: P2pStatus;
 }
 
 export interface VisitorStatus extends TrafficCounters {
   name: string;
   tunnel: string;
   bind: string;
+  /** "secret" (relay only) or "p2p" (direct when it can, relay otherwise). */
+  type: 'secret' | 'p2p';
   state: ConnectionState;
   error?: string;
+  /** p2p visitors only. */
+  p2p?: P2pStatus;
 }
 
 /** Why a control session ended. */

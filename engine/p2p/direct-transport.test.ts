@@ -1,0 +1,137 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import UDX, { type UdxSocket } from 'udx-native';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PunchedPath } from './direct-path.js';
+import { DirectTransport } from './direct-transport.js';
+
+const NAT = { mapping: 'endpoint-independent', filtering: 'endpoint-independent', portAllocation: 'preserved' } as const;
+const udx = new UDX();
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c(); // transports before their sockets
+});
+
+/** Two UDX sockets on loopback reach each other without punching: a PunchedPath made by hand. */
+function handMadePaths(): { offerer: PunchedPath & { lose(r: string): void }; answerer: PunchedPath & { lose(r: string): void } } {
+  const sessionId = randomBytes(16);
+  const sockets = [udx.createSocket(), udx.createSocket()] as const;
+  for (const s of sockets) s.bind(0, '127.0.0.1');
+  const make = (role: 'offerer' | 'answerer', mine: UdxSocket, theirs: UdxSocket) => {
+    const lost: Array<(r: string) => void> = [];
+    let closed = false;
+    return {
+      sessionId,
+      role,
+      socket: mine,
+      local: { ip: '127.0.0.1', port: mine.address().port },
+      remote: { ip: '127.0.0.1', port: theirs.address().port },
+      rttMs: 1,
+      strategy: { path: 'direct', mode: 'simultaneous', reason: 'test' } as const,
+      localNat: NAT,
+      remoteNat: NAT,
+      onLost: (l: (r: string) => void) => void lost.push(l),
+      lose: (r: string) => lost.splice(0).forEach((l) => l(r)),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await mine.close();
+      },
+    };
+  };
+  const offerer = make('offerer', sockets[0], sockets[1]);
+  const answerer = make('answerer', sockets[1], sockets[0]);
+  cleanup.push(() => offerer.close(), () => answerer.close());
+  return { offerer, answerer };
+}
+
+async function transports(secrets: [string, string] = ['tunnel secret', 'tunnel secret']) {
+  const { offerer, answerer } = handMadePaths();
+  const a = new DirectTransport(offerer, secrets[0], udx);
+  const b = new DirectTransport(answerer, secrets[1], udx);
+  cleanup.push(() => a.close('test over'), () => b.close('test over'));
+  const started = await Promise.all([a.start(), b.start()]);
+  return { a, b, started, offerer, answerer };
+}
+
+function nextStream(t: DirectTransport): Promise<Duplex> {
+  return new Promise((resolve) => t.once('stream', resolve));
+}
+
+function collect(s: Duplex): Promise<{ hash: string; bytes: number; how: string }> {
+  const h = createHash('sha256');
+  let bytes = 0;
+  return new Promise((resolve) => {
+    s.on('data', (c: Buffer) => {
+      h.update(c);
+      bytes += c.length;
+    });
+    s.once('end', () => resolve({ hash: h.digest('hex'), bytes, how: 'end' }));
+    s.once('error', (e: NodeJS.ErrnoException) => resolve({ hash: '', bytes, how: e.code ?? e.message }));
+  });
+}
+
+describe('direct transport over a punched path (udx + Noise)', () => {
+  it('carries 16 MiB intact both ways on one stream, with half-close, and counts the bytes', async () => {
+    const { a, b, started } = await transports();
+    expect(started).toEqual([true, true]);
+    const incoming = nextStream(b);
+    const s = await a.openStream();
+    const far = await incoming;
+    const up = randomBytes(16 * 1024 * 1024);
+    const down = randomBytes(16 * 1024 * 1024);
+    const atFar = collect(far);
+    const atNear = collect(s);
+    const t0 = performance.now();
+    s.end(up);
+    far.end(down);
+    const [gotFar, gotNear] = await Promise.all([atFar, atNear]);
+    const secs = (performance.now() - t0) / 1000;
+    console.log(`direct transport: 2 x 16 MiB in ${(secs * 1000).toFixed(0)} ms (${((32 * 8) / secs).toFixed(0)} Mbit/s total)`);
+    expect(gotFar).toEqual({ hash: createHash('sha256').update(up).digest('hex'), bytes: up.length, how: 'end' });
+    expect(gotNear).toEqual({ hash: createHash('sha256').update(down).digest('hex'), bytes: down.length, how: 'end' });
+    expect(a.counters.bytesOut).toBe(up.length);
+    expect(b.counters.bytesIn).toBe(up.length);
+  }, 60_000);
+
+  it('runs several streams at once, each to its own far end', async () => {
+    const { a, b } = await transports();
+    const far: Duplex[] = [];
+    b.on('stream', (s: Duplex) => far.push(s));
+    const near = await Promise.all([a.openStream(), a.openStream(), a.openStream()]);
+    near.forEach((s, i) => s.end(Buffer.from(`stream ${i} `.repeat(1000))));
+    await new Promise<void>((r) => {
+      const check = () => (far.length === 3 ? r() : setTimeout(check, 10));
+      check();
+    });
+    const got = await Promise.all(far.map(collect));
+    expect(got.map((g) => g.bytes).sort()).toEqual(near.map((_, i) => Buffer.byteLength(`stream ${i} `.repeat(1000))).sort());
+  });
+
+  it('a reset stream resets the far end (not a clean end), and a lost path resets every stream in flight', async () => {
+    const { a, b, offerer } = await transports();
+    const incoming = nextStream(b);
+    const s = await a.openStream();
+    s.write('x');
+    const far = await incoming;
+    const atFar = collect(far);
+    await new Promise((r) => setTimeout(r, 50));
+    s.destroy(new Error('user reset'));
+    expect((await atFar).how).toBe('ECONNRESET');
+
+    const incoming2 = nextStream(b);
+    const s2 = await a.openStream();
+    s2.write('y');
+    const atNear2 = collect(s2);
+    await incoming2;
+    offerer.lose('no probe from the peer for 45 s');
+    expect((await atNear2).how).toBe('ECONNRESET');
+    expect(a.closed).toBe(true);
+    await expect(a.openStream()).rejects.toThrow(/direct path lost/);
+  });
+
+  it('a peer whose keys come from another secret cannot complete the handshake', async () => {
+    const { started } = await transports(['tunnel secret', 'not the secret']);
+    expect(started).toEqual([false, false]);
+  }, 15_000);
+});

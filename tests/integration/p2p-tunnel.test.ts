@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Engine } from '../../engine/engine.js';
+import { closedWithoutData, connectTcp, echoServer, roundTrip, sha256, startClient, startServer, waitFor } from './harness.js';
+
+// Peer-to-peer on loopback (issue 9): a real server (control, relay, STUN, signalling) and two
+// engines; the punch runs for real over UDX sockets on 127.0.0.1 (no NAT in between).
+
+const cleanup: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function freePort(): Promise<number> {
+  const e = await echoServer();
+  await e.close();
+  return e.port;
+}
+
+const SECRET = 'correct horse battery staple';
+const visitorOf = (e: Engine, name: string) => e.status().visitors.find((v) => v.name === name)!;
+
+async function setup(tunnelType: 'p2p' | 'secret', visitorExtra: Record<string, unknown> = {}) {
+  const echo = await echoServer();
+  cleanup.push(echo.close);
+  const server = await startServer({ stun: { listen: '127.0.0.1:0', tlsListen: false } });
+  cleanup.push(() => server.stop());
+  const owner = await startClient(server, { tunnels: [{ name: 'nas', type: tunnelType, local: `127.0.0.1:${echo.port}`, secret: SECRET }] });
+  cleanup.push(() => owner.stop());
+  await waitFor(() => owner.status().tunnels[0]!.state === 'online', 'tunnel online');
+  const bind = await freePort();
+  const visitor = await startClient(server, { visitors: [{ name: 'to-nas', type: 'p2p', tunnel: 'nas', secret: SECRET, bind: `127.0.0.1:${bind}`, ...visitorExtra }] });
+  cleanup.push(() => visitor.stop());
+  await waitFor(() => visitor.status().state === 'online', 'visitor online');
+  return { server, owner, visitor, bind };
+}
+
+describe('p2p tunnel and visitor', () => {
+  it('punches a direct path, carries connections over it intact, and says so in the status of both sides', async () => {
+    const { server, owner, visitor, bind } = await setup('p2p');
+    const p2p = await waitFor(() => {
+      const s = visitorOf(visitor, 'to-nas').p2p;
+      return s?.path === 'direct' && s;
+    }, 'a direct path', 15_000);
+    expect(p2p.pair?.remote).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(p2p.attempts.at(-1)).toMatchObject({ outcome: 'direct' });
+    expect(p2p.attempts.at(-1)!.reason).toMatch(/×/);
+
+    const payload = randomBytes(1024 * 1024);
+    const back = await roundTrip(await connectTcp(bind), payload);
+    expect(sha256(back)).toBe(sha256(payload));
+    const after = visitorOf(visitor, 'to-nas').p2p!;
+    expect(after.direct).toMatchObject({ connections: 1, bytesOut: payload.length, bytesIn: payload.length });
+    expect(after.relay.connections).toBe(0);
+    const tunnel = owner.status().tunnels[0]!;
+    expect(tunnel.p2p?.path).toBe('direct');
+    expect(tunnel.p2p?.direct.bytesIn).toBe(payload.length);
+    // the relay carried nothing; the server heard both sides' results
+    expect(server.snapshot().clients.flatMap((c) => c.tunnels).find((t) => t.name === "nas")?.bytesIn).toBe(0);
+    await waitFor(() => server.p2p.results().length >= 2, 'both results at the server');
+    expect(server.p2p.results().map((r) => r.path)).toEqual(['direct', 'direct']);
+  }, 30_000);
+
+  it('without a direct path the first connection takes the relay within the fallback timeout, and the status says why', async () => {
+    // a secret tunnel answers no offer: the server refuses it, the relay still reaches the tunnel
+    const { visitor, bind } = await setup('secret', { fallbackTimeout: 0.5 });
+    await waitFor(() => visitorOf(visitor, 'to-nas').p2p?.attempts.some((a) => a.outcome === 'failed'), 'a refused attempt');
+    const started = performance.now();
+    const payload = randomBytes(256 * 1024);
+    const back = await roundTrip(await connectTcp(bind), payload);
+    expect(sha256(back)).toBe(sha256(payload));
+    expect(performance.now() - started).toBeLessThan(3_000);
+    const s = visitorOf(visitor, 'to-nas').p2p!;
+    expect(s.path).toBe('relay');
+    expect(s.relay.connections).toBe(1);
+    expect(s.direct.connections).toBe(0);
+    expect(s.attempts[0]!.reason).toBe('the server refused: no p2p tunnel named "nas" on this server');
+  }, 30_000);
+
+  it('with fallback none a connection without a direct path is refused, not relayed', async () => {
+    const { owner, visitor, bind } = await setup('secret', { fallback: 'none', fallbackTimeout: 0.3 });
+    await waitFor(() => visitorOf(visitor, 'to-nas').p2p?.attempts.some((a) => a.outcome === 'failed'), 'a refused attempt');
+    const socket = await connectTcp(bind);
+    socket.write('hello?');
+    expect(await closedWithoutData(socket)).toBe(true);
+    expect(owner.status().tunnels[0]!.totalConnections).toBe(0);
+  }, 30_000);
+});
