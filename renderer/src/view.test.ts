@@ -62,6 +62,9 @@ describe('path and steps in words', () => {
     expect(pathInWords(pathOf({ type: 'tcp', state: 'online' }))).toBe('relay');
     expect(pathInWords(pathOf({ type: 'p2p', state: 'online' }))).toBe('—');
     expect(pathInWords(pathOf({ type: 'p2p', state: 'online', path: 'direct' }))).toBe('direct');
+    expect(pathInWords(pathOf({ type: 'p2p', state: 'online', p2p: { path: 'direct' } }))).toBe('direct');
+    expect(pathInWords(pathOf({ type: 'p2p', state: 'online', p2p: { path: 'relay' } }))).toBe('relay');
+    expect(pathInWords(pathOf({ type: 'p2p', state: 'online', p2p: { path: 'connecting' } }))).toBe('punching…');
     expect(pathInWords(pathOf({ type: 'tcp', state: 'stopped' }))).toBe('—');
   });
 

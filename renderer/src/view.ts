@@ -101,18 +101,23 @@ export function tunnelNames(samples: readonly TrafficSample[]): string[] {
 
 // ---- the path traffic takes ----
 
-export type PathKind = 'relay' | 'direct' | undefined;
+export type PathKind = 'relay' | 'direct' | 'connecting' | undefined;
 
-/** How a tunnel's or visitor's traffic travels: relay, direct, or undefined ("—") when it does not apply or is not known. */
-export function pathOf(entry: { type?: string; state: string; path?: unknown }): PathKind {
+/**
+ * How a tunnel's or visitor's traffic travels: relay, direct, connecting (a p2p side still on its
+ * first punch), or undefined ("—") when it does not apply or is not known. p2p entries carry it in
+ * their status's `p2p.path`.
+ */
+export function pathOf(entry: { type?: string; state: string; path?: unknown; p2p?: { path?: unknown } }): PathKind {
   if (entry.state !== 'online') return undefined;
-  if (entry.path === 'direct' || entry.path === 'relay') return entry.path;
+  const path = entry.p2p?.path ?? entry.path;
+  if (path === 'direct' || path === 'relay' || path === 'connecting') return path;
   if (entry.type === 'tcp' || entry.type === 'udp' || entry.type === 'secret') return 'relay';
   return undefined;
 }
 
 export function pathInWords(p: PathKind): string {
-  return p === 'direct' ? 'direct' : p === 'relay' ? 'relay' : '—';
+  return p === 'direct' ? 'direct' : p === 'relay' ? 'relay' : p === 'connecting' ? 'punching…' : '—';
 }
 
 // ---- NAT wizard ----

@@ -94,7 +94,7 @@ export function TunnelsPage({ client, store }: { client: ContractClient; store: 
   );
 }
 
-function Path({ entry, name }: { entry: { type?: string; state: string; path?: unknown }; name: string }) {
+function Path({ entry, name }: { entry: { type?: string; state: string; path?: unknown; p2p?: { path?: unknown } }; name: string }) {
   return (
     <span className="path" aria-label={`${name} path`}>
       path: {pathInWords(pathOf(entry))}
@@ -180,7 +180,7 @@ function VisitorRow({ visitor: v }: { visitor: VisitorStatus }) {
         {v.activeConnections} open · {v.totalConnections} total · {v.bytesIn + v.bytesOut} bytes
       </div>
       <div className="actions">
-        <Path entry={{ type: (v as { type?: string }).type ?? "secret", state: v.state, path: (v as { path?: unknown }).path }} name={v.name} />
+        <Path entry={v} name={v.name} />
       </div>
     </li>
   );
