@@ -478,7 +478,7 @@ visitors:
       { name: 'dns', type: 'udp', local: '127.0.0.1:53', remotePort: 0, bandwidth: 512 * 1024, idleTimeout: 60 },
       { name: 'postgres', type: 'secret', local: '127.0.0.1:5432', secret: 'a-long-shared-secret', bandwidth: 1048576 },
     ]);
-    expect(c.visitors).toEqual([{ name: 'pg-visitor', tunnel: 'postgres', secret: 'a-long-shared-secret', bind: '127.0.0.1:15432' }]);
+    expect(c.visitors).toEqual([{ name: 'pg-visitor', type: 'secret', tunnel: 'postgres', secret: 'a-long-shared-secret', bind: '127.0.0.1:15432' }]);
   });
 
   it('YAML anchors and aliases work', () => {

@@ -200,6 +200,8 @@ export class DirectTransport extends EventEmitter {
     this.counters.streams++;
     this.open.add(d);
     d.once('close', () => this.open.delete(d));
+    // a reset or failed handshake must not crash the process when no user of the stream listens yet
+    d.on('error', () => {});
     void withTimeout(s.opened, HANDSHAKE_TIMEOUT_MS).then((opened) => {
       const ok = opened && this.checkPeer(s);
       if (!ok) {
