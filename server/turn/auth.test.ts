@@ -31,7 +31,7 @@ describe('CredentialStore', () => {
     const found = store.lookup(username, T0);
     expect(found).toMatchObject({ kind: 'ok', user: { username, quotaKey: 'carol', password: createHmac('sha1', SECRET).update(username).digest('base64') } });
     expect(store.lookup(`${T0 / 1000 + 10}`, T0)).toMatchObject({ kind: 'ok' });
-    expect(store.lookup(username, T0 + 10_000)).toEqual({ kind: 'expired' });
+    expect(store.lookup(username, T0 + 10_000)).toMatchObject({ kind: 'expired', user: { username, quotaKey: 'carol' } });
     expect(new CredentialStore({ realm: 'burrow', users: {}, crypto: nodeStunCrypto }).lookup(username, T0)).toEqual({ kind: 'unknown' });
   });
 
@@ -92,26 +92,28 @@ describe('LongTermAuth (RFC 8489 §9.2.4)', () => {
     expect(auth.check(alone, IP, T0)).toMatchObject({ kind: 'bad-request' });
   });
 
-  it('refuses unknown users, expired REST credentials and bad integrity with 401', () => {
+  it('refuses unknown users and bad integrity with 401; expired REST credentials with the right key are told apart (release only)', () => {
     const { auth, nonce } = setup();
     expect(auth.check(build(StunMethod.Allocate, allocate, { auth: { credentials: { ...ALICE, username: 'eve' }, nonce } }), IP, T0)).toMatchObject({ kind: 'unauthenticated' });
     expect(auth.check(build(StunMethod.Allocate, allocate, { auth: { credentials: ALICE, nonce, wrongPassword: 'x' } }), IP, T0)).toMatchObject({ kind: 'unauthenticated' });
     const username = `${T0 / 1000 - 1}:carol`;
     const password = createHmac('sha1', SECRET).update(username).digest('base64');
     expect(auth.check(build(StunMethod.Allocate, allocate, { auth: { credentials: { username, password, realm: 'burrow' }, nonce } }), IP, T0)).toMatchObject({
+      kind: 'expired',
+      user: { username },
+    });
+    expect(auth.check(build(StunMethod.Allocate, allocate, { auth: { credentials: { username, password: 'guess', realm: 'burrow' }, nonce } }), IP, T0)).toMatchObject({
       kind: 'unauthenticated',
-      reason: 'expired TURN REST credentials',
     });
   });
 
-  it('answers 438 for stale, foreign or other-IP nonces, but only with the right key', () => {
+  it('answers 438 for stale, foreign or other-IP nonces whatever the password, so a made-up nonce is no password oracle', () => {
     const { auth, nonce } = setup();
     expect(auth.check(build(StunMethod.Refresh, [], { auth: { credentials: ALICE, nonce } }), IP, T0 + 600_000)).toMatchObject({ kind: 'stale' });
     expect(auth.check(build(StunMethod.Refresh, [], { auth: { credentials: ALICE, nonce } }), '192.0.2.11', T0)).toMatchObject({ kind: 'stale' });
     expect(auth.check(build(StunMethod.Refresh, [], { auth: { credentials: ALICE, nonce: 'made-up' } }), IP, T0)).toMatchObject({ kind: 'stale' });
-    expect(auth.check(build(StunMethod.Refresh, [], { auth: { credentials: ALICE, nonce: 'made-up', wrongPassword: 'x' } }), IP, T0)).toMatchObject({
-      kind: 'unauthenticated',
-    });
+    expect(auth.check(build(StunMethod.Refresh, [], { auth: { credentials: ALICE, nonce: 'made-up', wrongPassword: 'x' } }), IP, T0)).toEqual({ kind: 'stale' });
+    expect(auth.check(build(StunMethod.Refresh, [], { auth: { credentials: ALICE, nonce, wrongPassword: 'x' } }), '192.0.2.11', T0)).toEqual({ kind: 'stale' });
   });
 
   it('challenge attributes carry REALM, NONCE and PASSWORD-ALGORITHMS (SHA-256 first)', () => {

@@ -38,10 +38,22 @@ export type AuthOutcome =
   | { kind: 'challenge' }
   /** 400, unsigned (missing attributes, bid-down). */
   | { kind: 'bad-request'; reason: string }
-  /** 401 with REALM, NONCE, PASSWORD-ALGORITHMS: unknown user, expired REST credentials, bad integrity. */
+  /**
+   * 401 with REALM, NONCE, PASSWORD-ALGORITHMS: unknown user, expired REST credentials, bad integrity.
+   * Always with a valid nonce (one this server sent to this IP): a failure no one can fake for
+   * another address, so it is what the failure limiter counts.
+   */
   | { kind: 'unauthenticated'; reason: string }
-  /** 438 with a fresh NONCE, signed with the (correct) key. */
-  | { kind: 'stale'; user: TurnUser; key: Uint8Array; integrity: IntegrityKind };
+  /**
+   * TURN REST credentials past their expiry, but with the right integrity and a valid nonce: only a
+   * release (Refresh with LIFETIME 0) of an allocation made with them is accepted (signed with `key`).
+   */
+  | { kind: 'expired'; user: TurnUser; key: Uint8Array; integrity: IntegrityKind }
+  /**
+   * 438 with a fresh NONCE, unsigned: the nonce is stale or not ours. Checked before the password,
+   * so a made-up nonce tells nothing about a guessed password (no oracle outside the limiter).
+   */
+  | { kind: 'stale' };
 
 export interface LongTermAuthOptions {
   realm: string;
@@ -106,11 +118,17 @@ export class LongTermAuth {
       }
     }
 
+    // RFC 8489 §9.2.4: "If the NONCE is no longer valid, the server MUST generate an error response
+    // with an error code of 438 (Stale Nonce). This response MUST include NONCE, REALM, and
+    // PASSWORD-ALGORITHMS attributes [...] The response MAY include a MESSAGE-INTEGRITY or
+    // MESSAGE-INTEGRITY-SHA256 attribute, using the previous key to calculate it." We check the nonce
+    // before the password and answer unsigned, so a made-up nonce is no password oracle.
+    if (this.nonces.check(nonce.value, clientIp, now) !== 'valid') return { kind: 'stale' };
+
     // RFC 8489 §9.2.4: "If the value of the USERNAME or USERHASH attribute is not valid, the server
     // MUST generate an error response with an error code of 401 (Unauthenticated)."
     const found = username ? this.store.lookup(username.value, now) : this.store.lookupHash(userhash!.hash, now);
     if (found.kind === 'unknown') return { kind: 'unauthenticated', reason: 'unknown user' };
-    if (found.kind === 'expired') return { kind: 'unauthenticated', reason: 'expired TURN REST credentials' };
     const user = found.user;
 
     let key: Uint8Array;
@@ -125,12 +143,7 @@ export class LongTermAuth {
     // error response. This response MUST use an error code of 401 (Unauthenticated)."
     const integrity: IntegrityKind = hasSha256 ? 'sha256' : 'sha1';
     if (!verifyIntegrity(message, key, this.crypto, integrity)) return { kind: 'unauthenticated', reason: 'bad MESSAGE-INTEGRITY' };
-
-    // RFC 8489 §9.2.4: "If the NONCE is no longer valid, the server MUST generate an error response
-    // with an error code of 438 (Stale Nonce). This response MUST include NONCE, REALM, and
-    // PASSWORD-ALGORITHMS attributes [...] The response MAY include a MESSAGE-INTEGRITY or
-    // MESSAGE-INTEGRITY-SHA256 attribute, using the previous key to calculate it."
-    if (this.nonces.check(nonce.value, clientIp, now) !== 'valid') return { kind: 'stale', user, key, integrity };
+    if (found.kind === 'expired') return { kind: 'expired', user, key, integrity };
     return { kind: 'ok', user, key, integrity };
   }
 }

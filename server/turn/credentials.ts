@@ -26,7 +26,8 @@ export interface TurnUser {
   readonly expiresAt?: number;
 }
 
-export type LookupResult = { kind: 'ok'; user: TurnUser } | { kind: 'unknown' } | { kind: 'expired' };
+/** `expired`: TURN REST credentials past their expiry; the user is there so a release (Refresh 0) can still be checked. */
+export type LookupResult = { kind: 'ok'; user: TurnUser } | { kind: 'unknown' } | { kind: 'expired'; user: TurnUser };
 
 export interface CredentialStoreOptions {
   realm: string;
@@ -71,9 +72,9 @@ export class CredentialStore {
     const m = REST_USERNAME.exec(username);
     if (!m) return { kind: 'unknown' };
     const expiresAt = Number(m[1]) * 1000;
-    if (expiresAt <= now) return { kind: 'expired' };
     const restPassword = createHmac('sha1', this.restSecret).update(username, 'utf8').digest('base64');
-    return { kind: 'ok', user: { username, password: restPassword, quotaKey: m[2] ?? username, expiresAt } };
+    const user = { username, password: restPassword, quotaKey: m[2] ?? username, expiresAt };
+    return expiresAt <= now ? { kind: 'expired', user } : { kind: 'ok', user };
   }
 
   /** Resolves a USERHASH (RFC 8489 §14.4) to a static user. */

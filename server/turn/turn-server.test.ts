@@ -443,14 +443,45 @@ describe('TurnServer', () => {
     expect(server.stats().authFailures).toBe(3);
   });
 
-  it('rate-limits 401 answers per source IP and then drops silently', async () => {
+  it('answers every credential-less Allocate (the RFC 8656 §7.2 first request) with a 401, however many come from one address', () => {
     start({ unauthorizedPerMinute: 3 });
     const client = new FakeClient('udp');
-    for (let i = 0; i < 5; i++) server.handleMessage(build(StunMethod.Allocate, [{ type: 'REQUESTED-TRANSPORT', protocol: 17 }]), client);
-    expect(client.sent).toHaveLength(3);
-    clock += 60_000;
-    server.handleMessage(build(StunMethod.Allocate, [{ type: 'REQUESTED-TRANSPORT', protocol: 17 }]), client);
-    expect(client.sent).toHaveLength(4);
+    for (let i = 0; i < 200; i++) server.handleMessage(build(StunMethod.Allocate, [{ type: 'REQUESTED-TRANSPORT', protocol: 17 }]), client);
+    expect(client.sent).toHaveLength(200);
+    expect(client.sent.map((b) => decodeStun(b)).every((m) => errorCode(m) === 401 && getAttribute(m, 'NONCE') !== undefined)).toBe(true);
+  });
+
+  it('counts failed authentications per source IP and then drops them, but a correct Allocate from that address still succeeds', async () => {
+    start({ unauthorizedPerMinute: 3 });
+    const shared = new FakeClient('udp'); // many browsers behind one company NAT: one source IP
+    const guesser = new TestTurnClient(server, shared, ALICE);
+    const wrong = () => {
+      const m = guesser.signed(StunMethod.Allocate, [{ type: 'REQUESTED-TRANSPORT', protocol: 17 }], { wrongPassword: 'guess' });
+      server.handleMessage(m, shared);
+      return shared.responseTo(m.transactionId);
+    };
+    await guesser.allocate().catch(() => undefined); // learns a nonce (and allocates: use another client for the correct one)
+    const answered = [wrong(), wrong(), wrong(), wrong(), wrong()].filter((r) => r !== undefined);
+    expect(answered).toHaveLength(3);
+    expect(answered.every((r) => errorCode(r) === 401)).toBe(true);
+    // another user's client behind the same address: 401 dance, then a signed Allocate that succeeds
+    const colleague = new TestTurnClient(server, new FakeClient('udp', { address: shared.remote.address, port: 40_001 }), BOB);
+    expect((await colleague.allocate()).cls).toBe(StunClass.SuccessResponse);
+  });
+
+  it('does not count requests with a made-up nonce (a spoofed source cannot lock out the real one)', async () => {
+    start({ unauthorizedPerMinute: 3 });
+    const victim = new FakeClient('udp');
+    for (let i = 0; i < 100; i++) {
+      // what a spoofer can send with the victim's address: any nonce but one the server gave that address
+      const forged = new TestTurnClient(server, victim, ALICE);
+      forged.nonce = 'obMatJos2wAADforged';
+      const m = forged.signed(StunMethod.Allocate, [{ type: 'REQUESTED-TRANSPORT', protocol: 17 }], { wrongPassword: `guess${i}` });
+      server.handleMessage(m, victim);
+      expect(errorCode(victim.responseTo(m.transactionId))).toBe(438);
+    }
+    expect(server.stats().authFailures).toBe(0);
+    expect((await new TestTurnClient(server, new FakeClient('udp', { address: victim.remote.address, port: 40_001 }), ALICE).allocate()).cls).toBe(StunClass.SuccessResponse);
   });
 
   it('answers 400 when integrity comes without USERNAME/REALM/NONCE', () => {
@@ -503,6 +534,25 @@ describe('TurnServer', () => {
     expect((await tc.allocate()).cls).toBe(StunClass.SuccessResponse);
     clock += 61_000;
     expect(errorCode(await tc.refresh())).toBe(401);
+  });
+
+  it('REST credentials: the granted lifetime is capped at their time left, and a release with them works after they expire', async () => {
+    const secret = 'rest-secret-123';
+    start({ restSecret: secret });
+    clock = T0 + 500;
+    const username = `${Math.floor(T0 / 1000) + 3}:carol`; // expires at T0 + 3 s: 2.5 s left
+    const password = createHmac('sha1', secret).update(username).digest('base64');
+    const tc = new TestTurnClient(server, new FakeClient('udp'), { username, password, realm: 'burrow' });
+    const a = await tc.allocate([{ type: 'REQUESTED-TRANSPORT', protocol: 17 }, { type: 'LIFETIME', seconds: 3600 }]);
+    expect(a.cls).toBe(StunClass.SuccessResponse);
+    expect(getAttribute(a, 'LIFETIME')?.seconds).toBe(3); // not 600 or 3600
+    clock = T0 + 3_200; // credentials expired, allocation not yet
+    expect(server.allocationsInfo()).toHaveLength(1);
+    expect(errorCode(await tc.refresh(600))).toBe(401); // no extension with expired credentials
+    const release = await tc.refresh(0);
+    expect(release.cls).toBe(StunClass.SuccessResponse);
+    expect(getAttribute(release, 'LIFETIME')?.seconds).toBe(0);
+    expect(server.allocationsInfo()).toHaveLength(0);
   });
 
   it('dual allocation: only IPv4 configured → IPv4 relayed address plus ADDRESS-ERROR-CODE 440 for IPv6', async () => {

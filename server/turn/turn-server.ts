@@ -15,8 +15,11 @@
  *
  * Safety choices beyond the RFCs (coturn leaves most of these to configuration):
  * - Stateless nonces (nonce.ts): nothing is stored for a client before it authenticates.
- * - 401 answers are rate-limited per source IP (`unauthorizedPerMinute`; past it requests that
- *   would get a 401/400 are dropped), which also caps reflection towards a spoofed source.
+ * - Failed authentications (wrong password or unknown user, with a nonce this server gave that
+ *   IP) are counted per source IP (`unauthorizedPerMinute`; past it they get no answer). The
+ *   first, credential-less Allocate of every client always gets its 401 and a stale or made-up
+ *   nonce its 438: neither is counted, so a spoofed source cannot lock its real owner out, and a
+ *   correct request is never refused for others' failures.
  * - Peers are refused by default on loopback, private, CGNAT, link-local, multicast, ULA and the
  *   server's own addresses (peer-policy.ts).
  * - Per-allocation caps on permissions, channels and TCP connections; per-user and total quotas;
@@ -286,19 +289,30 @@ export class TurnServer implements TurnHandler {
     const outcome = this.auth.check(message, ip, now);
     switch (outcome.kind) {
       case 'challenge':
-        this.refuse(message, client, ErrorCode.Unauthorized, undefined, now);
+        // The first Allocate of every client has no credentials, by design (RFC 8656 §7.2): it is
+        // always answered (stateless, costs nothing), never counted, so neither a company's
+        // browsers behind one address nor a stranger spoofing that address can use it up.
+        this.challenge(message, client, now);
         return;
       case 'bad-request':
-        this.refuse(message, client, ErrorCode.BadRequest, outcome.reason, now);
+        this.respond.unsigned(message, client, ErrorCode.BadRequest, outcome.reason);
+        return;
+      case 'stale':
+        // RFC 8489 §9.2.4: 438 "MUST include NONCE, REALM, and PASSWORD-ALGORITHMS attributes".
+        this.respond.unsigned(message, client, ErrorCode.StaleNonce, undefined, this.auth.challengeAttributes(ip, now));
         return;
       case 'unauthenticated':
         this.authFailures++;
         this.logger.info({ client: client.key, reason: outcome.reason }, 'TURN authentication failed');
-        this.refuse(message, client, ErrorCode.Unauthorized, undefined, now);
+        this.refuse(message, client, now);
         return;
-      case 'stale':
-        // RFC 8489 §9.2.4: 438 "MUST include NONCE, REALM, and PASSWORD-ALGORITHMS attributes".
-        this.respond.error(message, client, ErrorCode.StaleNonce, outcome, undefined, this.auth.challengeAttributes(ip, now));
+      case 'expired':
+        // A release is accepted with the credentials the allocation was made with, even after they
+        // expired, so it stops counting against the quota at once (docs: README, TURN).
+        if (message.method === StunMethod.Refresh && getAttribute(message, 'LIFETIME')?.seconds === 0 && this.liveFor(client.key)?.state.username === outcome.user.username) break;
+        this.authFailures++;
+        this.logger.info({ client: client.key, reason: 'expired TURN REST credentials' }, 'TURN authentication failed');
+        this.refuse(message, client, now);
         return;
       case 'ok':
         break;
@@ -418,7 +432,7 @@ export class TurnServer implements TurnHandler {
     if (quota === 'user-quota') return this.respond.error(message, client, ErrorCode.AllocationQuotaReached, authed);
     if (quota === 'total-quota') return this.respond.error(message, client, ErrorCode.InsufficientCapacity, authed);
 
-    const lifetime = grantedLifetimeSeconds(getAttribute(message, 'LIFETIME')?.seconds, this.config.defaultLifetime, this.config.maxLifetime);
+    const lifetime = capToCredentials(grantedLifetimeSeconds(getAttribute(message, 'LIFETIME')?.seconds, this.config.defaultLifetime, this.config.maxLifetime), authed, now);
     const entry: PendingAllocate = { transactionId: txid, cancelled: false };
     this.pendingAllocates.set(client.key, entry);
     this.table.reserve(authed.user.quotaKey);
@@ -570,7 +584,7 @@ export class TurnServer implements TurnHandler {
       this.respond.success(message, client, authed, [{ type: 'LIFETIME', seconds: 0 }]);
       return;
     }
-    const seconds = grantedLifetimeSeconds(requested, this.config.defaultLifetime, this.config.maxLifetime);
+    const seconds = capToCredentials(grantedLifetimeSeconds(requested, this.config.defaultLifetime, this.config.maxLifetime), authed, now);
     alloc.refresh(seconds * 1000, now);
     this.respond.success(message, client, authed, [{ type: 'LIFETIME', seconds }]);
   }
@@ -779,20 +793,40 @@ export class TurnServer implements TurnHandler {
     }
   }
 
-  /** 401 (with REALM, NONCE, PASSWORD-ALGORITHMS) or 400, unsigned, within the per-IP budget. */
-  private refuse(message: DecodedStunMessage, client: ClientTransport, code: number, reason: string | undefined, now: number): void {
+  /** 401 with REALM, NONCE, PASSWORD-ALGORITHMS, unsigned: the challenge of RFC 8489 §9.2.4. */
+  private challenge(message: DecodedStunMessage, client: ClientTransport, now: number): void {
+    // RFC 8489 §9.2.4: the 401 "MUST include a REALM value" and a NONCE, and PASSWORD-ALGORITHMS
+    // when the nonce has the "Password algorithms" bit (ours always has).
+    this.respond.unsigned(message, client, ErrorCode.Unauthorized, undefined, this.auth.challengeAttributes(client.remote.address, now));
+  }
+
+  /**
+   * A failed authentication (with a nonce this server sent to this IP, so not spoofable): counted
+   * per source IP; past `unauthorizedPerMinute` such requests get no answer. A request with valid
+   * credentials is never refused for others' failures.
+   */
+  private refuse(message: DecodedStunMessage, client: ClientTransport, now: number): void {
     const ip = client.remote.address;
     if (this.auth.isBlocked(ip, now)) {
-      // Past `unauthorizedPerMinute`: drop silently. A ConnectionBind's connection is waiting for
-      // an answer (the listener holds its bytes), so close it instead.
+      // A ConnectionBind's connection is waiting for an answer (the listener holds its bytes), so close it instead.
       if (message.method === StunMethod.ConnectionBind) client.close();
       return;
     }
     this.auth.recordFailure(ip, now);
-    // RFC 8489 §9.2.4: the 401 "MUST include a REALM value" and a NONCE, and PASSWORD-ALGORITHMS
-    // when the nonce has the "Password algorithms" bit (ours always has).
-    this.respond.unsigned(message, client, code, reason, code === ErrorCode.Unauthorized ? this.auth.challengeAttributes(ip, now) : []);
+    this.challenge(message, client, now);
   }
+}
+
+/**
+ * An allocation made or refreshed with TURN REST credentials lives no longer than they do (at
+ * least 1 s): when they expire it ends unless the client refreshed it with fresh credentials, so
+ * expired credentials never keep a relay (and a quota slot) for the full lifetime. Static users:
+ * unchanged.
+ */
+function capToCredentials(seconds: number, authed: Authed, now: number): number {
+  const expiresAt = authed.user.expiresAt;
+  if (expiresAt === undefined || seconds === 0) return seconds;
+  return Math.max(1, Math.min(seconds, Math.ceil((expiresAt - now) / 1000)));
 }
 
 /**
