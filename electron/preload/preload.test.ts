@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import * as bridgeNames from '../../shared/ipc/bridge.js';
 import { contract } from '../../shared/ipc/contract.js';
@@ -62,5 +63,11 @@ describe('preload bridge', () => {
     const bridge = createBridge(fake.ipcRenderer, ['--burrow-contract=not json']);
     expect(bridge.channels).toEqual([]);
     await expect(bridge.invoke('status.get', {})).resolves.toMatchObject({ ok: false });
+  });
+
+  it('imports nothing but electron at run time (a sandboxed preload cannot require anything else)', () => {
+    const source = readFileSync(new URL('./preload.ts', import.meta.url), 'utf8');
+    const runtime = [...source.matchAll(/^import\s+(type\s+)?[^'"]*from\s+'([^']+)'/gm)].filter((m) => m[1] === undefined).map((m) => m[2]);
+    expect(runtime).toEqual(['electron']);
   });
 });
