@@ -66,7 +66,7 @@ describe('preload bridge', () => {
   });
 
   it('imports nothing but electron at run time (a sandboxed preload cannot require anything else)', () => {
-    const source = readFileSync(new URL('./preload.ts', import.meta.url), 'utf8');
+    const source = readFileSync('electron/preload/preload.ts', 'utf8');
     const runtime = [...source.matchAll(/^import\s+(type\s+)?[^'"]*from\s+'([^']+)'/gm)].filter((m) => m[1] === undefined).map((m) => m[2]);
     expect(runtime).toEqual(['electron']);
   });
