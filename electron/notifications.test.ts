@@ -38,9 +38,9 @@ describe('desktop notifications', () => {
 
   it('tells when a visitor fails and when a direct path falls back to the relay', () => {
     expect(changesWorthTelling(status(tunnel('online'), 'online'), status(tunnel('online'), 'error'))).toEqual([{ title: 'Visitor db failed', body: 'it is no longer online' }]);
-    const fellBack = changesWorthTelling(status(tunnel('online', { path: 'direct' })), status(tunnel('online', { path: 'relay' })));
+    const fellBack = changesWorthTelling(status(tunnel('online', { p2p: { path: 'direct' } })), status(tunnel('online', { p2p: { path: 'relay' } })));
     expect(fellBack.map((x) => x.title)).toEqual(['Tunnel ssh fell back to the relay']);
-    expect(changesWorthTelling(status(tunnel('online', { path: 'relay' })), status(tunnel('online', { path: 'direct' })))).toEqual([]);
+    expect(changesWorthTelling(status(tunnel('online', { p2p: { path: 'relay' } })), status(tunnel('online', { p2p: { path: 'direct' } })))).toEqual([]);
   });
 
   it('does not tell about connecting -> error (a tunnel that never came up) or the first status', () => {

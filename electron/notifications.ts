@@ -15,7 +15,7 @@ interface Item {
   name: string;
   state: string;
   error?: string;
-  path?: string;
+  p2p?: { path: string };
 }
 
 export function changesWorthTelling(previous: ClientStatus | undefined, next: ClientStatus): DesktopNotice[] {
@@ -29,7 +29,7 @@ export function changesWorthTelling(previous: ClientStatus | undefined, next: Cl
       if (was.state === 'online' && item.state === 'error') {
         notices.push({ title: `${kind} ${item.name} failed`, body: item.error ?? 'it is no longer online' });
       }
-      if (was.path === 'direct' && item.path === 'relay') {
+      if (was.p2p?.path === 'direct' && item.p2p?.path === 'relay') {
         notices.push({ title: `${kind} ${item.name} fell back to the relay`, body: 'the direct peer-to-peer path was lost; traffic goes through the server' });
       }
     }

@@ -3,9 +3,10 @@ import type { ClientStatus, TunnelStatus, VisitorStatus } from '../shared/types/
 import { overallState, trayIconFile, trayView } from './tray-menu.js';
 
 const counters = { bytesIn: 0, bytesOut: 0, activeConnections: 0, totalConnections: 0 };
-const tunnel = (name: string, state: TunnelStatus['state'], extra: Partial<TunnelStatus> & { path?: string } = {}): TunnelStatus => ({ name, type: 'tcp', local: '127.0.0.1:22', state, ...counters, ...extra });
+const tunnel = (name: string, state: TunnelStatus['state'], extra: Partial<TunnelStatus> = {}): TunnelStatus => ({ name, type: 'tcp', local: '127.0.0.1:22', state, ...counters, ...extra });
 const visitor = (name: string, state: VisitorStatus['state']): VisitorStatus => ({ name, tunnel: 'db', bind: '127.0.0.1:5432', state, ...counters });
 const status = (tunnels: TunnelStatus[], visitors: VisitorStatus[] = [], state: ClientStatus['state'] = 'online'): ClientStatus => ({ server: 'relay.example:7000', clientId: 'laptop', state, reconnects: 0, tunnels, visitors });
+const p2p = (path: 'direct' | 'relay' | 'connecting') => ({ path, attempts: [], direct: { bytesIn: 0, bytesOut: 0, connections: 0 }, relay: { bytesIn: 0, bytesOut: 0, connections: 0 } });
 const options = { notifications: true, autostart: false };
 
 describe('overall tray state', () => {
@@ -30,7 +31,7 @@ describe('overall tray state', () => {
 
 describe('tray menu', () => {
   const view = trayView(
-    status([tunnel('ssh', 'online', { remoteAddress: 'relay.example:6022', path: 'direct' }), tunnel('web', 'stopped'), tunnel('api', 'error', { error: 'port 6000 is already in use' })], [visitor('db', 'online')]),
+    status([tunnel('ssh', 'online', { remoteAddress: 'relay.example:6022', p2p: p2p('direct') }), tunnel('web', 'stopped'), tunnel('api', 'error', { error: 'port 6000 is already in use' })], [visitor('db', 'online')]),
     options,
   );
   const byLabel = (prefix: string) => view.items.find((i) => i.label.startsWith(prefix));

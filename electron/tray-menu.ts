@@ -41,8 +41,8 @@ interface Item {
   state: ConnectionState;
   error?: string;
   remoteAddress?: string;
-  /** Set by the peer-to-peer status fields where a tunnel or visitor has a direct path option. */
-  path?: string;
+  /** p2p tunnels and visitors: which path carries new connections (direct / relay / connecting). */
+  p2p?: { path: string };
 }
 
 /** all online: every switched-on tunnel and visitor is online; all off: nothing switched on (or no status yet). */
@@ -61,7 +61,7 @@ const TOOLTIP: Record<OverallState, string> = {
 };
 
 function words(item: Item): string {
-  const path = item.path === 'direct' || item.path === 'relay' ? `, ${item.path}` : '';
+  const path = item.p2p?.path === 'direct' || item.p2p?.path === 'relay' ? `, ${item.p2p.path}` : '';
   if (item.state === 'error') return `error${item.error ? `: ${item.error}` : ''}`;
   return `${item.state}${path}`;
 }
