@@ -10,7 +10,7 @@ const status = (t: TunnelStatus, visitorState: TunnelStatus['state'] = 'online')
   state: 'online',
   reconnects: 0,
   tunnels: [t],
-  visitors: [{ name: 'db', tunnel: 'pg', bind: '127.0.0.1:5432', state: visitorState, ...counters }],
+  visitors: [{ name: 'db', tunnel: 'pg', bind: '127.0.0.1:5432', type: 'secret', state: visitorState, ...counters }],
 });
 
 function recorder() {
