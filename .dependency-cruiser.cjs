@@ -9,6 +9,9 @@
 //   cli/, electron/ (later), bin/   the hosts: wiring only. The only folders that may import both
 //              engine/ and server/ (the desktop app's "Try it locally" embeds a server).
 //   renderer/  (later) the desktop UI. Imports shared/ and npm packages; no Node, no other layer.
+//   electron/  the desktop app's main process and preload: imports engine/, shared/, io/, Node, npm
+//              (and is the only folder that may import the 'electron' package); nothing imports it.
+//   build/     packaging (electron-builder config, icon scripts): imports nothing of the app; nothing imports it.
 //   bench/, tests/, e2e/   benchmarks, loopback integration tests, end-to-end tests (the NAT lab,
 //              the UI in a browser): like a host, may import any layer.
 //
@@ -24,7 +27,7 @@
  */
 const PURE_PACKAGES = ['zod', '@mongodb-js/saslprep'];
 
-const LAYERS = ['shared', 'io', 'engine', 'server', 'cli', 'electron', 'bin', 'renderer', 'bench', 'tests', 'e2e'];
+const LAYERS = ['shared', 'io', 'engine', 'server', 'cli', 'electron', 'bin', 'renderer', 'bench', 'tests', 'e2e', 'build'];
 
 const folders = (names) => `^(${names.join('|')})/`;
 const packages = (names) => `^node_modules/(${names.join('|')})/`;
@@ -86,6 +89,36 @@ module.exports = {
       to: {
         pathNot: [folders(['shared', 'renderer']), '^node_modules/'],
       },
+    },
+    {
+      name: 'electron-imports-engine-shared-io-only',
+      severity: 'error',
+      comment:
+        'electron/ (the desktop main process) hosts the engine the way cli/ does: it may import engine/, shared/, io/, ' +
+        'Node and npm, not server/, cli/, renderer/, bin/, bench/, tests/, e2e/ or build/.',
+      from: { path: '^electron/' },
+      to: { path: folders(LAYERS.filter((l) => !['shared', 'io', 'engine', 'electron'].includes(l))) },
+    },
+    {
+      name: 'nothing-imports-electron-folder',
+      severity: 'error',
+      comment: 'electron/ is a host: no other folder imports it (the renderer reaches it only through the preload bridge, typed in shared/ipc/bridge.ts).',
+      from: { pathNot: '^electron/' },
+      to: { path: '^electron/' },
+    },
+    {
+      name: 'only-electron-imports-the-electron-package',
+      severity: 'error',
+      comment: "The 'electron' package exists only inside the desktop app: engine/, shared/, the renderer and the rest must run without it.",
+      from: { pathNot: '^electron/' },
+      to: { path: '(^|/)node_modules/electron/' },
+    },
+    {
+      name: 'nothing-imports-build',
+      severity: 'error',
+      comment: 'build/ holds packaging scripts and resources; the app does not import them.',
+      from: { pathNot: '^build/' },
+      to: { path: '^build/' },
     },
     {
       name: 'every-module-has-a-layer',

@@ -63,6 +63,8 @@ export interface ConsoleOptions {
 
 export interface ConsoleHost {
   url: string;
+  /** The contract's router, for a second transport (the desktop app's Electron IPC, electron/ipc-transport.ts). */
+  router: Router;
   close(): Promise<void>;
 }
 
@@ -402,6 +404,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHost
   const url = `http://${formatHostPort(listen.host, port)}/?token=${token}`;
   return {
     url,
+    router,
     async close() {
       clearInterval(sampler);
       clearInterval(health);
