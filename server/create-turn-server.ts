@@ -54,10 +54,14 @@ export function createTurnServer(config: TurnConfig, wiring: TurnWiring): TurnSe
     onIgnored: (ip, message) => wiring.logger.warn({ ip }, message),
   });
   const relayFactory = wiring.relayFactory ?? new NodeRelayFactory({ ports: config.relayPorts, now });
+  const allocations = new AllocationTable({ userQuota: config.userQuota, totalQuota: config.totalQuota });
   const policy = new PeerPolicy({
     allowPeers: config.allowPeers,
     denyPeers: config.denyPeers,
     ownAddresses: [...config.relayIps, ...(config.externalIp ? [config.externalIp] : []), ...wiring.serverAddresses],
+    interfaceAddresses: (wiring.interfaces ?? machineInterfaces)().map((i) => i.address),
+    // Live relayed addresses are valid peers (two clients of this server reach each other).
+    relays: allocations,
   });
   const store = new CredentialStore({
     realm: config.realm,
@@ -74,7 +78,7 @@ export function createTurnServer(config: TurnConfig, wiring: TurnWiring): TurnSe
     responder: new TurnResponder({ software: wiring.software, crypto: wiring.crypto, now }),
     policy,
     auth,
-    allocations: new AllocationTable({ userQuota: config.userQuota, totalQuota: config.totalQuota }),
+    allocations,
     relayAddresses,
     relayFactory,
     now,

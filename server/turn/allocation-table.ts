@@ -5,7 +5,8 @@
  * channel binding) next expires, and `handleExpiry(now)` removes what has expired by `now` and
  * returns the allocations that went, so the I/O layer can close their sockets. Nothing polls.
  */
-import type { Allocation } from './allocation.js';
+import { canonicalIp } from '../../shared/net/address.js';
+import type { Allocation, RelayTransport } from './allocation.js';
 
 export interface QuotaLimits {
   userQuota: number;
@@ -25,6 +26,10 @@ export class AllocationTable {
   private readonly byClient = new Map<string, Allocation>();
   private readonly byId = new Map<number, Allocation>();
   private readonly perUser = new Map<string, number>();
+  /** Live allocations by relayed transport address ("udp|ip|port", as advertised). */
+  private readonly byRelayed = new Map<string, Allocation>();
+  /** How many live relayed addresses use each IP (as advertised). */
+  private readonly relayIps = new Map<string, number>();
   /** Allocations being set up (relay sockets being bound): they count against quotas too. */
   private readonly reserved = new Map<string, number>();
   private reservedTotal = 0;
@@ -78,6 +83,11 @@ export class AllocationTable {
     this.byClient.set(allocation.clientKey, allocation);
     this.byId.set(allocation.id, allocation);
     this.perUser.set(allocation.quotaKey, (this.perUser.get(allocation.quotaKey) ?? 0) + 1);
+    for (const r of allocation.relayed) {
+      const ip = canonicalIp(r.address) ?? r.address;
+      this.byRelayed.set(relayedKey(allocation.transport, ip, r.port), allocation);
+      this.relayIps.set(ip, (this.relayIps.get(ip) ?? 0) + 1);
+    }
   }
 
   /** Removes an allocation; false if it was not in the table. */
@@ -88,7 +98,28 @@ export class AllocationTable {
     const n = (this.perUser.get(allocation.quotaKey) ?? 1) - 1;
     if (n > 0) this.perUser.set(allocation.quotaKey, n);
     else this.perUser.delete(allocation.quotaKey);
+    for (const r of allocation.relayed) {
+      const ip = canonicalIp(r.address) ?? r.address;
+      this.byRelayed.delete(relayedKey(allocation.transport, ip, r.port));
+      const left = (this.relayIps.get(ip) ?? 1) - 1;
+      if (left > 0) this.relayIps.set(ip, left);
+      else this.relayIps.delete(ip);
+    }
     return true;
+  }
+
+  /** The live allocation whose relayed address (as advertised) is `ip`:`port`, if any. `ip` canonical. */
+  relayedAt(transport: RelayTransport, ip: string, port: number): Allocation | undefined {
+    return this.byRelayed.get(relayedKey(transport, ip, port));
+  }
+
+  /**
+   * The address source the peer policy asks (RelayedAddressLookup): with a port, whether a live
+   * allocation relays on exactly `ip`:`port` (UDP or TCP); without one, whether any relays on `ip`.
+   */
+  isRelayed(ip: string, port?: number): boolean {
+    if (port === undefined) return this.relayIps.has(ip);
+    return this.byRelayed.has(relayedKey('udp', ip, port)) || this.byRelayed.has(relayedKey('tcp', ip, port));
   }
 
   /** The earliest expiry (ms) of any allocation, permission or channel binding; undefined when empty. */
@@ -120,4 +151,8 @@ export class AllocationTable {
     }
     return report;
   }
+}
+
+function relayedKey(transport: RelayTransport, ip: string, port: number): string {
+  return `${transport}|${ip}|${port}`;
 }

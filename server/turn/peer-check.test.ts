@@ -17,7 +17,7 @@ const alloc = new Allocation(
   },
   0,
 );
-const policy = new PeerPolicy({ denyPeers: ['203.0.113.66'], includeInterfaces: false });
+const policy = new PeerPolicy({ denyPeers: ['203.0.113.66'] });
 
 describe('checkPeer', () => {
   it('accepts an allowed peer and gives its canonical address', () => {

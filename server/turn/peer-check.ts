@@ -32,7 +32,10 @@ export function checkPeer(attr: TransportAddress | undefined, allocation: Alloca
   if (ip === undefined || ipFamily(ip) !== attr.family || (options.port && attr.port === 0)) return { kind: 'bad' };
   // RFC 8656 §9.2, §11.2: a peer address family other than the relayed address's "MUST" get 443.
   if (!allocation.hasFamily(attr.family)) return { kind: 'family-mismatch' };
-  const refusal = options.port ? policy.refusal(ip, attr.port) : policy.refusal(ip);
+  // A CreatePermission's port is otherwise ignored, but when it names one (as browsers do, with the
+  // peer's relayed address) the policy sees it: only an exact live relayed address of this server
+  // passes on the server's own IPs. Port 0 (the IP alone) may name any live relayed address's IP.
+  const refusal = options.port || attr.port !== 0 ? policy.refusal(ip, attr.port) : policy.refusal(ip);
   if (refusal !== undefined) return { kind: 'forbidden', ip, refusal };
   return { kind: 'ok', peer: { family: attr.family, address: ip, port: attr.port } };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PeerPolicy } from './peer-policy.js';
 
 describe('PeerPolicy', () => {
-  const policy = new PeerPolicy({ ownAddresses: ['203.0.113.10', '198.51.100.1:3478', '[2001:db8::10]:3478'], includeInterfaces: false });
+  const policy = new PeerPolicy({ ownAddresses: ['203.0.113.10', '198.51.100.1:3478', '[2001:db8::10]:3478'] });
 
   it('allows public unicast peers', () => {
     for (const ip of ['8.8.8.8', '1.1.1.1', '203.0.113.11', '2001:4860:4860::8888', '64:ff9b::808:808']) expect(policy.allows(ip, 3478), ip).toBe(true);
@@ -35,7 +35,7 @@ describe('PeerPolicy', () => {
   });
 
   it('allowPeers lifts the defaults, denyPeers wins over everything', () => {
-    const p = new PeerPolicy({ allowPeers: ['127.0.0.0/8', '10.1.0.0/16', 'fd00::/8'], denyPeers: ['10.1.2.0/24', '8.8.8.8'], includeInterfaces: false });
+    const p = new PeerPolicy({ allowPeers: ['127.0.0.0/8', '10.1.0.0/16', 'fd00::/8'], denyPeers: ['10.1.2.0/24', '8.8.8.8'] });
     expect(p.allows('127.0.0.1')).toBe(true);
     expect(p.allows('10.1.3.4')).toBe(true);
     expect(p.allows('10.2.0.1')).toBe(false);
@@ -45,8 +45,34 @@ describe('PeerPolicy', () => {
     expect(p.allows('8.8.4.4')).toBe(true);
   });
 
-  it('refuses every local interface address by default', () => {
+  it("refuses the interface addresses it is given as the server's own, even where allowPeers would not", () => {
+    const p = new PeerPolicy({ interfaceAddresses: ['198.51.100.7', '2001:db8::7'] });
+    expect(p.refusal('198.51.100.7', 9000)).toBe("the server's own address");
+    expect(p.refusal('2001:db8::7')).toBe("the server's own address");
+    expect(p.allows('198.51.100.8', 9000)).toBe(true);
     expect(new PeerPolicy().allows('127.0.0.1')).toBe(false);
+  });
+
+  it('lets through the live relayed addresses it is told of (exact port for data, the IP for permissions); denyPeers still wins', () => {
+    const live = new Set(['203.0.113.10|50000', '127.0.0.1|42001']);
+    const relays = {
+      isRelayed: (ip: string, port?: number) => (port === undefined ? [...live].some((k) => k.startsWith(`${ip}|`)) : live.has(`${ip}|${port}`)),
+    };
+    const p = new PeerPolicy({ ownAddresses: ['203.0.113.10', '203.0.113.10:3478'], relays });
+    // Another allocation's relayed address: a valid peer, even on the server's own IP or loopback.
+    expect(p.refusal('203.0.113.10', 50000)).toBeUndefined();
+    expect(p.refusal('127.0.0.1', 42001)).toBeUndefined();
+    // CreatePermission (no port): the relay IP may be named.
+    expect(p.refusal('203.0.113.10')).toBeUndefined();
+    // The server's other ports on that IP (control, admin, STUN) and other loopback ports stay refused.
+    expect(p.refusal('203.0.113.10', 3478)).toBe("the server's own address");
+    expect(p.refusal('203.0.113.10', 50001)).toBe("the server's own address");
+    expect(p.refusal('127.0.0.1', 22)).toBe('loopback');
+    expect(p.refusal('10.0.0.1')).toBe('private (RFC 1918)');
+    live.clear();
+    expect(p.refusal('203.0.113.10', 50000)).toBe("the server's own address");
+    const denied = new PeerPolicy({ denyPeers: ['127.0.0.0/8'], relays: { isRelayed: () => true } });
+    expect(denied.refusal('127.0.0.1', 42001)).toBe('denied by denyPeers');
   });
 
   it('throws on malformed entries', () => {

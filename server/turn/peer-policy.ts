@@ -10,14 +10,22 @@
  * - the server's own addresses (relay IPs, external IP, listen addresses, every local interface);
  * - port 0.
  *
+ * Except: the relayed transport address of a live allocation on this server is a valid peer, even
+ * on a refused IP (issue 8 point 8: two relay-only WebRTC peers on one TURN server must reach each
+ * other, the most common TURN case). Only that exact IP and port passes for data (Send,
+ * ChannelBind, Connect, and a CreatePermission that names a port); a CreatePermission with port
+ * 0 (its port "may be any arbitrary value", RFC 8656 §9.2) may name the IP of any live relayed
+ * address: the permission is per IP, and what is then sent is checked per IP and port. The server's other ports on those IPs
+ * (control, admin, STUN) stay refused. Which addresses are live comes from the allocation table
+ * (`relays`), and this machine's interface addresses are passed in (`interfaceAddresses`).
+ *
  * `allowPeers` lifts the default refusals (not `denyPeers`); `denyPeers` refuses more. Callers
  * answer 403 for CreatePermission/ChannelBind/Connect (RFC 8656 §9.1, §11.2; RFC 6062 §5.2) and
  * drop Send indications silently (RFC 8656 §10.2).
  *
  * Built on shared/net/cidr-set.ts, IPv4 and IPv6 rules kept apart, IPv4-mapped peers read as IPv6.
  */
-import { networkInterfaces } from 'node:os';
-import { ipOf, isWildcard, parseIp, type ParsedIp } from '../../shared/net/address.js';
+import { formatIp, ipOf, isWildcard, parseIp, type ParsedIp } from '../../shared/net/address.js';
 import { CidrSet } from '../../shared/net/cidr-set.js';
 
 /** Not globally reachable, or not a unicast destination (IANA special-purpose registries). */
@@ -53,8 +61,16 @@ export interface PeerPolicyOptions {
   denyPeers?: readonly string[];
   /** The server's own addresses: IPs or "host:port" strings (refused unless allowed). */
   ownAddresses?: readonly string[];
-  /** Also refuse every address of this machine's interfaces (default true). */
-  includeInterfaces?: boolean;
+  /** Every address of this machine's interfaces (refused unless allowed); default none. */
+  interfaceAddresses?: readonly string[];
+  /** Which relayed transport addresses are live on this server (the allocation table). */
+  relays?: RelayedAddressLookup;
+}
+
+/** Where live relayed addresses come from (AllocationTable implements it). */
+export interface RelayedAddressLookup {
+  /** With a port: exactly `ip`:`port` is a live relayed address; without: some live one has this IP. */
+  isRelayed(ip: string, port?: number): boolean;
 }
 
 /** Why a peer is refused, or undefined when it is allowed. */
@@ -66,6 +82,7 @@ export class PeerPolicy {
   private readonly deny = new CidrSet();
   private readonly own = new CidrSet();
   private readonly defaults = new Map<string, CidrSet>();
+  private readonly relays: RelayedAddressLookup | undefined;
 
   /** Throws Error('bad address or CIDR …') for malformed allow/deny entries. */
   constructor(options: PeerPolicyOptions = {}) {
@@ -76,14 +93,11 @@ export class PeerPolicy {
       const ip = host === undefined ? undefined : parseIp(host);
       if (ip && !isWildcard(ip)) this.own.addNetwork(ip);
     }
-    if (options.includeInterfaces ?? true) {
-      for (const list of Object.values(networkInterfaces())) {
-        for (const info of list ?? []) {
-          const ip = parseIp(info.address);
-          if (ip) this.own.addNetwork(ip);
-        }
-      }
+    for (const address of options.interfaceAddresses ?? []) {
+      const ip = parseIp(address);
+      if (ip) this.own.addNetwork(ip);
     }
+    this.relays = options.relays;
     for (const [net, prefix, label] of [...DEFAULT_DENY_V4, ...DEFAULT_DENY_V6]) {
       let rules = this.defaults.get(label);
       if (!rules) this.defaults.set(label, (rules = new CidrSet()));
@@ -101,6 +115,8 @@ export class PeerPolicy {
     if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) return 'bad port';
     const ip = parseIp(address);
     if (!ip) return 'not an IP address';
+    if (this.deny.has(ip)) return 'denied by denyPeers';
+    if (this.relays?.isRelayed(formatIp(ip), port)) return undefined;
     return this.refuseIp(ip, true);
   }
 

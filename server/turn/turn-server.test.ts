@@ -327,7 +327,7 @@ describe('TurnServer', () => {
     server = new TurnCore(makeConfig(), {
       logger: silentLogger(),
       responder: new TurnResponder({ software: 'fake', crypto: nodeStunCrypto, now: () => clock }),
-      policy: new PeerPolicy({ denyPeers: ['203.0.113.0/24'], includeInterfaces: false }),
+      policy: new PeerPolicy({ denyPeers: ['203.0.113.0/24'] }),
       auth,
       allocations: new AllocationTable({ userQuota: 1, totalQuota: 1 }),
       relayAddresses: addresses,
@@ -379,6 +379,54 @@ describe('TurnServer', () => {
     // 443 for a peer of the other family.
     expect(errorCode(await tc.createPermission({ family: 'IPv6', address: '2001:4860:4860::8888', port: 1 }))).toBe(443);
     expect(errorCode(await tc.channelBind(0x4000, { family: 'IPv6', address: '2001:4860:4860::8888', port: 1 }))).toBe(443);
+  });
+
+  it('two clients of this server reach each other through their relayed addresses with the default peer policy; the server\'s other ports stay refused', async () => {
+    // Bound on 127.0.0.1, advertised as 127.0.0.50 (a 1:1 NAT's external IP): both are "the
+    // server's own address" and loopback, refused by default, yet a live relayed address is a peer.
+    start({ allowPeers: [], externalIp: '127.0.0.50' });
+    const alice = new FakeClient('udp', { address: '127.0.0.1', port: 40_000 });
+    const bob = new FakeClient('udp', { address: '127.0.0.1', port: 40_001 });
+    const a = new TestTurnClient(server, alice, ALICE);
+    const b = new TestTurnClient(server, bob, BOB);
+    const relayedA = getAttribute(await a.allocate(), 'XOR-RELAYED-ADDRESS')!.address;
+    const relayedB = getAttribute(await b.allocate(), 'XOR-RELAYED-ADDRESS')!.address;
+    expect(relayedA.address).toBe('127.0.0.50');
+    expect((await a.createPermission(relayedB)).cls).toBe(StunClass.SuccessResponse);
+    expect((await b.createPermission(relayedA)).cls).toBe(StunClass.SuccessResponse);
+    // Naming a port on the relay IP that no allocation holds is refused.
+    expect(errorCode(await a.createPermission(v4('127.0.0.50', 3478)))).toBe(403);
+
+    // A Send indication from alice arrives at bob as a Data indication from alice's relayed address.
+    a.send(relayedB, Buffer.from('hello bob'));
+    const data = await until(() => bob.stun().find((m) => m.method === StunMethod.Data), 2000, 'Data indication at bob');
+    expect(getAttribute(data, 'XOR-PEER-ADDRESS')?.address).toEqual(relayedA);
+    expect(text(getAttribute(data, 'DATA')!.data)).toBe('hello bob');
+    // Channels both ways.
+    expect((await a.channelBind(0x4000, relayedB)).cls).toBe(StunClass.SuccessResponse);
+    expect((await b.channelBind(0x4001, relayedA)).cls).toBe(StunClass.SuccessResponse);
+    server.handleChannelData(0x4000, Buffer.from('ping'), alice);
+    expect(text((await until(() => bob.channelData()[0], 2000, 'ChannelData at bob')).data)).toBe('ping');
+    expect(bob.channelData()[0]!.channel).toBe(0x4001);
+    server.handleChannelData(0x4001, Buffer.from('pong'), bob);
+    expect(text((await until(() => alice.channelData()[0], 2000, 'ChannelData at alice')).data)).toBe('pong');
+    // Handed over inside the server: nothing went out through a relay socket (no hairpin via the
+    // external address, which the server's own host may not be able to reach).
+    expect(relays.udp.flatMap((r) => r.sent)).toEqual([]);
+    expect(server.stats().packetsRelayed).toEqual({ toPeers: 3, fromPeers: 3 });
+
+    // The same IPs on other ports (the STUN/control port, a relay port nobody holds, loopback
+    // services) stay refused: 403, and a Send is dropped.
+    for (const peer of [v4('127.0.0.50', 3478), v4('127.0.0.1', 3478), v4('127.0.0.50', relayedB.port + 1), v4('127.0.0.1', 22)]) {
+      expect(errorCode(await a.channelBind(0x4002, peer))).toBe(403);
+    }
+    a.send(v4('127.0.0.1', 3478), Buffer.from('to the control port'));
+    // Once bob's allocation is gone, alice's channel to its old address relays nothing anywhere.
+    expect((await b.refresh(0)).cls).toBe(StunClass.SuccessResponse);
+    server.handleChannelData(0x4000, Buffer.from('after'), alice);
+    a.send(relayedB, Buffer.from('after'));
+    expect(relays.udp.flatMap((r) => r.sent)).toEqual([]);
+    expect(errorCode(await a.channelBind(0x4003, relayedB))).toBe(403);
   });
 
   it('enforces the per-user (486) and total (508) quotas', async () => {

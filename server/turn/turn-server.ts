@@ -54,6 +54,7 @@ import { checkPeer, type PeerCheck } from './peer-check.js';
 import type { PeerPolicy } from './peer-policy.js';
 import type { RelayAddressSource } from './relay-addresses.js';
 import type { RelayFactory, RelaySocket, RelayTcpListener } from './relay-factory.js';
+import type { PeerAddress } from './allocation.js';
 import { TcpRelay } from './tcp-relay.js';
 import { REASONS, type Authed, type TurnResponder } from './turn-responder.js';
 
@@ -173,7 +174,7 @@ export class TurnServer implements TurnHandler {
     if (!alloc.hasPermission(peer.address, now)) return;
     const socket = live.udp.get(peer.family);
     if (!socket || !alloc.admitToPeer(data.length, now)) return;
-    socket.send(data, peer.port, peer.address);
+    this.toPeer(live, socket, data, peer);
   }
 
   clientClosed(client: ClientTransport): void {
@@ -679,7 +680,29 @@ export class TurnServer implements TurnHandler {
     if (!alloc.hasPermission(ip, now)) return;
     const socket = live.udp.get(family);
     if (!socket || !alloc.admitToPeer(data.length, now)) return;
-    socket.send(data, port, ip);
+    this.toPeer(live, socket, data, check.peer);
+  }
+
+  /**
+   * Sends one datagram from `live`'s relay socket to `peer`. When the peer is the relayed address
+   * of another live UDP allocation on this server, it is handed over directly, as if it had arrived
+   * from `live`'s relayed address (as advertised): no hairpin through a 1:1 NAT in front of
+   * `externalIp` is needed, and the receiver's permission for that address applies. A peer on a
+   * relay IP whose allocation has gone (a stale channel) is dropped, never sent to the server's
+   * other ports.
+   */
+  private toPeer(live: LiveAllocation, socket: RelaySocket, data: Uint8Array, peer: PeerAddress): void {
+    if (this.table.isRelayed(peer.address)) {
+      const target = this.table.relayedAt('udp', peer.address, peer.port);
+      const targetLive = target && this.live.get(target.id);
+      if (targetLive) {
+        const from = live.state.relayedFor(peer.family);
+        if (from) this.onPeerDatagram(targetLive, data, { address: from.address, port: from.port });
+        return;
+      }
+      if (this.policy.refusal(peer.address, peer.port) !== undefined) return;
+    }
+    socket.send(data, peer.port, peer.address);
   }
 
   // --- Data from peers (RFC 8656 §10.3, §12.5) ---

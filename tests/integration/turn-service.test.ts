@@ -105,17 +105,58 @@ describe('STUN/TURN in burrow server', () => {
     const c = new TurnClient({ server: { host: '127.0.0.1', port: udp }, username: 'alice', password: 'wonderland' });
     cleanup.push(() => c.close());
     await c.allocate();
-    const refused = await c.createPermission('127.0.0.1').then(
-      () => undefined,
-      (err: unknown) => err,
+    const peer = await udpEchoPeer();
+    const heard: string[] = [];
+    peer.on('message', (m) => heard.push(m.toString()));
+    // A loopback peer (a service on the server's host) is refused: 403 for a permission or channel
+    // naming its port, and a Send to it never arrives. So are the server's own STUN/TURN ports.
+    for (const port of [peer.address().port, udp]) {
+      const refused = await c.channelBind({ address: '127.0.0.1', port }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(refused).toBeInstanceOf(TurnError);
+      expect((refused as TurnError).code).toBe(403);
+    }
+    await c.createPermission('10.0.0.1').then(
+      () => expect.fail('a private peer was allowed'),
+      (err: unknown) => expect((err as TurnError).code).toBe(403),
     );
-    expect(refused).toBeInstanceOf(TurnError);
-    expect((refused as TurnError).code).toBe(403);
+    c.send({ address: '127.0.0.1', port: peer.address().port }, Buffer.from('sneak'));
 
     const wrong = new TurnClient({ server: { host: '127.0.0.1', port: udp }, username: 'alice', password: 'not-it', rtoMs: 200 });
     cleanup.push(() => wrong.close());
     await expect(wrong.allocate()).rejects.toThrow();
     expect(server.snapshot().turn!.stats.authFailures).toBeGreaterThan(0);
     expect(await (await get(admin, '/metrics')).text()).toMatch(/^burrow_turn_auth_failures_total [1-9]/m);
+    expect(heard).toEqual([]);
+    expect(server.snapshot().turn!.stats.packetsRelayed.toPeers).toBe(0);
+  }, 30_000);
+
+  it('with the default peer policy, two relay-only clients of this server reach each other (UDP and TCP to the server)', async () => {
+    const { server, udp, tcp } = await start(false);
+    const a = new TurnClient({ server: { host: '127.0.0.1', port: udp }, username: 'alice', password: 'wonderland' });
+    const b = new TurnClient({ server: { host: '127.0.0.1', port: tcp }, username: 'alice', password: 'wonderland', transport: 'tcp' });
+    cleanup.push(() => a.close(), () => b.close());
+    const relayedA = (await a.allocate()).relayed;
+    const relayedB = (await b.allocate()).relayed;
+    // What a browser does with the other's relay candidate: a permission, then data.
+    await a.createPermission(relayedB.address);
+    await b.createPermission(relayedA.address);
+    const atB = new Promise<{ from: unknown; text: string }>((resolve) => b.once('data', (d: Uint8Array, from: unknown) => resolve({ from, text: Buffer.from(d).toString() })));
+    a.send(relayedB, Buffer.from('hello from a'));
+    const got = await atB;
+    expect(got.text).toBe('hello from a');
+    expect(got.from).toMatchObject({ address: relayedA.address, port: relayedA.port });
+    // Channels both ways.
+    await a.channelBind(relayedB);
+    await b.channelBind(relayedA);
+    const atA = new Promise<string>((resolve) => a.once('data', (d: Uint8Array) => resolve(Buffer.from(d).toString())));
+    b.send(relayedA, Buffer.from('hello from b'));
+    expect(await atA).toBe('hello from b');
+    const again = new Promise<string>((resolve) => b.once('data', (d: Uint8Array) => resolve(Buffer.from(d).toString())));
+    a.send(relayedB, Buffer.from('over the channel'));
+    expect(await again).toBe('over the channel');
+    expect(server.snapshot().turn!.stats.packetsRelayed).toEqual({ toPeers: 3, fromPeers: 3 });
   }, 30_000);
 });
