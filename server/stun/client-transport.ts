@@ -36,5 +36,7 @@ export interface TurnHandler {
   handleChannelData(channel: number, data: Uint8Array, client: ClientTransport): void;
   /** A stream transport closed: its allocations end (RFC 8656 §3.1: a TCP/TLS 5-tuple's allocation dies with it). */
   clientClosed(client: ClientTransport): void;
+  /** Whether the transport holds an allocation (or one is being set up): stream idle timeouts spare it. */
+  holdsAllocation?(client: ClientTransport): boolean;
   close(): Promise<void>;
 }

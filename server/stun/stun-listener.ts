@@ -31,8 +31,10 @@
  * it, pipe() does) or answers with an error response (framing resumes); after HOLD_TIMEOUT_MS
  * without either, the connection is closed. `send()` pads ChannelData to 4 bytes on streams
  * (RFC 8656 §12.5). UDP 5-tuples are UdpTransports (udp-transport.ts).
- * Connections are capped (`limits.maxConnections` per listening socket) and closed if no valid STUN
- * message arrives within `limits.firstMessageTimeoutMs`. A connection whose unsent bytes pass
+ * Connections are capped (`limits.maxConnections` per listener, shared fairly between source
+ * addresses: stream-admission.ts), closed if no valid STUN message arrives within
+ * `limits.firstMessageTimeoutMs`, and closed after `limits.idleTimeoutMs` without a message unless
+ * they hold a TURN allocation (issue 8 point 9: one Binding and then silence is not held forever). A connection whose unsent bytes pass
  * MAX_STREAM_BACKLOG is closed rather than answered by the listener.
  */
 import { createSocket, type RemoteInfo } from 'node:dgram';
@@ -57,6 +59,10 @@ import type { TurnHandler } from './client-transport.js';
 import { StreamConnection, type StreamOwner, type StreamSide } from './stream-connection.js';
 import { fmt, transportAddress } from './transport-address.js';
 import { UdpTransport, type Bit, type UdpRole } from './udp-transport.js';
+import { StreamAdmission } from './stream-admission.js';
+import { DeadlineTimer, type TimerFunctions } from '../../io/deadline-timer.js';
+import { monotonicClock } from '../../io/clock.js';
+import type { Clock } from '../../shared/clock.js';
 
 export { HOLD_TIMEOUT_MS, MAX_STREAM_BACKLOG } from './stream-connection.js';
 export { transportAddress } from './transport-address.js';
@@ -74,6 +80,8 @@ export const TURN_METHODS: ReadonlySet<number> = new Set<number>([
 
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
 export const DEFAULT_FIRST_MESSAGE_TIMEOUT_MS = 10_000;
+/** A stream connection without a TURN allocation is closed after this long without a message. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 /** How often start() retries when an OS-chosen port is taken on one of the other sockets. */
 const BIND_ATTEMPTS = 10;
 
@@ -85,8 +93,16 @@ export interface StunListenerDeps {
   turn?: TurnHandler;
   /** SOFTWARE attribute of the listener's own responses (cut to 64 bytes; "" for none). */
   software: string;
-  /** Stream limits: connections per listening socket (10000), ms to the first STUN message (10000). */
-  limits?: { maxConnections?: number; firstMessageTimeoutMs?: number };
+  /**
+   * Stream limits: connections per listener (10000, shared fairly per source address), ms to the
+   * first STUN message (10000), ms of silence before a connection without an allocation is closed
+   * (30000).
+   */
+  limits?: { maxConnections?: number; firstMessageTimeoutMs?: number; idleTimeoutMs?: number };
+  /** Default: the monotonic clock. */
+  clock?: Clock;
+  /** The idle timer's timer functions (default setTimeout, unref'd). */
+  timers?: TimerFunctions;
 }
 
 export interface StunProtocolStats {
@@ -110,8 +126,12 @@ export interface StunListenerStats {
   tls: StunProtocolStats;
   /** Stream connections open now (taken-over ones excluded). */
   connections: { tcp: number; tls: number };
-  /** Stream connections the listener closed: undecodable data, no STUN message in time. */
-  streamsClosed: { invalid: number; timeout: number };
+  /**
+   * Stream connections the listener closed: undecodable data, no STUN message in time, silent
+   * too long without an allocation (idle), evicted to give another source address its share
+   * (evicted), and new ones refused at the cap because their address holds the largest share.
+   */
+  streamsClosed: { invalid: number; timeout: number; idle: number; evicted: number; refused: number };
 }
 
 export interface StunListenerAddresses {
@@ -132,7 +152,10 @@ export class StunTurnListener implements StreamOwner {
   private readonly streams: StreamSide[] = [];
   private readonly connections = new Set<StreamConnection>();
   private readonly counters = { udp: newStats(), tcp: newStats(), tls: newStats() };
-  private readonly closedStreams = { invalid: 0, timeout: 0 };
+  private readonly closedStreams = { invalid: 0, timeout: 0, idle: 0, evicted: 0, refused: 0 };
+  private readonly admission: StreamAdmission<StreamConnection>;
+  private readonly idleTimer: DeadlineTimer;
+  private readonly clock: Clock;
   private started = false;
   private stopped = false;
   /** SO_REUSEADDR on the UDP sockets: only for a wildcard listen with alternate.ip (see bindSet). */
@@ -148,6 +171,26 @@ export class StunTurnListener implements StreamOwner {
     this.logger = deps.logger;
     this.maxConnections = deps.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.firstMessageTimeoutMs = deps.limits?.firstMessageTimeoutMs ?? DEFAULT_FIRST_MESSAGE_TIMEOUT_MS;
+    this.clock = deps.clock ?? monotonicClock;
+    const turn = deps.turn;
+    this.admission = new StreamAdmission<StreamConnection>(
+      { maxConnections: this.maxConnections, idleMs: deps.limits?.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS },
+      (c) => turn?.holdsAllocation?.(c) ?? false,
+    );
+    this.idleTimer = new DeadlineTimer(
+      {
+        nextExpiry: () => this.admission.nextExpiry(),
+        handleExpiry: (now) => {
+          for (const c of this.admission.handleExpiry(now)) {
+            this.closedStreams.idle++;
+            this.logger.debug({ remote: fmt(c.remote), protocol: c.protocol }, 'STUN stream closed: idle without an allocation');
+            c.destroy();
+          }
+        },
+      },
+      () => this.clock.now(),
+      ...(deps.timers ? [deps.timers] : []),
+    );
   }
 
   /** Binds every socket (see the file comment); rejects, with nothing left open, if one cannot be bound. */
@@ -233,6 +276,7 @@ export class StunTurnListener implements StreamOwner {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.idleTimer.stop();
     await this.closeAll();
     this.logger.info('STUN stopped');
   }
@@ -328,7 +372,9 @@ export class StunTurnListener implements StreamOwner {
       server = createTcpServer({ noDelay: true });
       server.on('connection', (socket: Socket) => this.onStream(side, socket));
     }
-    server.maxConnections = this.maxConnections;
+    // The fair share is enforced per accepted connection (onStream); this only bounds what the
+    // kernel hands over before that (TLS handshakes in progress).
+    server.maxConnections = this.maxConnections + 1024;
     server.on('drop', () => this.counters[protocol].dropped++);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -410,11 +456,27 @@ export class StunTurnListener implements StreamOwner {
       return;
     }
     socket.setNoDelay(true);
-    this.connections.add(new StreamConnection(socket, side, this));
+    const c = new StreamConnection(socket, side, this);
+    const admission = this.admission.admit(c, c.remote.address, this.clock.now());
+    if (!admission.admitted) {
+      this.counters[side.protocol].dropped++;
+      this.closedStreams.refused++;
+      this.logger.debug({ remote: fmt(c.remote), protocol: side.protocol }, 'STUN stream refused: the connection cap is full and this address holds the largest share');
+      c.destroy();
+      return;
+    }
+    this.connections.add(c);
+    if (admission.evict) {
+      this.closedStreams.evicted++;
+      this.logger.debug({ remote: fmt(admission.evict.remote), for: fmt(c.remote) }, 'STUN stream evicted: another address needs its share of the connection cap');
+      admission.evict.destroy();
+    }
+    this.idleTimer.rearm();
   }
 
   /** @internal */
   streamClosed(c: StreamConnection): void {
+    this.admission.remove(c);
     if (!this.connections.delete(c)) return;
     if (this.deps.turn) {
       try {
@@ -427,6 +489,7 @@ export class StunTurnListener implements StreamOwner {
 
   /** @internal */
   streamTakenOver(c: StreamConnection): void {
+    this.admission.remove(c);
     this.connections.delete(c);
   }
 
@@ -445,6 +508,7 @@ export class StunTurnListener implements StreamOwner {
 
   /** @internal A decoded STUN message from a stream. */
   streamStun(c: StreamConnection, message: DecodedStunMessage): void {
+    this.admission.touch(c, this.clock.now());
     try {
       this.onStun(message, c, c.side.ctx);
     } catch (err) {
@@ -455,6 +519,7 @@ export class StunTurnListener implements StreamOwner {
 
   /** @internal ChannelData from a stream. */
   streamChannelData(c: StreamConnection, channel: number, data: Uint8Array): void {
+    this.admission.touch(c, this.clock.now());
     const stats = this.counters[c.protocol];
     stats.channelData++;
     if (!this.deps.turn) {

@@ -177,6 +177,10 @@ export class TurnServer implements TurnHandler {
     this.toPeer(live, socket, data, peer);
   }
 
+  holdsAllocation(client: ClientTransport): boolean {
+    return this.liveFor(client.key) !== undefined || this.pendingAllocates.has(client.key);
+  }
+
   clientClosed(client: ClientTransport): void {
     const pending = this.pendingAllocates.get(client.key);
     if (pending) pending.cancelled = true;

@@ -129,8 +129,8 @@ class StreamClient {
     cleanup.push(() => socket.destroy());
   }
 
-  static async tcp(port: number, host = '127.0.0.1'): Promise<StreamClient> {
-    const socket = connect({ host, port });
+  static async tcp(port: number, host = '127.0.0.1', localAddress?: string): Promise<StreamClient> {
+    const socket = connect({ host, port, ...(localAddress ? { localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
@@ -402,13 +402,13 @@ describe('STUN over TCP and TLS', () => {
 
   it('closes connections that send no STUN message in time, but not those that did', async () => {
     // Fake setTimeout (the listener's first-message timer), real sockets: time moves by hand.
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     cleanup.push(() => vi.useRealTimers());
     const io = async (check: () => boolean, what: string) => {
       for (let i = 0; i < 5000 && !check(); i++) await new Promise<void>((r) => setImmediate(r));
       if (!check()) throw new Error(`never happened: ${what}`);
     };
-    const listener = await startListener({ listen: '127.0.0.1:0' }, { limits: { firstMessageTimeoutMs: 300 } });
+    const listener = await startListener({ listen: '127.0.0.1:0' }, { clock: { now: () => Date.now() }, limits: { firstMessageTimeoutMs: 300, idleTimeoutMs: 120_000 } });
     const port = listener.addresses().tcp[0]!.port;
     const silent = await StreamClient.tcp(port);
     const active = await StreamClient.tcp(port);
@@ -438,6 +438,65 @@ describe('STUN over TCP and TLS', () => {
     const c = await StreamClient.tcp(port);
     await waitFor(() => c.closed, 'the third connection to be refused');
     expect(a.closed || b.closed).toBe(false);
+  });
+
+  it('closes a connection that sent one Binding and then nothing after the idle timeout, but not one holding an allocation', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    cleanup.push(() => vi.useRealTimers());
+    const io = async (check: () => boolean, what: string) => {
+      for (let i = 0; i < 5000 && !check(); i++) await new Promise<void>((r) => setImmediate(r));
+      if (!check()) throw new Error(`never happened: ${what}`);
+    };
+    // A recording TURN core: the client that sends an Allocate holds an allocation from then on.
+    const allocated = new Set<string>();
+    const turn: TurnHandler = {
+      handleMessage: (_m, client) => void allocated.add(client.key),
+      handleChannelData: () => {},
+      clientClosed: (client) => void allocated.delete(client.key),
+      holdsAllocation: (client) => allocated.has(client.key),
+      close: async () => {},
+    };
+    const listener = await startListener({ listen: '127.0.0.1:0' }, { turn, clock: { now: () => Date.now() }, limits: { idleTimeoutMs: 30_000 } });
+    const port = listener.addresses().tcp[0]!.port;
+    const stunOnly = await StreamClient.tcp(port);
+    const withAllocation = await StreamClient.tcp(port);
+    const req = request();
+    stunOnly.socket.write(req);
+    await io(() => stunOnly.messages.some((m) => sameTransaction(req, m)), 'the Binding answer');
+    withAllocation.socket.write(request([{ type: 'REQUESTED-TRANSPORT', protocol: 17 }], StunMethod.Allocate));
+    await io(() => allocated.size === 1, 'the Allocate to reach TURN');
+    await vi.advanceTimersByTimeAsync(29_990);
+    await io(() => true, '');
+    expect(stunOnly.closed).toBe(false);
+    await vi.advanceTimersByTimeAsync(20);
+    await io(() => stunOnly.closed, 'the idle connection to be closed at 30 s');
+    await vi.advanceTimersByTimeAsync(600_000);
+    await io(() => true, '');
+    expect(withAllocation.closed).toBe(false);
+    expect(listener.stats().streamsClosed).toMatchObject({ idle: 1, timeout: 0 });
+  });
+
+  it('shares the connection cap fairly: one address holding every slot cannot keep another out', async () => {
+    const listener = await startListener({ listen: '127.0.0.1:0' }, { limits: { maxConnections: 50 } });
+    const port = listener.addresses().tcp[0]!.port;
+    // 50 connections from 127.0.0.1 that each send one Binding, then stay silent.
+    const flood: StreamClient[] = [];
+    for (let i = 0; i < 50; i++) {
+      const c = await StreamClient.tcp(port);
+      await c.query(request());
+      flood.push(c);
+    }
+    await waitFor(() => listener.stats().connections.tcp === 50, 'the cap to be full');
+    // More from the same address: refused.
+    const more = await StreamClient.tcp(port);
+    await waitFor(() => more.closed, 'a 51st connection from the flooding address to be refused');
+    // Another address (a `burrow stun --tcp` user) is answered; one flood connection made room.
+    const user = await StreamClient.tcp(port, '127.0.0.1', '127.0.0.2');
+    const answer = await user.query(request());
+    expect(getAttribute(answer, 'XOR-MAPPED-ADDRESS')?.address).toMatchObject({ address: '127.0.0.2', port: user.socket.localPort });
+    await waitFor(() => flood.filter((c) => c.closed).length === 1, 'one flood connection to be evicted');
+    expect(user.closed).toBe(false);
+    expect(listener.stats().streamsClosed).toMatchObject({ evicted: 1, refused: 1 });
   });
 
   it('answers Binding over TLS', async () => {
