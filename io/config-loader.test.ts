@@ -338,6 +338,8 @@ describe('parse*Config: bad configs', () => {
       ['TURN users as a string', `token: abcdefgh1234\nstun: {}\nturn: { users: ${CANARY} }`],
       ['TURN restSecret of the wrong type', `token: abcdefgh1234\nstun: {}\nturn: { restSecret: ${NUMERIC} }`],
       ['TURN unknown key next to a password', `token: abcdefgh1234\nstun: {}\nturn: { users: { alice: ${CANARY} }, realmm: x }`],
+      ['the token pasted into listen', `token: abcdefgh1234\nlisten: ${CANARY}`],
+      ['a TURN password pasted into relayIps', `token: abcdefgh1234\nstun: {}\nturn: { relayIps: [${CANARY}] }`],
     ];
     const client: Array<[string, string]> = [
       ['not a mapping', `server=a:1 token=${CANARY}`],
@@ -350,6 +352,9 @@ describe('parse*Config: bad configs', () => {
       ['unknown key next to a secret', `server: a:1\ntoken: ${CANARY}\ntunnels: [{ name: x, type: secret, local: "a:1", secret: ${CANARY}, secrt: ${CANARY} }]`],
       ['visitor secret of the wrong type', `server: a:1\ntoken: abcdefgh\nvisitors: [{ name: x, tunnel: y, bind: "a:1", secret: [${CANARY}] }]`],
       ['the secret aliased into local', `server: a:1\ntoken: abcdefgh\ntunnels: [{ name: x, type: secret, local: &s ${CANARY}, secret: *s }]`],
+      ['the token pasted into server', `server: ${CANARY}\ntoken: abcdefgh`],
+      ['the secret pasted into local', `server: a:1\ntoken: abcdefgh\ntunnels: [{ name: x, type: secret, local: ${CANARY}, secret: abcdefgh }]`],
+      ['the secret pasted into a visitor bind', `server: a:1\ntoken: abcdefgh\nvisitors: [{ name: x, tunnel: y, bind: ${CANARY}, secret: abcdefgh }]`],
     ];
     const leaks = (message: string) => message.includes('CANARY') || message.includes(String(NUMERIC));
     for (const [title, text] of server) {
@@ -366,6 +371,14 @@ describe('parse*Config: bad configs', () => {
         expect(leaks(err.message), err.message).toBe(false);
       });
     }
+  });
+
+  it('still shows values that are addresses, sizes or names, and hides ones that look like a pasted secret', () => {
+    const shown = configError(() => parseClientConfig('server: localhost\ntoken: abcdefgh', 'c.yaml'));
+    expect(shown.message).toContain('(got "localhost")');
+    const hidden = configError(() => parseClientConfig('server: 9f86d081884c7d659a2feaa0c55ad015\ntoken: abcdefgh', 'c.yaml'));
+    expect(hidden.message).toContain('(got a 32-character value that looks like a secret: not shown)');
+    expect(hidden.message).not.toContain('9f86d081');
   });
 
   it('quotes odd keys in paths', () => {

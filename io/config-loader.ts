@@ -216,9 +216,21 @@ function withGot(message: string, issue: Issue, path: readonly PathKey[]): strin
   if (isSecretPath(path)) return message;
   if (v !== null && typeof v === 'object') return message;
   if (v === undefined || typeof v === 'function' || typeof v === 'symbol') return message;
+  // A token pasted into the wrong key (`server: <token>`) is not echoed either.
+  if (typeof v === 'string' && looksLikeSecret(v)) return `${message} (got a ${v.length}-character value that looks like a secret: not shown)`;
   const shown = describe(v);
   // e.g. 'duplicate tunnel name "ssh"' already names the value
   return typeof v === 'string' && message.includes(shown) ? message : `${message} (got ${shown})`;
+}
+
+/**
+ * Whether a value in a non-secret key may be a token or password typed in the wrong place: 12 or
+ * more characters with letters and digits and nothing an address, path, size or duration has
+ * (".", ":", "/", "[", whitespace). "127.0.0.1:7000", "10MB", "30s", "./certs", "localhost" are
+ * shown; "CANARY-s3cr3t-7f3a9" or a pasted hex key is not.
+ */
+export function looksLikeSecret(v: string): boolean {
+  return v.length >= 12 && /[a-z]/i.test(v) && /[0-9]/.test(v) && !/[.:/[\]\s]/.test(v);
 }
 
 /** Zod's defaults rewritten short; messages written in the schemas take precedence over these. */

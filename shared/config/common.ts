@@ -1,11 +1,14 @@
 /** Building blocks shared by the server and client config schemas. */
 import { z } from 'zod';
-import { parseHostPort } from '../net/address.js';
+import { parseHostPort, parseIp } from '../net/address.js';
 import { parseByteRate, parsePortRange } from './units.js';
 
 export const hostPort = z
   .string()
   .refine((s) => parseHostPort(s) !== undefined, { message: 'expected "host:port" (IPv6 as "[addr]:port"), port 0-65535' });
+
+/** One IPv4 or IPv6 address (no port, no CIDR). */
+export const ipAddress = z.string().refine((s) => parseIp(s) !== undefined, { message: 'expected an IP address like "198.51.100.1" or "2001:db8::1"' });
 
 export const name = z
   .string()

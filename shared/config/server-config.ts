@@ -1,7 +1,7 @@
 /** Schema of server.yaml (public interface: see README "Server config"). */
 import { z } from 'zod';
 import { formatHostPort, parseHostPort } from '../net/address.js';
-import { byteRate, cidr, hostPort, logConfig, portRange, seconds } from './common.js';
+import { byteRate, cidr, hostPort, ipAddress, logConfig, portRange, seconds } from './common.js';
 
 /** STUN service (RFC 8489; RFC 5780 behaviour discovery when `alternate` is set). Off unless present. */
 export const StunConfigSchema = z
@@ -33,9 +33,9 @@ export const TurnConfigSchema = z
     /** TURN REST API shared secret: username "expiry:user", password base64(HMAC-SHA1(secret, username)). */
     restSecret: z.string().min(8).optional(),
     /** Addresses relayed transport addresses are allocated on (one IPv4 and/or one IPv6). */
-    relayIps: z.array(z.string()).min(1).default(['0.0.0.0']),
+    relayIps: z.array(ipAddress).min(1).default(['0.0.0.0']),
     /** Address to advertise in XOR-RELAYED-ADDRESS when the relay IP is behind a 1:1 NAT. */
-    externalIp: z.string().optional(),
+    externalIp: ipAddress.optional(),
     relayPorts: portRange.prefault('49152-65535'),
     /** RFC 8656 §3.2 default 600 s; the server caps requested lifetimes at `maxLifetime`. */
     defaultLifetime: seconds.default(600),
