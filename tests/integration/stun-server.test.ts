@@ -111,6 +111,12 @@ function expectNoUdpResponse(socket: UdpSocket, req: Uint8Array, port: number, m
 }
 
 /** A stream client: collects decoded items, knows when it is closed. */
+/** With fake timers: lets real socket I/O run (setImmediate turns) until `check` holds. */
+async function io(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 5000 && !check(); i++) await new Promise<void>((r) => setImmediate(r));
+  if (!check()) throw new Error(`never happened: ${what}`);
+}
+
 class StreamClient {
   readonly messages: DecodedStunMessage[] = [];
   readonly channels: Array<{ channel: number; data: Uint8Array }> = [];
@@ -404,10 +410,6 @@ describe('STUN over TCP and TLS', () => {
     // Fake setTimeout (the listener's first-message timer), real sockets: time moves by hand.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     cleanup.push(() => vi.useRealTimers());
-    const io = async (check: () => boolean, what: string) => {
-      for (let i = 0; i < 5000 && !check(); i++) await new Promise<void>((r) => setImmediate(r));
-      if (!check()) throw new Error(`never happened: ${what}`);
-    };
     const listener = await startListener({ listen: '127.0.0.1:0' }, { clock: { now: () => Date.now() }, limits: { firstMessageTimeoutMs: 300, idleTimeoutMs: 120_000 } });
     const port = listener.addresses().tcp[0]!.port;
     const silent = await StreamClient.tcp(port);
@@ -443,10 +445,6 @@ describe('STUN over TCP and TLS', () => {
   it('closes a connection that sent one Binding and then nothing after the idle timeout, but not one holding an allocation', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     cleanup.push(() => vi.useRealTimers());
-    const io = async (check: () => boolean, what: string) => {
-      for (let i = 0; i < 5000 && !check(); i++) await new Promise<void>((r) => setImmediate(r));
-      if (!check()) throw new Error(`never happened: ${what}`);
-    };
     // A recording TURN core: the client that sends an Allocate holds an allocation from then on.
     const allocated = new Set<string>();
     const turn: TurnHandler = {
