@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Two relay-only WebRTC peers in Debian's Chromium (`iceTransportPolicy: 'relay'`) on one Burrow
  * TURN server with the default peer policy: the most common TURN case (both peers behind hard
