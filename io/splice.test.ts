@@ -189,6 +189,33 @@ describe('splice', () => {
   });
 });
 
+describe('splice write coalescing', () => {
+  it('chunks that arrive in one turn of the event loop leave in one writev, intact and in order', async () => {
+    const [b, service] = await tcpPair();
+    const a = new PassThrough();
+    void splice(a, b);
+    const writes: number[] = [];
+    const socket = b as net.Socket & { _write: (...x: unknown[]) => void; _writev: (chunks: unknown[], cb: unknown) => void };
+    const write = socket._write.bind(socket);
+    const writev = socket._writev.bind(socket);
+    socket._write = (...x: unknown[]) => {
+      writes.push(1);
+      write(...x);
+    };
+    socket._writev = (chunks: unknown[], cb: unknown) => {
+      writes.push(chunks.length);
+      writev(chunks, cb);
+    };
+    const got = ending(service);
+    // Four records handed over in one go, as a TLS read or a mux connection's read does.
+    const chunks = [0, 1, 2, 3].map((i) => Buffer.alloc(2_000, i));
+    for (const c of chunks) a.write(c);
+    a.end();
+    expect(await got).toEqual({ data: Buffer.concat(chunks), how: 'end' });
+    expect(writes).toEqual([4]);
+  });
+});
+
 describe('resetStream', () => {
   it('leaves an already destroyed stream alone and destroys other streams with an ECONNRESET error', async () => {
     const p = new PassThrough();

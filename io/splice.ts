@@ -115,17 +115,43 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
     if (options.onBToA) b.on('data', (c: Buffer) => options.onBToA!(c.length));
     // A FIN is passed on (ending the next writer) only once it is confirmed to be one.
     const forward = (from: Duplex, to: Duplex) => {
+      coalesceWrites(from, to);
       from.pipe(to, { end: false });
       const peerAlive = from === a ? options.confirmFinFromA : options.confirmFinFromB;
       from.once('end', () => confirmFin(from, peerAlive, (fin) => (fin ? to.end() : abort())));
     };
     if (options.aToB) {
       forward(a, options.aToB);
+      coalesceWrites(options.aToB, b);
       options.aToB.pipe(b);
     } else forward(a, b);
     if (options.bToA) {
       forward(b, options.bToA);
+      coalesceWrites(options.bToA, a);
       options.bToA.pipe(a);
     } else forward(b, a);
+  });
+}
+
+/**
+ * Writes to a socket that arrive in one turn of the event loop go out in one writev(2): the
+ * socket is corked at the first chunk and uncorked once the turn's I/O callbacks are done
+ * (setImmediate). A TLS read hands over its 16 KiB records one by one, and a mux connection its
+ * frames, so without this each record or frame is a write(2) of its own to the local socket.
+ * Only for sockets (a mux stream or a transform gains nothing); the chunks are not copied.
+ */
+function coalesceWrites(from: Duplex, to: Duplex): void {
+  if (!(to instanceof Socket)) return;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    if (!to.destroyed) to.uncork();
+  };
+  // Registered before pipe()'s own 'data' listener, so the socket is corked before the write.
+  from.on('data', () => {
+    if (corked || to.destroyed) return;
+    corked = true;
+    to.cork();
+    setImmediate(uncork);
   });
 }
