@@ -152,6 +152,22 @@ test('visitors are listed with state, bind address and path; a hand edit of the 
   await expect(page.getByRole('listitem', { name: 'tunnel by-hand' })).toHaveCount(0);
 });
 
+test('the address hash chooses the page: /#nat opens the NAT check, hash changes and the buttons follow', async ({ page }) => {
+  // what the desktop tray's "Run NAT diagnosis" does: open the app at #nat
+  await page.goto(`${consoleUrl.href}#nat`);
+  await expect(page.getByRole('form', { name: 'NAT check' })).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'pages' }).getByRole('button', { name: 'NAT check' })).toHaveAttribute('aria-current', 'page');
+  await page.screenshot({ path: join(SHOTS, 'nat-by-hash-1280x800.png') });
+  await page.evaluate(() => (location.hash = '#logs'));
+  await expect(page.getByRole('navigation', { name: 'pages' }).getByRole('button', { name: 'Logs' })).toHaveAttribute('aria-current', 'page');
+  await go(page, 'Settings');
+  await expect.poll(() => page.evaluate(() => location.hash)).toBe('#settings');
+  await page.goBack();
+  await expect(page.getByRole('navigation', { name: 'pages' }).getByRole('button', { name: 'Logs' })).toHaveAttribute('aria-current', 'page');
+  await page.reload();
+  await expect(page.getByRole('navigation', { name: 'pages' }).getByRole('button', { name: 'Logs' })).toHaveAttribute('aria-current', 'page');
+});
+
 test('keyboard only: reach the pages and the form with Tab and Enter', async ({ page }) => {
   await page.goto(consoleUrl.href);
   await expect(page.getByLabel('server connection')).toContainText('Online');
