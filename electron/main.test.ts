@@ -16,7 +16,7 @@ const statusWith = (state: 'online' | 'error' | 'stopped'): ClientStatus => ({
   state: 'online',
   reconnects: 0,
   tunnels: [{ name: 'ssh', type: 'tcp', local: '127.0.0.1:22', state, remoteAddress: 'relay.example:6022', ...(state === 'error' ? { error: 'local service refused' } : {}), ...counters }],
-  visitors: [],
+  visitors: [{ name: 'nas', tunnel: 'nas', bind: '127.0.0.1:4450', type: 'secret', state: 'online', ...counters }],
 });
 
 let dir: string;
@@ -27,11 +27,15 @@ beforeEach(async () => {
 afterEach(async () => rm(dir, { recursive: true, force: true }));
 
 function fakeHost(initial: ClientStatus = statusWith('online')) {
-  const engine = { status: initial, stopped: 0, switched: [] as unknown[] };
+  const engine = { status: initial, stopped: 0, switched: [] as unknown[], switchedVisitors: [] as unknown[] };
   const handlers = new Proxy({} as Handlers, {
     get: (_t, channel: string) => (req: { name: string; enabled: boolean }) => {
       if (channel === 'status.get') return engine.status;
       if (channel === 'tunnels.setEnabled') engine.switched.push(req);
+      if (channel === 'visitors.setEnabled') {
+        if (req.name !== 'nas') throw new Error(`no visitor named "${req.name}"`);
+        engine.switchedVisitors.push(req);
+      }
       return { ok: true };
     },
   });
@@ -179,6 +183,16 @@ describe('tray with the engine', () => {
     expect(engine.switched).toEqual([{ name: 'ssh', enabled: false }]);
     menuItem('    relay.example:6022').click!();
     expect(fake.clipboard.text).toBe('relay.example:6022');
+  });
+
+  it('a visitor checkbox switches it through the contract (visitors.setEnabled); a refusal is logged, not thrown', async () => {
+    const { engine, desktop, logs } = await start();
+    expect(menuItem('Visitor nas')).toMatchObject({ label: 'Visitor nas (online)', checked: true });
+    menuItem('Visitor nas').click!();
+    await flush();
+    expect(engine.switchedVisitors).toEqual([{ name: 'nas', enabled: false }]);
+    await desktop.act({ kind: 'toggle-visitor', name: 'gone', enabled: true });
+    expect(logs).toContain('could not switch the visitor');
   });
 
   it('"Run NAT diagnosis" opens the window on the NAT page', async () => {

@@ -153,6 +153,11 @@ export async function startDesktopApp(deps: DesktopDeps): Promise<DesktopApp | u
         if (!reply.ok) log.warn({ tunnel: action.name, reason: reply.error.message }, 'could not switch the tunnel');
         return;
       }
+      case 'toggle-visitor': {
+        const reply = await request('visitors.setEnabled', { name: action.name, enabled: action.enabled });
+        if (!reply.ok) log.warn({ visitor: action.name, reason: reply.error.message }, 'could not switch the visitor');
+        return;
+      }
       case 'copy':
         clipboard.writeText(action.text);
         return;
