@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -189,8 +189,7 @@ describe('tray with the engine', () => {
     const { engine, desktop, logs } = await start();
     expect(menuItem('Visitor nas')).toMatchObject({ label: 'Visitor nas (online)', checked: true });
     menuItem('Visitor nas').click!();
-    await flush();
-    expect(engine.switchedVisitors).toEqual([{ name: 'nas', enabled: false }]);
+    await expect.poll(() => engine.switchedVisitors).toEqual([{ name: 'nas', enabled: false }]);
     await desktop.act({ kind: 'toggle-visitor', name: 'gone', enabled: true });
     expect(logs).toContain('could not switch the visitor');
   });
@@ -203,14 +202,13 @@ describe('tray with the engine', () => {
 
   it('"Start at login" writes the autostart entry and removes it again', async () => {
     const { deps } = await start();
+    // the menu is set again once the file is written (or removed): wait for that, not for a fixed time
     menuItem('Start at login').click!();
-    await flush();
+    await expect.poll(() => menuItem('Start at login').checked).toBe(true);
     expect(await readFile(deps.autostartFile, 'utf8')).toContain('Exec=/opt/Burrow/burrow --hidden');
-    expect(menuItem('Start at login').checked).toBe(true);
     menuItem('Start at login').click!();
-    await flush();
+    await expect.poll(() => menuItem('Start at login').checked).toBe(false);
     await expect(readFile(deps.autostartFile, 'utf8')).rejects.toThrow();
-    expect(menuItem('Start at login').checked).toBe(false);
   });
 });
 
@@ -221,10 +219,36 @@ describe('notifications', () => {
     router.publish('status', statusWith('error'));
     expect(fake.Notification.shown).toEqual([{ title: 'Tunnel ssh failed', body: 'local service refused' }]);
     menuItem('Notifications').click!();
-    await flush();
-    expect(JSON.parse(await readFile(deps.settingsFile, 'utf8'))).toEqual({ notifications: false });
+    await expect.poll(() => readFile(deps.settingsFile, 'utf8').then(JSON.parse, () => undefined)).toEqual({ notifications: false, externalLinks: [] });
     router.publish('status', statusWith('online'));
     router.publish('status', statusWith('error'));
     expect(fake.Notification.shown).toHaveLength(1);
+  });
+});
+
+describe('external links', () => {
+  const openFromPage = (url: string) => {
+    const contents = fake.BrowserWindow.created[0]!.webContents;
+    fake.app.emit('web-contents-created', {}, contents);
+    return contents.windowOpenHandler!({ url });
+  };
+
+  it('opens no external site by default, and never in an Electron window', async () => {
+    await start();
+    expect(openFromPage('https://github.com/burrow-tunnel/burrow')).toEqual({ action: 'deny' });
+    expect(openFromPage('https://example.org/')).toEqual({ action: 'deny' });
+    expect(fake.shell.opened).toEqual([]);
+  });
+
+  it('opens links under the prefixes in desktop-settings.json externalLinks; an unusable entry is logged and ignored', async () => {
+    const settingsFile = join(dir, 'userData', 'desktop-settings.json');
+    await mkdir(join(dir, 'userData'), { recursive: true });
+    await writeFile(settingsFile, JSON.stringify({ notifications: true, externalLinks: ['https://docs.example.org/burrow/', 'http://insecure.example/', 42] }));
+    const { logs } = await start();
+    expect(openFromPage('https://docs.example.org/burrow/desktop#tray')).toEqual({ action: 'deny' });
+    expect(openFromPage('http://insecure.example/')).toEqual({ action: 'deny' });
+    expect(openFromPage('https://docs.example.org/other/')).toEqual({ action: 'deny' });
+    expect(fake.shell.opened).toEqual(['https://docs.example.org/burrow/desktop#tray']);
+    expect(logs).toContain('externalLinks: entry ignored');
   });
 });
