@@ -37,7 +37,7 @@ export function TunnelsPage({ client, store }: { client: ContractClient; store: 
     <>
       {mode?.mode === 'demo' && (
         <p className="note" aria-label="try it locally">
-          Trying it locally: a Burrow server runs inside this console on your machine, and the tunnel <strong>demo-web</strong> makes a built-in demo page reachable through it.{' '}
+          Trying it locally: a Burrow server runs inside this app, on your machine only, and the tunnel <strong>demo-web</strong> makes a built-in demo page reachable through it.{' '}
           {mode.demoUrl && (
             <>
               Open <a href={mode.demoUrl} target="_blank" rel="noreferrer">{mode.demoUrl}</a> to see it. 
