@@ -6,11 +6,16 @@
 //   io/        thin Node adapters (sockets, timers, files). Imports shared/, Node, npm.
 //   engine/    the client engine. Imports shared/, io/, Node, npm. Not server/, not the hosts.
 //   server/    the public daemon. Imports shared/, io/, Node, npm. Not engine/, not the hosts.
-//   cli/, electron/ (later), bin/   the hosts: wiring only. The only folders that may import both
-//              engine/ and server/ (the desktop app's "Try it locally" embeds a server).
+//   cli/, bin/  the hosts: wiring only. May import any layer below them.
+//   hosts/     what more than one host needs and no lower layer may hold: today the embedded server
+//              of "Try it locally" (hosts/local-server.ts), used by cli/ and electron/. Imports
+//              engine/, server/, shared/, io/, Node, npm; imported only by the hosts (cli/, electron/,
+//              bin/) and bench/, tests/, e2e/. With cli/ and bin/, the only folder that imports both
+//              engine/ and server/.
 //   renderer/  (later) the desktop UI. Imports shared/ and npm packages; no Node, no other layer.
-//   electron/  the desktop app's main process and preload: imports engine/, shared/, io/, Node, npm
+//   electron/  the desktop app's main process and preload: imports engine/, hosts/, shared/, io/, Node, npm
 //              (and is the only folder that may import the 'electron' package); nothing imports it.
+//              Not server/ directly: the embedded server comes through hosts/.
 //   build/     packaging (electron-builder config, icon scripts): imports nothing of the app; nothing imports it.
 //   bench/, tests/, e2e/   benchmarks, loopback integration tests, end-to-end tests (the NAT lab,
 //              the UI in a browser): like a host, may import any layer.
@@ -27,7 +32,7 @@
  */
 const PURE_PACKAGES = ['zod', '@mongodb-js/saslprep'];
 
-const LAYERS = ['shared', 'io', 'engine', 'server', 'cli', 'electron', 'bin', 'renderer', 'bench', 'tests', 'e2e', 'build'];
+const LAYERS = ['shared', 'io', 'engine', 'server', 'hosts', 'cli', 'electron', 'bin', 'renderer', 'bench', 'tests', 'e2e', 'build'];
 
 const folders = (names) => `^(${names.join('|')})/`;
 const packages = (names) => `^node_modules/(${names.join('|')})/`;
@@ -91,13 +96,29 @@ module.exports = {
       },
     },
     {
-      name: 'electron-imports-engine-shared-io-only',
+      name: 'electron-imports-engine-hosts-shared-io-only',
       severity: 'error',
       comment:
-        'electron/ (the desktop main process) hosts the engine the way cli/ does: it may import engine/, shared/, io/, ' +
-        'Node and npm, not server/, cli/, renderer/, bin/, bench/, tests/, e2e/ or build/.',
+        'electron/ (the desktop main process) hosts the engine the way cli/ does: it may import engine/, hosts/, shared/, io/, ' +
+        'Node and npm, not server/ (the embedded server comes through hosts/), cli/, renderer/, bin/, bench/, tests/, e2e/ or build/.',
       from: { path: '^electron/' },
-      to: { path: folders(LAYERS.filter((l) => !['shared', 'io', 'engine', 'electron'].includes(l))) },
+      to: { path: folders(LAYERS.filter((l) => !['shared', 'io', 'engine', 'hosts', 'electron'].includes(l))) },
+    },
+    {
+      name: 'hosts-imports-no-host',
+      severity: 'error',
+      comment:
+        'hosts/ holds what several hosts share (the embedded server of "Try it locally"): it may import engine/, server/, ' +
+        'shared/, io/, Node and npm, not a host (cli/, electron/, bin/), renderer/, bench/, tests/, e2e/ or build/.',
+      from: { path: '^hosts/' },
+      to: { path: folders(LAYERS.filter((l) => !['shared', 'io', 'engine', 'server', 'hosts'].includes(l))) },
+    },
+    {
+      name: 'only-hosts-import-hosts-folder',
+      severity: 'error',
+      comment: 'hosts/ is wiring the hosts share: only cli/, electron/, bin/ (and bench/, tests/, e2e/) import it.',
+      from: { path: folders(['shared', 'io', 'engine', 'server', 'renderer', 'build']) },
+      to: { path: '^hosts/' },
     },
     {
       name: 'nothing-imports-electron-folder',

@@ -2,15 +2,10 @@
 import { spawn } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { startConsole, type LocalServer } from '../engine/console/console-host.js';
-import { randomHex } from '../io/auth-proof.js';
-import { monotonicClock } from '../io/clock.js';
-import { createLogger, type Logger } from '../io/logger.js';
+import { startConsole } from '../engine/console/console-host.js';
+import { startLocalServer } from '../hosts/local-server.js';
+import { createLogger } from '../io/logger.js';
 import { defaultStateDir } from '../io/state-dir.js';
-import { BurrowServer } from '../server/burrow-server.js';
-import { ServerConfigSchema } from '../shared/config/server-config.js';
 import { parseFlags, withExitCode } from './args.js';
 import { untilSignal } from './signals.js';
 
@@ -47,32 +42,6 @@ export function runConsole(argv: string[]): Promise<number> {
     logger.flush();
     return 0;
   }, argv);
-}
-
-/**
- * "Try it locally": a `burrow server` in this process on loopback (TLS with a fresh certificate the
- * client pins, a random token, STUN on a loopback port for the NAT wizard), gone when the console stops.
- */
-export async function startLocalServer(logger: Logger): Promise<LocalServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'burrow-local-server-'));
-  const token = randomHex(16);
-  const server = new BurrowServer(
-    ServerConfigSchema.parse({ listen: '127.0.0.1:0', token, tls: true, proxyBind: '127.0.0.1', stun: { listen: '127.0.0.1:0', tlsListen: false }, log: { level: 'warn' } }),
-    { logger: logger.child({ name: 'local-server' }), stateDir: join(dir, 'server'), clock: monotonicClock },
-  );
-  await server.start();
-  const stun = server.stunTurnService?.addresses().udp[0];
-  return {
-    server: `127.0.0.1:${server.address.port}`,
-    token,
-    tls: true,
-    ...(server.fingerprint ? { fingerprint: server.fingerprint } : {}),
-    ...(stun ? { stun: `${stun.address}:${stun.port}` } : {}),
-    async stop() {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 function openBrowser(url: string): void {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -16,7 +16,7 @@ const statusWith = (state: 'online' | 'error' | 'stopped'): ClientStatus => ({
   state: 'online',
   reconnects: 0,
   tunnels: [{ name: 'ssh', type: 'tcp', local: '127.0.0.1:22', state, remoteAddress: 'relay.example:6022', ...(state === 'error' ? { error: 'local service refused' } : {}), ...counters }],
-  visitors: [],
+  visitors: [{ name: 'nas', tunnel: 'nas', bind: '127.0.0.1:4450', type: 'secret', state: 'online', ...counters }],
 });
 
 let dir: string;
@@ -27,11 +27,15 @@ beforeEach(async () => {
 afterEach(async () => rm(dir, { recursive: true, force: true }));
 
 function fakeHost(initial: ClientStatus = statusWith('online')) {
-  const engine = { status: initial, stopped: 0, switched: [] as unknown[] };
+  const engine = { status: initial, stopped: 0, switched: [] as unknown[], switchedVisitors: [] as unknown[] };
   const handlers = new Proxy({} as Handlers, {
     get: (_t, channel: string) => (req: { name: string; enabled: boolean }) => {
       if (channel === 'status.get') return engine.status;
       if (channel === 'tunnels.setEnabled') engine.switched.push(req);
+      if (channel === 'visitors.setEnabled') {
+        if (req.name !== 'nas') throw new Error(`no visitor named "${req.name}"`);
+        engine.switchedVisitors.push(req);
+      }
       return { ok: true };
     },
   });
@@ -181,6 +185,15 @@ describe('tray with the engine', () => {
     expect(fake.clipboard.text).toBe('relay.example:6022');
   });
 
+  it('a visitor checkbox switches it through the contract (visitors.setEnabled); a refusal is logged, not thrown', async () => {
+    const { engine, desktop, logs } = await start();
+    expect(menuItem('Visitor nas')).toMatchObject({ label: 'Visitor nas (online)', checked: true });
+    menuItem('Visitor nas').click!();
+    await expect.poll(() => engine.switchedVisitors).toEqual([{ name: 'nas', enabled: false }]);
+    await desktop.act({ kind: 'toggle-visitor', name: 'gone', enabled: true });
+    expect(logs).toContain('could not switch the visitor');
+  });
+
   it('"Run NAT diagnosis" opens the window on the NAT page', async () => {
     await start({ argv: ['burrow', '--hidden'] });
     menuItem('Run NAT diagnosis').click!();
@@ -189,14 +202,13 @@ describe('tray with the engine', () => {
 
   it('"Start at login" writes the autostart entry and removes it again', async () => {
     const { deps } = await start();
+    // the menu is set again once the file is written (or removed): wait for that, not for a fixed time
     menuItem('Start at login').click!();
-    await flush();
+    await expect.poll(() => menuItem('Start at login').checked).toBe(true);
     expect(await readFile(deps.autostartFile, 'utf8')).toContain('Exec=/opt/Burrow/burrow --hidden');
-    expect(menuItem('Start at login').checked).toBe(true);
     menuItem('Start at login').click!();
-    await flush();
+    await expect.poll(() => menuItem('Start at login').checked).toBe(false);
     await expect(readFile(deps.autostartFile, 'utf8')).rejects.toThrow();
-    expect(menuItem('Start at login').checked).toBe(false);
   });
 });
 
@@ -207,10 +219,36 @@ describe('notifications', () => {
     router.publish('status', statusWith('error'));
     expect(fake.Notification.shown).toEqual([{ title: 'Tunnel ssh failed', body: 'local service refused' }]);
     menuItem('Notifications').click!();
-    await flush();
-    expect(JSON.parse(await readFile(deps.settingsFile, 'utf8'))).toEqual({ notifications: false });
+    await expect.poll(() => readFile(deps.settingsFile, 'utf8').then(JSON.parse, () => undefined)).toEqual({ notifications: false, externalLinks: [] });
     router.publish('status', statusWith('online'));
     router.publish('status', statusWith('error'));
     expect(fake.Notification.shown).toHaveLength(1);
+  });
+});
+
+describe('external links', () => {
+  const openFromPage = (url: string) => {
+    const contents = fake.BrowserWindow.created[0]!.webContents;
+    fake.app.emit('web-contents-created', {}, contents);
+    return contents.windowOpenHandler!({ url });
+  };
+
+  it('opens no external site by default, and never in an Electron window', async () => {
+    await start();
+    expect(openFromPage('https://github.com/burrow-tunnel/burrow')).toEqual({ action: 'deny' });
+    expect(openFromPage('https://example.org/')).toEqual({ action: 'deny' });
+    expect(fake.shell.opened).toEqual([]);
+  });
+
+  it('opens links under the prefixes in desktop-settings.json externalLinks; an unusable entry is logged and ignored', async () => {
+    const settingsFile = join(dir, 'userData', 'desktop-settings.json');
+    await mkdir(join(dir, 'userData'), { recursive: true });
+    await writeFile(settingsFile, JSON.stringify({ notifications: true, externalLinks: ['https://docs.example.org/burrow/', 'http://insecure.example/', 42] }));
+    const { logs } = await start();
+    expect(openFromPage('https://docs.example.org/burrow/desktop#tray')).toEqual({ action: 'deny' });
+    expect(openFromPage('http://insecure.example/')).toEqual({ action: 'deny' });
+    expect(openFromPage('https://docs.example.org/other/')).toEqual({ action: 'deny' });
+    expect(fake.shell.opened).toEqual(['https://docs.example.org/burrow/desktop#tray']);
+    expect(logs).toContain('externalLinks: entry ignored');
   });
 });

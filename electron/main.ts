@@ -8,12 +8,13 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, clipboard, dialog, Notification, session, type BrowserWindow } from 'electron';
-import type { ResponseMessage } from '../shared/ipc/contract.js';
+import type { EventOf, ResponseMessage } from '../shared/ipc/contract.js';
 import type { Router } from '../shared/ipc/router.js';
 import type { ClientStatus } from '../shared/types/status.js';
 import { APP_URL, handleAppProtocol, registerAppScheme } from './app-protocol.js';
 import { disableAutostart, enableAutostart, isAutostartEnabled, START_HIDDEN_FLAG } from './autostart.js';
 import { loadSettings, saveSettings } from './desktop-settings.js';
+import { createLinkPolicy, type LinkPolicy } from './external-links.js';
 import { attachIpcTransport } from './ipc-transport.js';
 import { StatusNotifier } from './notifications.js';
 import type { TrayAction } from './tray-menu.js';
@@ -57,6 +58,8 @@ export interface DesktopApp {
   quit(): Promise<void>;
 }
 
+type ConsoleMode = EventOf<'mode'>;
+
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export async function startDesktopApp(deps: DesktopDeps): Promise<DesktopApp | undefined> {
@@ -67,7 +70,9 @@ export async function startDesktopApp(deps: DesktopDeps): Promise<DesktopApp | u
     return undefined;
   }
   registerAppScheme();
-  app.on('web-contents-created', (_event, contents) => secureWebContents(contents));
+  // Until the settings are read, no link opens; then the allow-list from them, plus the demo page while it runs.
+  let links: LinkPolicy = createLinkPolicy([]);
+  app.on('web-contents-created', (_event, contents) => secureWebContents(contents, { isAllowed: (url) => links.isAllowed(url) }));
 
   let window: BrowserWindow | undefined;
   let tray: TrayController | undefined;
@@ -140,6 +145,7 @@ export async function startDesktopApp(deps: DesktopDeps): Promise<DesktopApp | u
   closeTransport = attachIpcTransport(router, () => (window && !window.isDestroyed() ? [window.webContents] : []), log).close;
 
   const settings = await loadSettings(deps.settingsFile);
+  links = createLinkPolicy(settings.externalLinks, (entry, reason) => log.warn({ file: deps.settingsFile, entry, reason }, 'externalLinks: entry ignored'));
   let autostart = await isAutostartEnabled(deps.autostartFile);
   const notifier = new StatusNotifier({ show: (n) => Notification.isSupported() && new Notification({ title: n.title, body: n.body }).show() }, settings.notifications);
   const options = () => ({ notifications: settings.notifications, autostart });
@@ -151,6 +157,11 @@ export async function startDesktopApp(deps: DesktopDeps): Promise<DesktopApp | u
       case 'toggle-tunnel': {
         const reply = await request('tunnels.setEnabled', { name: action.name, enabled: action.enabled });
         if (!reply.ok) log.warn({ tunnel: action.name, reason: reply.error.message }, 'could not switch the tunnel');
+        return;
+      }
+      case 'toggle-visitor': {
+        const reply = await request('visitors.setEnabled', { name: action.name, enabled: action.enabled });
+        if (!reply.ok) log.warn({ visitor: action.name, reason: reply.error.message }, 'could not switch the visitor');
         return;
       }
       case 'copy':
@@ -190,9 +201,18 @@ export async function startDesktopApp(deps: DesktopDeps): Promise<DesktopApp | u
     tray?.update(status);
     notifier.update(status);
   };
-  router.connect({ send: (m) => m.kind === 'event' && m.stream === 'status' && onStatus(m.payload as ClientStatus) });
+  router.connect({
+    send: (m) => {
+      if (m.kind !== 'event') return;
+      if (m.stream === 'status') onStatus(m.payload as ClientStatus);
+      // "Try it locally": the page links to the demo page, which opens in the browser while it runs.
+      if (m.stream === 'mode') links.setDemoPage((m.payload as ConsoleMode).demoUrl);
+    },
+  });
   const first = await request('status.get', {});
   if (first.ok) onStatus(first.result as ClientStatus);
+  const mode = await request('console.mode', {});
+  if (mode.ok) links.setDemoPage((mode.result as ConsoleMode).demoUrl);
 
   if (!(deps.argv.includes(START_HIDDEN_FLAG) && tray !== undefined)) showWindow();
   log.info({ tray: tray !== undefined }, 'Burrow desktop app started');
@@ -216,8 +236,8 @@ function here(rel: string): string {
 }
 
 async function bootstrap(): Promise<void> {
-  const [{ startConsole }, { createLogger }, { defaultStateDir }, { autostartFile, launchCommand }, { hasTrayHost }] = await Promise.all([
-    import('../engine/console/console-host.js'),
+  const [{ startDesktopHost }, { createLogger }, { defaultStateDir }, { autostartFile, launchCommand }, { hasTrayHost }] = await Promise.all([
+    import('./desktop-host.js'),
     import('../io/logger.js'),
     import('../io/state-dir.js'),
     import('./autostart.js'),
@@ -227,8 +247,8 @@ async function bootstrap(): Promise<void> {
   const xdg = process.env.XDG_CONFIG_HOME?.startsWith('/') ? process.env.XDG_CONFIG_HOME : join(app.getPath('home'), '.config');
   await startDesktopApp({
     argv: process.argv,
-    startHost: () =>
-      startConsole({ configFile: join(xdg, 'burrow', 'client.yaml'), listen: '127.0.0.1:0', logger, stateDir: defaultStateDir('client'), rendererDir: here('../renderer/') }),
+    // "Try it locally" included: the same embedded server and demo page as burrow console.
+    startHost: () => startDesktopHost({ configFile: join(xdg, 'burrow', 'client.yaml'), logger, stateDir: defaultStateDir('client'), rendererDir: here('../renderer/') }),
     trayHost: () => hasTrayHost(),
     preload: here('./preload/preload.js'),
     rendererDir: here('../renderer/'),

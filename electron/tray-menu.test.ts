@@ -46,8 +46,11 @@ describe('tray menu', () => {
     expect(view.items.find((i) => i.action?.kind === 'copy')).toMatchObject({ label: '    relay.example:6022 (click to copy)', action: { kind: 'copy', text: 'relay.example:6022' } });
   });
 
-  it('shows visitors with their state (not switchable until the contract has a channel for it)', () => {
-    expect(byLabel('Visitor db')).toMatchObject({ type: 'checkbox', checked: true, enabled: false });
+  it('has each visitor as a checkbox with its state, whose click switches it the other way', () => {
+    expect(byLabel('Visitor db')).toMatchObject({ label: 'Visitor db (online)', type: 'checkbox', checked: true, action: { kind: 'toggle-visitor', name: 'db', enabled: false } });
+    expect(byLabel('Visitor db')?.enabled).not.toBe(false);
+    const off = trayView(status([], [visitor('db', 'stopped')]), options);
+    expect(off.items.find((i) => i.label.startsWith('Visitor db'))).toMatchObject({ label: 'Visitor db (stopped)', checked: false, action: { kind: 'toggle-visitor', name: 'db', enabled: true } });
   });
 
   it('has every action in the menu, since a tray click is not reliable on Linux', () => {

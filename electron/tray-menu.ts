@@ -10,6 +10,7 @@ export type OverallState = 'online' | 'failing' | 'off';
 
 export type TrayAction =
   | { kind: 'toggle-tunnel'; name: string; enabled: boolean }
+  | { kind: 'toggle-visitor'; name: string; enabled: boolean }
   | { kind: 'copy'; text: string }
   | { kind: 'open' }
   | { kind: 'nat-diagnosis' }
@@ -80,8 +81,9 @@ export function trayView(status: ClientStatus | undefined, options: TrayOptions)
       if (t.remoteAddress) items.push({ label: `    ${t.remoteAddress} (click to copy)`, action: { kind: 'copy', text: t.remoteAddress } });
     }
     for (const v of visitors) {
-      // The contract has no channel to switch a visitor on or off yet: shown, not toggled.
-      items.push({ label: `Visitor ${v.name} (${words(v)})`, type: 'checkbox', checked: v.state !== 'stopped', enabled: false });
+      // Off closes the visitor's local port (visitors.setEnabled); on opens it again.
+      const on = v.state !== 'stopped';
+      items.push({ label: `Visitor ${v.name} (${words(v)})`, type: 'checkbox', checked: on, action: { kind: 'toggle-visitor', name: v.name, enabled: !on } });
     }
   } else {
     items.push({ label: 'Starting…', enabled: false });

@@ -1,24 +1,14 @@
 /**
  * The one BrowserWindow and the Electron security checklist around it: isolated, sandboxed, no
  * Node in the page, web security on, pages from burrow://app/ only, no navigation, no new windows,
- * external links only to the allow-list (in the user's browser), every permission denied.
+ * external links only as the link policy allows (./external-links.ts; in the user's browser),
+ * every permission denied.
  */
 import { BrowserWindow, shell, type BrowserWindowConstructorOptions, type Session, type WebContents } from 'electron';
 import { CONTRACT_ARG } from '../shared/ipc/bridge.js';
 import { contract } from '../shared/ipc/contract.js';
 import { APP_URL, isAppUrl } from './app-protocol.js';
-
-/** Links the app may open in the user's browser (prefixes of https URLs): the project's pages. */
-export const EXTERNAL_ALLOW_LIST = ['https://github.com/burrow-tunnel/'];
-
-export function isAllowedExternal(url: string): boolean {
-  try {
-    const u = new URL(url);
-    return u.protocol === 'https:' && u.username === '' && u.password === '' && EXTERNAL_ALLOW_LIST.some((prefix) => u.href.startsWith(prefix));
-  } catch {
-    return false;
-  }
-}
+import type { LinkPolicy } from './external-links.js';
 
 /** The contract's names for the preload, which cannot import anything in the sandbox. */
 export function contractArgument(): string {
@@ -53,12 +43,12 @@ export function windowOptions(preload: string, icon?: string): BrowserWindowCons
 }
 
 /** Every webContents the app creates (app 'web-contents-created'): nothing navigates, nothing opens. */
-export function secureWebContents(contents: WebContents): void {
+export function secureWebContents(contents: WebContents, links: Pick<LinkPolicy, 'isAllowed'>): void {
   contents.on('will-navigate', (event) => event.preventDefault());
   contents.on('will-redirect', (event) => event.preventDefault());
   contents.on('will-attach-webview', (event) => event.preventDefault());
   contents.setWindowOpenHandler(({ url }) => {
-    if (isAllowedExternal(url)) void shell.openExternal(url);
+    if (links.isAllowed(url)) void shell.openExternal(url);
     return { action: 'deny' };
   });
 }

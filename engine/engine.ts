@@ -15,7 +15,7 @@ import { resetStream } from '../io/splice.js';
 import type { ClientConfig, TunnelConfig, VisitorConfig } from '../shared/config/client-config.js';
 import { parseHostPort } from '../shared/net/address.js';
 import type { Message } from '../shared/protocol/messages.js';
-import type { ClientStatus, TunnelStatus } from '../shared/types/status.js';
+import type { ClientStatus, TunnelStatus, VisitorStatus } from '../shared/types/status.js';
 import type { ClientTunnel } from './client-tunnel.js';
 import { ControlClient } from './control-client.js';
 import { MuxConnection } from './mux-connection.js';
@@ -178,7 +178,7 @@ export class Engine {
   }
 
   async start(): Promise<void> {
-    await Promise.all(this.config.visitors.map((v) => this.addVisitor(v)));
+    await Promise.all(this.config.visitors.filter((v) => v.enabled !== false).map((v) => this.addVisitor(v)));
     this.control.start();
   }
 
@@ -212,7 +212,7 @@ export class Engine {
       this.logger.info({ tunnel: cfg.name }, 'tunnel added');
       if (!serverChanged && this.control.sessionId) this.register(tunnel);
     }
-    const wantedVisitors = new Map(next.visitors.map((v) => [v.name, v]));
+    const wantedVisitors = new Map(next.visitors.filter((v) => v.enabled !== false).map((v) => [v.name, v]));
     for (const [name, visitor] of this.visitors) {
       const cfg = wantedVisitors.get(name);
       if (!cfg || !isDeepStrictEqual(cfg, visitor.config)) {
@@ -220,7 +220,7 @@ export class Engine {
         await visitor.close();
       }
     }
-    for (const cfg of next.visitors) if (!this.visitors.has(cfg.name)) await this.addVisitor(cfg);
+    for (const cfg of wantedVisitors.values()) if (!this.visitors.has(cfg.name)) await this.addVisitor(cfg);
     if (serverChanged) this.control.reconnectNow();
     this.logger.info({ tunnels: next.tunnels.length, visitors: next.visitors.length }, 'configuration reloaded');
   }
@@ -246,7 +246,8 @@ export class Engine {
         const p2p = this.p2pTunnelStatus(cfg.name, relay);
         return p2p ? { ...t, p2p } : t;
       }),
-      visitors: [...this.visitors.values()].map((v) => v.status()),
+      // In config order too; a switched-off visitor (`enabled: false`, no local port) is listed as stopped.
+      visitors: this.config.visitors.map((cfg) => this.visitors.get(cfg.name)?.status() ?? stoppedVisitor(cfg)),
     };
   }
 
@@ -356,6 +357,10 @@ export class Engine {
 function sanitizeId(text: string): string {
   const id = text.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
   return id.length > 0 ? id : 'burrow-client';
+}
+
+function stoppedVisitor(cfg: VisitorConfig): VisitorStatus {
+  return { name: cfg.name, tunnel: cfg.tunnel, bind: cfg.bind, type: cfg.type, state: 'stopped', bytesIn: 0, bytesOut: 0, activeConnections: 0, totalConnections: 0 };
 }
 
 function stoppedTunnel(cfg: TunnelConfig): TunnelStatus {

@@ -53,6 +53,19 @@ describe('editTunnels', () => {
     await expect(editTunnels(path, { op: 'remove', name: 'nope' })).rejects.toThrow('no tunnel named "nope"');
   });
 
+  it('switches a visitor off and on in its own entry, keeping the comments', async () => {
+    const path = await file(`${base}visitors:\n  # the office NAS\n  - name: nas\n    tunnel: nas\n    secret: visitor-secret-1\n    bind: 127.0.0.1:4450\n`);
+    await editTunnels(path, { op: 'setVisitorEnabled', name: 'nas', enabled: false });
+    const off = await loadClientConfig(path);
+    expect(off.visitors[0]?.enabled).toBe(false);
+    expect(off.tunnels[0]?.enabled).toBeUndefined();
+    expect(await readFile(path, 'utf8')).toContain('# the office NAS');
+    await editTunnels(path, { op: 'setVisitorEnabled', name: 'nas', enabled: true });
+    expect(await readFile(path, 'utf8')).not.toContain('enabled');
+    await expect(editTunnels(path, { op: 'setVisitorEnabled', name: 'ssh', enabled: false })).rejects.toThrow('no visitor named "ssh"');
+    await expect(editTunnels(await file(), { op: 'setVisitorEnabled', name: 'nas', enabled: false })).rejects.toThrow('no visitor named "nas"');
+  });
+
   it('adds the first tunnel to a file without a tunnels list', async () => {
     const path = await file('server: relay.example:7000\ntoken: secret-token-123\n');
     await editTunnels(path, { op: 'add', tunnel: { name: 'web', type: 'tcp', local: '127.0.0.1:8080', remotePort: 0 } });

@@ -19,7 +19,9 @@ export type TunnelEdit =
   | { op: 'save'; original?: string; tunnel: TunnelAsWritten }
   | { op: 'update'; name: string; tunnel: TunnelConfig }
   | { op: 'remove'; name: string }
-  | { op: 'setEnabled'; name: string; enabled: boolean };
+  | { op: 'setEnabled'; name: string; enabled: boolean }
+  /** Switch visitor `name` on or off (`enabled: false` in its entry under `visitors:`). */
+  | { op: 'setVisitorEnabled'; name: string; enabled: boolean };
 
 export async function editTunnels(file: string, edit: TunnelEdit): Promise<void> {
   const doc = await readDocument(file);
@@ -81,6 +83,7 @@ async function writeChecked(file: string, doc: Document): Promise<void> {
 }
 
 export function applyEdit(doc: Document, edit: TunnelEdit): void {
+  if (edit.op === 'setVisitorEnabled') return setVisitorEnabled(doc, edit.name, edit.enabled);
   let seq = doc.get('tunnels', true);
   if (seq === undefined || seq === null || (!isSeq(seq) && !isMap(seq) && (seq as { value?: unknown }).value === null)) {
     seq = new YAMLSeq();
@@ -128,6 +131,14 @@ export function applyEdit(doc: Document, edit: TunnelEdit): void {
       else item.set('enabled', false);
     }
   }
+}
+
+function setVisitorEnabled(doc: Document, name: string, enabled: boolean): void {
+  const seq = doc.get('visitors', true);
+  const item = isSeq(seq) ? seq.items.find((i) => isMap(i) && i.get('name') === name) : undefined;
+  if (!isMap(item)) throw new Error(`no visitor named "${name}"`);
+  if (enabled) item.delete('enabled');
+  else item.set('enabled', false);
 }
 
 /** The tunnel as a person would write it: no `enabled: true`, no undefined keys. */

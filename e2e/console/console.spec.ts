@@ -150,6 +150,34 @@ test('visitors are listed with state, bind address and path; a hand edit of the 
   await page.screenshot({ path: join(SHOTS, 'tunnels-visitor-1280x800.png') });
   await page.getByRole('button', { name: 'Delete by-hand' }).click();
   await expect(page.getByRole('listitem', { name: 'tunnel by-hand' })).toHaveCount(0);
+
+  // the visitor's switch: off closes its local port (and says so in the file), on opens it again
+  expect(await canConnect(visitorPort)).toBe(true);
+  await visitor.getByRole('switch', { name: 'vault-visitor on' }).click();
+  await expect(visitor.getByRole('switch', { name: 'vault-visitor on' })).toHaveAttribute('aria-checked', 'false');
+  await expect(visitor.getByLabel('vault-visitor state')).toHaveText('Off');
+  await expect.poll(() => canConnect(visitorPort), { timeout: 10_000 }).toBe(false);
+  expect(await readFile(file, 'utf8')).toMatch(/^ {4}enabled: false$/m);
+  await page.screenshot({ path: join(SHOTS, 'visitor-off-1280x800.png') });
+  await visitor.getByRole('switch', { name: 'vault-visitor on' }).click();
+  await expect(visitor.getByRole('switch', { name: 'vault-visitor on' })).toHaveAttribute('aria-checked', 'true');
+  await expect.poll(() => canConnect(visitorPort), { timeout: 10_000 }).toBe(true);
+});
+
+test('the address hash chooses the page: /#nat opens the NAT check, hash changes and the buttons follow', async ({ page }) => {
+  // what the desktop tray's "Run NAT diagnosis" does: open the app at #nat
+  await page.goto(`${consoleUrl.href}#nat`);
+  await expect(page.getByRole('form', { name: 'NAT check' })).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'pages' }).getByRole('button', { name: 'NAT check' })).toHaveAttribute('aria-current', 'page');
+  await page.screenshot({ path: join(SHOTS, 'nat-by-hash-1280x800.png') });
+  await page.evaluate("location.hash = '#logs'"); // as a link or the tray would
+  await expect(page.getByRole('navigation', { name: 'pages' }).getByRole('button', { name: 'Logs' })).toHaveAttribute('aria-current', 'page');
+  await go(page, 'Settings');
+  await expect.poll(() => new URL(page.url()).hash).toBe('#settings');
+  await page.goBack();
+  await expect(page.getByRole('navigation', { name: 'pages' }).getByRole('button', { name: 'Logs' })).toHaveAttribute('aria-current', 'page');
+  await page.reload();
+  await expect(page.getByRole('navigation', { name: 'pages' }).getByRole('button', { name: 'Logs' })).toHaveAttribute('aria-current', 'page');
 });
 
 test('keyboard only: reach the pages and the form with Tab and Enter', async ({ page }) => {

@@ -1,5 +1,6 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -168,6 +169,48 @@ describe('burrow console: first start, logs, checks', () => {
     expect(await s.call('tunnels.listAsWritten')).toMatchObject({ result: { tunnels: [{ name: 'web', bandwidth: '10MB' }] } });
     expect(await s.call('tunnels.save', { tunnel: { name: 'bad', type: 'tcp', local: '127.0.0.1:8080', remotePort: 0, bandwidth: 'lots' } })).toMatchObject({ ok: false, error: { code: 'bad-request', message: expect.stringMatching(/bandwidth/) } });
     s.ws.close();
+  });
+});
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((r) => {
+    const c = createConnection({ host: '127.0.0.1', port }, () => (c.destroy(), r(true)));
+    c.on('error', () => r(false));
+  });
+}
+
+describe('burrow console: visitors on and off', () => {
+  it('visitors.setEnabled closes the visitor\'s local port and opens it again, written to the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'burrow-console-'));
+    const configFile = join(dir, 'client.yaml');
+    const port = await freePort();
+    await writeFile(configFile, `server: 127.0.0.1:9\ntoken: secret-token-123\ntls: false\nadmin: false\nvisitors:\n  # the NAS at the office\n  - name: nas\n    tunnel: nas\n    secret: visitor-secret-1\n    bind: 127.0.0.1:${port}\n`);
+    host = await startConsole({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }), stateDir: dir, rendererDir: dir, sampleIntervalMs: 50 });
+    const call = (channel: string, payload: unknown) => host!.router.handle({ kind: 'request', id: 1, channel, payload });
+    expect(await canConnect(port)).toBe(true);
+
+    expect(await call('visitors.setEnabled', { name: 'nas', enabled: false })).toMatchObject({ ok: true });
+    expect(await canConnect(port)).toBe(false);
+    expect(await call('status.get', {})).toMatchObject({ ok: true, result: { visitors: [{ name: 'nas', state: 'stopped', bind: `127.0.0.1:${port}` }] } });
+    const text = await readFile(configFile, 'utf8');
+    expect(text).toMatch(/^ {4}enabled: false$/m);
+    expect(text).toContain('# the NAS at the office');
+
+    expect(await call('visitors.setEnabled', { name: 'nas', enabled: true })).toMatchObject({ ok: true });
+    expect(await canConnect(port)).toBe(true);
+    expect(await readFile(configFile, 'utf8')).not.toContain('enabled');
+
+    expect(await call('visitors.setEnabled', { name: 'nope', enabled: false })).toMatchObject({ ok: false, error: { code: 'failed', message: 'no visitor named "nope"' } });
+    expect(await call('visitors.setEnabled', { name: 'nas', enabled: 'off' })).toMatchObject({ ok: false, error: { code: 'bad-request', message: expect.stringMatching(/^visitors\.setEnabled: enabled: /) } });
+    expect(await canConnect(port)).toBe(true);
   });
 });
 

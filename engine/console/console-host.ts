@@ -269,6 +269,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHost
       'tunnels.update': ({ name, tunnel }) => edit({ op: 'update', name, tunnel }),
       'tunnels.remove': ({ name }) => edit({ op: 'remove', name }),
       'tunnels.setEnabled': ({ name, enabled }) => edit({ op: 'setEnabled', name, enabled }),
+      'visitors.setEnabled': ({ name, enabled }) => edit({ op: 'setVisitorEnabled', name, enabled }),
       'tunnels.listAsWritten': async () => ({ tunnels: (session ? await readTunnelsAsWritten(session.file) : []) as unknown as ResponseOf<'tunnels.listAsWritten'>['tunnels'] }),
       'tunnels.save': ({ original, tunnel }) => edit({ op: 'save', ...(original !== undefined ? { original } : {}), tunnel: tunnel as TunnelAsWritten }),
       'local.check': ({ address, type }) => checkLocalService(address, type),

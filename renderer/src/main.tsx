@@ -2,6 +2,7 @@ import { createRoot } from 'react-dom/client';
 import { bridgeTransport, type ContractBridge } from '../../shared/ipc/bridge.js';
 import { createClient } from '../../shared/ipc/client.js';
 import { App } from './App.js';
+import { bindPageToHash } from './route.js';
 import { createConsoleStore, mergeHistory, mergeLogs } from './store.js';
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
@@ -21,6 +22,8 @@ const client = createClient(
       },
 );
 const store = createConsoleStore(client);
+// #nat, #logs, … choose the page (the tray's "Run NAT diagnosis" opens the window at #nat).
+bindPageToHash(store, window);
 const onOpen = () => {
   void client.call('status.get', {}).then((status) => store.setState({ status, connected: true }));
   void client.call('traffic.history', {}).then(({ samples }) => store.setState((s) => ({ samples: mergeHistory(samples, s.samples) })));

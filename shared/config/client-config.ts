@@ -80,6 +80,8 @@ export const VisitorSchema = z
     fallback: z.enum(['relay', 'none']).optional(),
     /** p2p only: how long a connection waits for a direct path before it falls back (seconds; default 1). */
     fallbackTimeout: z.number().positive('expected a positive number of seconds').max(60, 'expected at most 60 seconds').optional(),
+    /** `false`: kept in the file but its local port is not opened (the console's and the tray's on/off switch). */
+    enabled: z.boolean().optional(),
   })
   .strict()
   .superRefine((v, ctx) => {

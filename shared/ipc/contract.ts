@@ -216,6 +216,8 @@ export const contract = {
     'tunnels.remove': { request: z.object({ name }).strict(), response: ok },
     /** Switch a tunnel on or off (`enabled: false` in the config file). */
     'tunnels.setEnabled': { request: z.object({ name, enabled: z.boolean() }).strict(), response: ok },
+    /** Switch a visitor on or off (`enabled: false` in the config file): off closes its local port, on opens it again. */
+    'visitors.setEnabled': { request: z.object({ name, enabled: z.boolean() }).strict(), response: ok },
     /** The tunnels exactly as written in the config file (bandwidth "10MB" stays a string), for the edit form. */
     'tunnels.listAsWritten': { request: nothing, response: z.object({ tunnels: z.array(TunnelAsWrittenSchema) }) },
     /** Add or replace a tunnel as the user typed it (validated with the config schema, written untransformed). */

@@ -17,6 +17,7 @@ function setup(overrides: Partial<Handlers> = {}) {
     'tunnels.update': () => ({ ok: true as const }),
     'tunnels.remove': () => ({ ok: true as const }),
     'tunnels.setEnabled': (r) => (calls.push(r), { ok: true as const }),
+    'visitors.setEnabled': (r) => (calls.push(r), { ok: true as const }),
     'tunnels.listAsWritten': () => ({ tunnels: [] }),
     'tunnels.save': (r) => (calls.push(r), { ok: true as const }),
     'local.check': () => ({ reachable: true, checked: true }),
@@ -72,6 +73,23 @@ describe('Router', () => {
     await conn.receive({ kind: 'request', id: 5, channel: 'tunnels.setEnabled', payload: { name: 'web', enabled: true, admin: true } });
     expect(sent[0]).toMatchObject({ ok: false, error: { code: 'bad-request' } });
     expect(calls).toEqual([]);
+  });
+
+  it('passes a visitor switch to its handler, and refuses a bad one in words without calling it', async () => {
+    const { conn, sent, calls } = setup();
+    await conn.receive({ kind: 'request', id: 6, channel: 'visitors.setEnabled', payload: { name: 'nas', enabled: false } });
+    expect(sent[0]).toEqual({ kind: 'response', id: 6, ok: true, result: { ok: true } });
+    expect(calls).toEqual([{ name: 'nas', enabled: false }]);
+    for (const payload of [{ name: 'nas' }, { name: 'nas', enabled: 'no' }, { name: '../etc', enabled: true }, { name: 'nas', enabled: true, bind: '0.0.0.0:1' }, undefined]) {
+      sent.length = 0;
+      await conn.receive({ kind: 'request', id: 7, channel: 'visitors.setEnabled', payload });
+      const reply = sent[0] as Extract<HostMessage, { kind: 'response'; ok: false }>;
+      expect(reply.ok, JSON.stringify(payload)).toBe(false);
+      expect(reply.error.code).toBe('bad-request');
+      expect(reply.error.message).toMatch(/^visitors\.setEnabled: (enabled|name|Unrecognized key)/);
+    }
+    expect(sent).toHaveLength(1);
+    expect(calls).toHaveLength(1);
   });
 
   it('answers garbage with bad-message instead of throwing', async () => {

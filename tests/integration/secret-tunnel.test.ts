@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closedWithoutData, connectTcp, echoServer, roundTrip, sha256, startClient, startServer, tunnelOnline, waitFor } from './harness.js';
+import { clientConfig, closedWithoutData, connectTcp, echoServer, roundTrip, sha256, startClient, startServer, tunnelOnline, waitFor } from './harness.js';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -53,6 +53,36 @@ describe('secret tunnel', () => {
     expect(server.snapshot().counters.visitorsRefused).toBe(1);
     // The owner's tunnel saw no connection from the refused visitor.
     expect(owner.status().tunnels[0]!.totalConnections).toBe(1);
+  });
+
+  it('a visitor with enabled: false opens no local port and is listed as stopped; switched on by a reload, it carries data', async () => {
+    const echo = await echoServer();
+    cleanup.push(echo.close);
+    const server = await startServer();
+    cleanup.push(() => server.stop());
+    const owner = await startClient(server, { tunnels: [{ name: 'db', type: 'secret', local: `127.0.0.1:${echo.port}`, secret: 'correct horse battery' }] });
+    cleanup.push(() => owner.stop());
+    await waitFor(() => owner.status().tunnels[0]!.state === 'online', 'secret tunnel online');
+
+    const port = await freePort();
+    const visitor = { name: 'to-db', tunnel: 'db', secret: 'correct horse battery', bind: `127.0.0.1:${port}` };
+    const other = { name: 'other', tunnel: 'db', secret: 'correct horse battery', bind: `127.0.0.1:${await freePort()}` };
+    const client = await startClient(server, { visitors: [{ ...visitor, enabled: false }, other] });
+    cleanup.push(() => client.stop());
+    await waitFor(() => client.status().state === 'online', 'visitor client online');
+    await expect(connectTcp(port)).rejects.toThrow(/ECONNREFUSED/);
+    // in config order, the switched-off one included
+    expect(client.status().visitors.map((v) => [v.name, v.state])).toEqual([
+      ['to-db', 'stopped'],
+      ['other', expect.stringMatching(/online|connecting/)],
+    ]);
+
+    await client.reload(clientConfig(server, { visitors: [visitor, other] }));
+    const payload = randomBytes(256 * 1024);
+    expect(sha256(await roundTrip(await connectTcp(port), payload))).toBe(sha256(payload));
+    await client.reload(clientConfig(server, { visitors: [{ ...visitor, enabled: false }, other] }));
+    await expect(connectTcp(port)).rejects.toThrow(/ECONNREFUSED/);
+    expect(client.status().visitors[0]).toMatchObject({ name: 'to-db', state: 'stopped', bytesIn: 0 });
   });
 
   it('gives a tunnel on an already-used public port an error state while the others come up', async () => {

@@ -37,7 +37,7 @@ export function TunnelsPage({ client, store }: { client: ContractClient; store: 
     <>
       {mode?.mode === 'demo' && (
         <p className="note" aria-label="try it locally">
-          Trying it locally: a Burrow server runs inside this console on your machine, and the tunnel <strong>demo-web</strong> makes a built-in demo page reachable through it.{' '}
+          Trying it locally: a Burrow server runs inside this app, on your machine only, and the tunnel <strong>demo-web</strong> makes a built-in demo page reachable through it.{' '}
           {mode.demoUrl && (
             <>
               Open <a href={mode.demoUrl} target="_blank" rel="noreferrer">{mode.demoUrl}</a> to see it. 
@@ -86,7 +86,9 @@ export function TunnelsPage({ client, store }: { client: ContractClient; store: 
           <p>No visitors. A visitor (in client.yaml) opens a local port that reaches another machine's secret or p2p tunnel.</p>
         ) : (
           <ul className="tunnels">
-            {status?.visitors.map((v) => <VisitorRow key={v.name} visitor={v} />)}
+            {status?.visitors.map((v) => (
+              <VisitorRow key={v.name} visitor={v} onToggle={(enabled) => act(() => client.call('visitors.setEnabled', { name: v.name, enabled }))} />
+            ))}
           </ul>
         )}
       </section>
@@ -161,7 +163,8 @@ function TunnelRow(props: {
   );
 }
 
-function VisitorRow({ visitor: v }: { visitor: VisitorStatus }) {
+function VisitorRow({ visitor: v, onToggle }: { visitor: VisitorStatus; onToggle: (enabled: boolean) => void }) {
+  const on = v.state !== 'stopped';
   return (
     <li aria-label={`visitor ${v.name}`} className={`tunnel ${v.state}`}>
       <div className="title">
@@ -181,6 +184,9 @@ function VisitorRow({ visitor: v }: { visitor: VisitorStatus }) {
       </div>
       <div className="actions">
         <Path entry={v} name={v.name} />
+        <button type="button" role="switch" aria-checked={on} aria-label={`${v.name} on`} className="switch" onClick={() => onToggle(!on)}>
+          {on ? 'On' : 'Off'}
+        </button>
       </div>
     </li>
   );

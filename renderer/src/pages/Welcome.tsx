@@ -33,7 +33,7 @@ export function Welcome({ client, store }: { client: ContractClient; store: Stor
       <div className="choices">
         <div className="choice">
           <h3>Try it locally</h3>
-          <p>Starts a Burrow server inside this console, on this machine only, with a demo web page and a tunnel to it: you see a working tunnel and moving traffic in a few seconds.</p>
+          <p>Starts a Burrow server inside this app, on this machine only, with a demo web page and a tunnel to it: you see a working tunnel and moving traffic in a few seconds.</p>
           <button type="button" className="primary" disabled={starting} onClick={() => void tryIt()}>
             {starting ? 'Starting…' : 'Try it locally'}
           </button>
