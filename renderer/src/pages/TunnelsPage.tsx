@@ -174,7 +174,8 @@ function VisitorRow({ visitor: v, onToggle }: { visitor: VisitorStatus; onToggle
         {stateInWords(v.state, v.error)}
       </div>
       <div className="address">
-        listens on <code aria-label={`${v.name} bind address`}>{v.bind}</code>{' '}
+        {on ? 'listens on' : 'will listen on'} <code aria-label={`${v.name} bind address`}>{v.bind}</code>
+        {on ? ' ' : ' when switched on '}
         <button type="button" aria-label={`Copy bind address of ${v.name}`} onClick={() => copy(v.bind)}>
           Copy
         </button>
