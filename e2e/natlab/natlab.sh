@@ -2,7 +2,7 @@
 # Burrow's NAT lab: a small test internet built from network namespaces, with real Linux NATs
 # (nftables) in front of the peers. See README.md beside this file for the topology.
 #
-#   natlab.sh up KIND [KIND...]   build the lab, one peer per KIND (up to 9; "up full symmetric")
+#   natlab.sh up KIND [KIND...]   build the lab, one peer per KIND (up to 10; "up full symmetric")
 #   natlab.sh down                remove everything the lab made (processes in it included)
 #   natlab.sh status              what is up, and any other lab found on this machine
 #
@@ -19,7 +19,7 @@ fi
 
 NET="${P}net"   # the "internet": a bridge, alone in its namespace
 SRV="${P}srv"   # the server: 203.0.113.1 and 203.0.113.2
-LETTERS=(a b c d e f g h i)
+LETTERS=(a b c d e f g h i j)
 KINDS_RE='^(none|full|restricted|port-restricted|symmetric)$'
 
 usage() {
@@ -29,12 +29,12 @@ usage() {
 
 # The namespaces of this lab (exactly this prefix: "bl-" does not match another run's "bl-x1-srv").
 lab_namespaces() {
-  ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${P}(net|srv|[rh][a-i])\$" | sort || true
+  ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${P}(net|srv|[rh][a-j])\$" | sort || true
 }
 
 # Every namespace that looks like some natlab (any prefix), for status.
 any_lab_namespaces() {
-  ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^bl.*(net|srv|[rh][a-i])$' || true
+  ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^bl.*(net|srv|[rh][a-j])$' || true
 }
 
 down() {
@@ -154,7 +154,7 @@ EOF
 }
 
 up() {
-  [ "$#" -ge 1 ] && [ "$#" -le 9 ] || usage
+  [ "$#" -ge 1 ] && [ "$#" -le 10 ] || usage
   local k
   for k in "$@"; do [[ "$k" =~ $KINDS_RE ]] || { echo "natlab: unknown kind '$k'" >&2; usage; }; done
   command -v nft >/dev/null || { echo "natlab: nft (nftables) is not installed" >&2; exit 1; }
