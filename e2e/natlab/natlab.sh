@@ -77,6 +77,22 @@ to_bridge() {
   ip -n "$2" link set "$3" up
 }
 
+# The router's own firewall (masquerading kinds): new flows from the WAN to the router itself are
+# dropped, as a home router does (OpenWrt's wan zone: input reject). Without it, Linux conntrack
+# confirms a peer's punch probe that arrives before the host's own first packet to that peer as a
+# flow to the router itself, and masquerade then gives the host's outbound flow another port (the
+# tuple is taken): port preservation is lost exactly when the peer's probe comes first, and two
+# port-restricted cones never punch (measured: conntrack shows the host's flow remapped). The drop
+# happens before conntrack confirms the entry, so no entry is left behind. Full and restricted
+# cones DNAT every inbound flow to the host: nothing is addressed to the router itself.
+router_input() {
+  cat <<EOF
+  chain input { type filter hook input priority filter; policy accept;
+    iifname "wan" ct state new drop
+  }
+EOF
+}
+
 # nftables rules of a router whose WAN address is $2 and whose LAN host is $3 on $4, by kind $1.
 nat_rules() {
   local kind="$1" wan="$2" host="$3" lan="$4"
@@ -129,12 +145,14 @@ EOF
       # Port-restricted cone: plain masquerade. Linux keeps the source port and reuses the mapping for
       # every destination (endpoint-independent mapping); inbound passes only on a conntrack entry,
       # i.e. from an address and port the host sent to (address-and-port-dependent filtering).
+      # The input chain is the router's own firewall, as every home router has one: see router_input.
       cat <<EOF
 table ip natlab {
   comment "kind: port-restricted"
   chain postrouting { type nat hook postrouting priority srcnat; policy accept;
     oifname "wan" ip saddr $lan masquerade
   }
+$(router_input)
 }
 EOF
       ;;
@@ -147,6 +165,7 @@ table ip natlab {
   chain postrouting { type nat hook postrouting priority srcnat; policy accept;
     oifname "wan" ip saddr $lan masquerade fully-random
   }
+$(router_input)
 }
 EOF
       ;;
