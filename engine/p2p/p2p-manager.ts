@@ -74,6 +74,7 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
   private readonly answering = new Map<string, AnswerWait>();
   private readonly history = new Map<string, PunchAttempt[]>();
   private readonly pathListeners = new Map<string, Array<(p: PunchedPath) => void>>();
+  private readonly natPairs = new Map<string, { local: P2pNatReport; remote: P2pNatReport }>();
   /** Datagrams dropped by punch sessions (not a valid probe of the session), summed over attempts. */
   readonly drops = new Map<string, number>();
 
@@ -108,6 +109,10 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
     return this.history.get(tunnel) ?? [];
   }
 
+  nat(tunnel: string): { local: P2pNatReport; remote: P2pNatReport } | undefined {
+    return this.natPairs.get(tunnel);
+  }
+
   onPath(tunnel: string, listener: (path: PunchedPath) => void): void {
     const list = this.pathListeners.get(tunnel) ?? [];
     list.push(listener);
@@ -138,6 +143,7 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
       });
       if ('refused' in reply) return record.end('failed', `the server refused: ${reply.refused}`), null;
       const { answer, start } = reply;
+      this.natPairs.set(tunnel, { local: nat, remote: answer.nat });
       const strategy = chooseStrategy(nat, answer.nat);
       if (strategy.path === 'relay') {
         this.report(sessionId, 'relay', strategy.reason);
@@ -224,6 +230,7 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
   private async punchAsAnswerer(w: AnswerWait, start: MessageOf<'P2pStart'>): Promise<void> {
     const record = this.record(w.tunnel, w.offer.sessionId);
     const strategy = chooseStrategy(w.nat, w.offer.nat);
+    this.natPairs.set(w.tunnel, { local: w.nat, remote: w.offer.nat });
     const sessionIdBytes = Buffer.from(w.offer.sessionId, 'hex');
     let keep = false;
     try {
