@@ -211,3 +211,28 @@ export async function transfer(lab: NatLab, peer: LabPeer, port: number, bytes: 
   if (!parsed || parsed.error !== undefined) throw new Error(`transfer of ${bytes} bytes via ${peer.host} 127.0.0.1:${port} failed (exit ${r.code}): ${r.stdout}${r.stderr}`);
   return parsed;
 }
+
+/**
+ * Drops UDP between two public addresses on the lab's internet (an nftables bridge filter in the
+ * bridge namespace, both directions); resolves to the function that lifts the drop again. TCP
+ * (the control and relay connections) and UDP to the server are untouched.
+ */
+export async function dropUdpBetween(lab: NatLab, a: string, b: string): Promise<() => Promise<void>> {
+  const ns = `${lab.prefix}net`;
+  const table = 'natlab_drop';
+  const nft = async (...args: string[]) => {
+    const r = await lab.run(ns, 'nft', args);
+    if (r.code !== 0) throw new Error(`nft ${args.join(' ')} in ${ns} failed: ${r.stderr}`);
+  };
+  await nft('add', 'table', 'bridge', table);
+  await nft('add', 'chain', 'bridge', table, 'forward', '{ type filter hook forward priority 0; policy accept; }');
+  await nft('add', 'rule', 'bridge', table, 'forward', 'ip', 'saddr', a, 'ip', 'daddr', b, 'meta', 'l4proto', 'udp', 'counter', 'drop');
+  await nft('add', 'rule', 'bridge', table, 'forward', 'ip', 'saddr', b, 'ip', 'daddr', a, 'meta', 'l4proto', 'udp', 'counter', 'drop');
+  return () => nft('delete', 'table', 'bridge', table);
+}
+
+/** Packets the drop of dropUdpBetween() has dropped so far. */
+export async function droppedUdp(lab: NatLab): Promise<number> {
+  const r = await lab.run(`${lab.prefix}net`, 'nft', ['list', 'table', 'bridge', 'natlab_drop']);
+  return [...r.stdout.matchAll(/counter packets (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+}
