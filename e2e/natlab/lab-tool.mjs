@@ -117,12 +117,18 @@ async function flood(ms, sessionHex, targets) {
         r();
       }),
     );
+  // FLOOD_KINDS (comma-separated) narrows the attack down, to find which packets hurt: probe,
+  // control (udx to the control stream ids), data (udx to the low data stream ids), garbage
+  const kinds = new Set((process.env.FLOOD_KINDS ?? 'probe,control,data,garbage').split(','));
+  if (!kinds.has('control')) streamIds.splice(0, 2);
+  if (!kinds.has('data')) streamIds.splice(kinds.has('control') ? 2 : 0);
   const end = Date.now() + ms;
   let round = 0;
   while (Date.now() < end) {
     round++;
     for (const t of to) {
-      for (const [kind, dir, nominate] of [
+      if (kinds.has('probe'))
+        for (const [kind, dir, nominate] of [
         [1, 1, true],
         [1, 2, false],
         [2, 1, false],
@@ -136,7 +142,7 @@ async function flood(ms, sessionHex, targets) {
         await send(udxPacket(UDX_DATA | UDX_END, id, round % 64, randomBytes(16)), t);
         await send(udxPacket(UDX_DESTROY, id, round % 64, Buffer.alloc(0)), t);
       }
-      await send(randomBytes(1 + (round % 200)), t);
+      if (kinds.has('garbage')) await send(randomBytes(1 + (round % 200)), t);
     }
     await new Promise((r) => setTimeout(r, 5));
   }
