@@ -166,6 +166,19 @@ describe('direct transport over a punched path (udx + Noise)', () => {
     expect(a.closed || b.closed).toBe(false);
   }, 15_000);
 
+  it('a peer whose control stream stops answering closes the path at the first stream it does not accept, instead of keeping it for the next', async () => {
+    const { a, b } = await transports();
+    // the answerer's side goes deaf to OPEN (as when forged packets stalled its control stream)
+    (b as unknown as { onControl: (m: Buffer) => void }).onControl = () => {};
+    const closed = new Promise<string>((r) => a.once('close', r));
+    const t0 = performance.now();
+    await expect(a.openStream()).rejects.toThrow(/did not accept the direct stream in time/);
+    expect(performance.now() - t0).toBeGreaterThan(4_000);
+    expect(await closed).toMatch(/did not accept a direct stream within 5 s/);
+    expect(a.closed).toBe(true);
+    await expect(a.openStream()).rejects.toThrow(/did not accept/);
+  }, 15_000);
+
   it('a peer whose keys come from another secret cannot complete the handshake', async () => {
     const { started } = await transports(['tunnel secret', 'not the secret']);
     expect(started).toEqual([false, false]);

@@ -135,6 +135,10 @@ export class DirectTransport extends EventEmitter {
         this.pending.delete(id);
         raw.destroy();
         reject(new Error('the peer did not accept the direct stream in time'));
+        // the control stream does not answer: the path is useless though its keep-alives may go on,
+        // so close it (new connections take the relay and the route punches again) rather than have
+        // every connection wait this long and the status keep saying direct
+        this.close(`the peer did not accept a direct stream within ${HANDSHAKE_TIMEOUT_MS / 1000} s`);
       }, HANDSHAKE_TIMEOUT_MS);
       this.pending.set(id, { raw, resolve, reject, timer });
       this.control!.write(controlMessage(OPEN, id, 0));
