@@ -9,6 +9,10 @@
 //                                            {"sent","received","sentSha256","receivedSha256",
 //                                             "firstByteMs","ms"} (exit 1 with "error" on failure
 //                                            or after MS, default 60000)
+//   lab-tool.mjs watch HOST:PORT MS         polls a client's status endpoint (GET /status, what
+//                                            `burrow status --json` prints) every MS ms and prints
+//                                            each answer as one JSON line: one light process per
+//                                            client instead of a `burrow status` per poll
 //   lab-tool.mjs flood MS SESSIONHEX HOST:PORT...
 //                                            an attacker who knows a punch session id but not the
 //                                            secret: for MS ms sends forged punch probes of that
@@ -150,8 +154,21 @@ async function flood(ms, sessionHex, targets) {
   out({ sent });
 }
 
+async function watch(admin, intervalMs) {
+  for (;;) {
+    try {
+      const res = await fetch(`http://${admin}/status`, { signal: AbortSignal.timeout(5000) });
+      out(res.ok ? await res.json() : { error: `HTTP ${res.status}` });
+    } catch (err) {
+      out({ error: err.cause?.message ?? err.message });
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
 try {
-  if (mode === 'echo') echo(Number(args[0] ?? 0));
+  if (mode === 'watch') await watch(args[0], Number(args[1] ?? 250));
+  else if (mode === 'echo') echo(Number(args[0] ?? 0));
   else if (mode === 'transfer') transfer(Number(args[0]), Number(args[1]), Number(args[2] ?? 60_000));
   else if (mode === 'flood') await flood(Number(args[0]), args[1], args.slice(2));
   else throw new Error(`unknown mode ${mode}`);

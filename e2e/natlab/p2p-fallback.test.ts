@@ -76,5 +76,7 @@ describe.skipIf(UNAVAILABLE !== null && !REQUIRED)(suiteName, () => {
     expect(after.direct).toMatchObject({ connections: 1, bytesOut: BYTES, bytesIn: BYTES });
     expect(after.relay.connections).toBe(2);
     expect(after.attempts.at(-1)!.outcome).toBe('direct');
+    // and `burrow status --json` says the same
+    expect((await visitor.cliStatus()).visitors[0]!.p2p).toMatchObject({ path: 'direct', direct: { connections: 1 }, relay: { connections: 2 } });
   }, 120_000);
 });

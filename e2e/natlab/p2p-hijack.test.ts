@@ -74,7 +74,7 @@ describe.skipIf(UNAVAILABLE !== null && !REQUIRED)(suiteName, () => {
     expect(after.attempts.at(-1)!.sessionId).toBe(sessionId);
     expect(after.direct).toMatchObject({ bytesIn: BYTES, bytesOut: BYTES });
     expect(after.relay.connections).toBe(0);
-    const ownerAfter = (await owner.status()).tunnels[0]!.p2p!;
+    const ownerAfter = (await owner.cliStatus()).tunnels[0]!.p2p!;
     expect(ownerAfter.path).toBe('direct');
     expect(ownerAfter.pair).toEqual(ownerBefore.pair);
 

@@ -91,7 +91,10 @@ export interface LabClient {
   peer: LabPeer;
   process: ChildProcess;
   output: () => string;
+  /** A status fresher than the call, from the client's watcher (lab-tool.mjs watch: GET /status every 250 ms). */
   status: () => Promise<ClientStatus>;
+  /** The status as `burrow status --json` prints it (a whole node process: not for polling). */
+  cliStatus: () => Promise<ClientStatus>;
 }
 
 /** `burrow client` in a peer's host namespace with the given p2p tunnels and visitors; resolves once it is online. */
@@ -114,8 +117,8 @@ export async function startClient(lab: NatLab, dir: string, peer: LabPeer, spec:
   );
   const child = lab.spawn(peer.host, process.execPath, [BIN, 'client', '--config', config]);
   const out = watch(child);
-  const status = async (): Promise<ClientStatus> => {
-    // `burrow status` is a whole node process (about a second on a loaded machine): retried, never polled hard
+  const cliStatus = async (): Promise<ClientStatus> => {
+    // `burrow status` is a whole node process (about a second on a loaded machine): retried, never polled
     let last = '';
     for (let tries = 0; tries < 3; tries++) {
       const r = await lab.run(peer.host, process.execPath, [BIN, 'status', '--admin', ADMIN, '--json'], 20_000);
@@ -129,7 +132,42 @@ export async function startClient(lab: NatLab, dir: string, peer: LabPeer, spec:
     }
     throw new Error(`burrow status in ${peer.host}: ${last}`);
   };
-  const client: LabClient = { peer, process: child, output: out.output, status };
+  // polling with `burrow status` (0.4 s of CPU each) from five clients at once starved the punches
+  // of a 2-CPU machine; the watcher is one process per client that only fetches
+  const watcher = lab.spawn(peer.host, process.execPath, [TOOL, 'watch', ADMIN, '250']);
+  let latest: { at: number; value: ClientStatus | { error: string; visitors?: undefined } } | undefined;
+  let buffered = '';
+  const waiting = new Set<() => void>();
+  watcher.stdout!.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines.filter(Boolean)) {
+      try {
+        latest = { at: performance.now(), value: JSON.parse(line) as ClientStatus };
+      } catch {
+        latest = { at: performance.now(), value: { error: `not JSON: ${line.slice(0, 200)}` } };
+      }
+    }
+    for (const w of [...waiting]) w();
+  });
+  const status = async (): Promise<ClientStatus> => {
+    const asked = performance.now();
+    const deadline = asked + 10_000;
+    while (!latest || latest.at < asked) {
+      if (watcher.exitCode !== null) throw new Error(`the status watcher in ${peer.host} exited ${watcher.exitCode}`);
+      if (performance.now() > deadline) throw new Error(`no status from ${peer.host} for 10 s`);
+      await new Promise<void>((r) => {
+        const done = () => (waiting.delete(done), clearTimeout(t), r());
+        const t = setTimeout(done, 1_000);
+        waiting.add(done);
+      });
+    }
+    const v = latest.value;
+    if (!v.visitors) throw new Error(`status of ${peer.host}: ${v.error ?? 'no status'}`);
+    return v;
+  };
+  const client: LabClient = { peer, process: child, output: out.output, status, cliStatus };
   await until(
     `the ${peer.kind} client in ${peer.host} to be online`,
     async () => {
@@ -139,7 +177,7 @@ export async function startClient(lab: NatLab, dir: string, peer: LabPeer, spec:
     },
     30_000,
     out.output,
-    300,
+    0,
   );
   return client;
 }
@@ -162,7 +200,7 @@ export async function waitForVisitors(
     },
     timeoutMs,
     () => `last status: ${JSON.stringify(last?.visitors)}\nclient output: ${client.output()}`,
-    500,
+    0,
   );
 }
 
@@ -178,7 +216,7 @@ export async function waitForVisitor(client: LabClient, visitor: string, what: s
     },
     timeoutMs,
     () => `last status: ${JSON.stringify(last)}\nclient output: ${client.output()}`,
-    250,
+    0,
   );
 }
 

@@ -18,7 +18,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseStrategy } from '../../engine/p2p/strategy.js';
@@ -111,7 +111,7 @@ describe.skipIf(UNAVAILABLE !== null && !REQUIRED)(suiteName, () => {
         const r = results.get(key(client.peer.kind, s))!;
         try {
           r.transfer = await transfer(lab, client.peer, BIND_BASE + j, BYTES);
-          r.after = (await client.status()).visitors.find((x) => x.name === visitorName(s))?.p2p;
+          r.after = (await client.cliStatus()).visitors.find((x) => x.name === visitorName(s))?.p2p;
         } catch (err) {
           r.error = `${r.error ? `${r.error}; ` : ''}${(err as Error).message}`;
         }
@@ -134,7 +134,8 @@ describe.skipIf(UNAVAILABLE !== null && !REQUIRED)(suiteName, () => {
 
   for (const v of NAT_KINDS) {
     for (const s of NAT_KINDS) {
-      const expected = chooseStrategy(REPORT[v], REPORT[s]).path;
+      const strategy = chooseStrategy(REPORT[v], REPORT[s]);
+      const expected = strategy.path;
       it(`tcp: visitor behind ${v} → service behind ${s}: ${expected}, 16 MiB intact`, () => {
         const r = results.get(key(v, s));
         expect(r, 'pair never ran').toBeDefined();
@@ -163,8 +164,10 @@ describe.skipIf(UNAVAILABLE !== null && !REQUIRED)(suiteName, () => {
           // "relay at once": the connection does not sit out fallbackTimeout (1 s) waiting for a punch nobody runs
           expect(t.firstByteMs).toBeLessThan(1_000);
         }
-        // both sides' NAT reports made it into the status
-        expect(after.nat ?? r!.settled?.nat).toBeDefined();
+        // why, in the status: the reason of this NAT pair's strategy, from both sides' NAT reports as
+        // each engine detected its own NAT in the lab
+        expect(after.nat).toEqual({ local: REPORT[v], remote: REPORT[s] });
+        expect((expected === 'direct' ? last : after.attempts[0]!).reason).toBe(strategy.reason);
       });
     }
   }
@@ -178,8 +181,15 @@ function matrixMarkdown(rows: PairResult[], elapsedMs: number): string {
     const ok = r.transfer && r.transfer.receivedSha256 === r.transfer.sentSha256 && r.transfer.received === BYTES;
     const path = p?.path ?? 'none';
     const mark = path === r.expected && ok ? '' : ' **(unexpected)**';
-    return `| ${r.visitorKind} | ${r.serviceKind} | ${r.expected} | ${path}${mark} | ${direct?.durationMs !== undefined ? `${direct.durationMs} ms` : '–'} | ${direct?.rttMs ?? p?.rttMs ?? '–'} | ${mibps(r.transfer)} | ${r.transfer ? `${Math.round(r.transfer.firstByteMs)} ms` : '–'} | ${ok ? 'equal' : (r.error ?? 'differs').replace(/\n.*/s, '').replace(/\|/g, '/').slice(0, 120)} |`;
+    const tries = p ? p.attempts.findIndex((a) => a.outcome === 'direct') + 1 : 0;
+    return `| ${r.visitorKind} | ${r.serviceKind} | ${r.expected} | ${path}${mark} | ${direct?.durationMs !== undefined ? `${direct.durationMs} ms${tries > 1 ? ` (attempt ${tries})` : ''}` : '–'} | ${direct?.rttMs ?? p?.rttMs ?? '–'} | ${mibps(r.transfer)} | ${r.transfer ? `${Math.round(r.transfer.firstByteMs)} ms` : '–'} | ${ok ? 'equal' : (r.error ?? 'differs').replace(/\n.*/s, '').replace(/\|/g, '/').slice(0, 120)} |`;
   });
+  const notes = rows.flatMap((r) =>
+    (r.after ?? r.settled)?.attempts
+      .filter((a) => a.outcome === 'failed' || a.outcome === 'lost')
+      .map((a) => `- ${r.visitorKind} → ${r.serviceKind}: an attempt ${a.outcome} after ${a.durationMs} ms: ${a.reason}`) ?? [],
+  );
+  const [load1] = loadavg();
   return [
     '# NAT matrix (issue 9, NAT lab test 2)',
     '',
@@ -190,10 +200,13 @@ function matrixMarkdown(rows: PairResult[], elapsedMs: number): string {
     '`burrow status --json` reports it. Throughput: a 16 MiB echo (16 MiB each way at once) over the path,',
     'MiB/s of payload in one direction, transfers one at a time. First byte: from connect to the first echoed byte.',
     'UDP services: not yet in the matrix (TODO protocol: udp, branch p2pudp).',
+    `Machine: ${cpus().length} CPUs, load average ${load1!.toFixed(1)} at the end of the run (the lab's eleven burrow`,
+    'processes share them with whatever else runs): punch times and throughput here are bound by CPU, not by the path.',
     '',
     '| visitor behind | service behind | expected | path | punch time | rtt ms | MiB/s | first byte | SHA-256 |',
     '|---|---|---|---|---|---|---|---|---|',
     ...lines,
     '',
+    ...(notes.length ? ['Attempts that did not end direct (the engine punched again after its backoff):', '', ...notes, ''] : []),
   ].join('\n');
 }
