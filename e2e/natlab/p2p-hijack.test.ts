@@ -57,12 +57,30 @@ describe.skipIf(UNAVAILABLE !== null && !REQUIRED)(suiteName, () => {
     expect(visitorEnd).toMatch(new RegExp(`^${visiting.publicIp.replace(/\./g, '\\.')}:\\d+$`));
     expect(serviceEnd).toMatch(new RegExp(`^${serving.publicIp.replace(/\./g, '\\.')}:\\d+$`));
 
+    // count what of the attack reaches each end's host (after the full cone's DNAT on the service side)
+    for (const peer of [visiting, serving]) {
+      for (const args of [
+        ['add', 'table', 'ip', 'attack'],
+        ['add', 'chain', 'ip', 'attack', 'input', '{ type filter hook input priority -10; policy accept; }'],
+        ['add', 'rule', 'ip', 'attack', 'input', 'ip', 'saddr', attacker.publicIp, 'meta', 'l4proto', 'udp', 'counter'],
+      ]) {
+        const r = await lab.run(peer.host, 'nft', args);
+        expect(r.code, `nft ${args.join(' ')}: ${r.stderr}`).toBe(0);
+      }
+    }
+    const received = async (peer: typeof visiting) => Number(/counter packets (\d+)/.exec((await lab!.run(peer.host, 'nft', ['list', 'table', 'ip', 'attack'])).stdout)?.[1] ?? 0);
+
     const flood = lab.run(attacker.host, process.execPath, [TOOL, 'flood', String(FLOOD_MS), sessionId, visitorEnd, serviceEnd], FLOOD_MS + 10_000);
     const during = await transfer(lab, visiting, BIND, BYTES);
     const flooded = await flood;
     const sent = JSON.parse(flooded.stdout.trim().split('\n').at(-1) ?? '{}') as { sent?: number };
     console.log(`p2p hijack: the attacker sent ${sent.sent} forged datagrams in ${FLOOD_MS} ms; 16 MiB echo during it: ${(BYTES / 1024 / 1024 / (during.ms / 1000)).toFixed(1)} MiB/s`);
     expect(sent.sent, flooded.stdout + flooded.stderr).toBeGreaterThan(1_000);
+    // the attack did reach both ends of the path (not stopped by a NAT on the way)
+    const [atVisitor, atService] = [await received(visiting), await received(serving)];
+    console.log(`p2p hijack: ${atVisitor} forged datagrams reached the visitor host, ${atService} the service host`);
+    expect(atVisitor).toBeGreaterThan(500);
+    expect(atService).toBeGreaterThan(500);
 
     // nothing injected: every byte came back as sent
     expect(during.received).toBe(BYTES);
