@@ -175,6 +175,7 @@ export class Engine {
       ...(p ? { pair: { local: `${p.local.ip}:${p.local.port}`, remote: `${p.remote.ip}:${p.remote.port}` }, rttMs: p.rttMs } : {}),
       ...(nat ? { nat } : {}),
       attempts,
+      rejectedProbes: this.p2pState.manager.rejectedProbes(name),
       direct: { ...serving.direct },
       relay,
     };

@@ -95,6 +95,11 @@ describe.skipIf(UNAVAILABLE !== null && !REQUIRED)(suiteName, () => {
     const ownerAfter = (await owner.cliStatus()).tunnels[0]!.p2p!;
     expect(ownerAfter.path).toBe('direct');
     expect(ownerAfter.pair).toEqual(ownerBefore.pair);
+    // the forged probes were seen, dropped and counted on both sides
+    console.log(`p2p hijack: rejected probes: visitor ${after.rejectedProbes}, service ${ownerAfter.rejectedProbes}`);
+    expect(before.rejectedProbes).toBe(0);
+    expect(after.rejectedProbes).toBeGreaterThan(100);
+    expect(ownerAfter.rejectedProbes).toBeGreaterThan(100);
 
     // and the path still works once the attacker is done
     const later = await transfer(lab, visiting, BIND, 1024 * 1024);

@@ -20,6 +20,7 @@ function fakeDialer() {
     },
     attempts: () => attempts,
     nat: () => nat,
+    rejectedProbes: () => 0,
   };
   return {
     dialer,

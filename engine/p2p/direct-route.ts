@@ -83,6 +83,7 @@ export class DirectRoute {
       ...(up && p ? { pair: { local: `${p.local.ip}:${p.local.port}`, remote: `${p.remote.ip}:${p.remote.port}` }, rttMs: p.rttMs } : {}),
       ...(nat ? { nat } : {}),
       attempts,
+      rejectedProbes: this.deps.dialer.rejectedProbes(this.deps.tunnel),
       direct: { ...this.directCounters },
       relay: { ...relay },
     };

@@ -45,6 +45,11 @@ export interface P2pStatus {
   /** Both sides' NAT reports from the latest attempt that got that far. */
   nat?: { local: P2pNatReport; remote: P2pNatReport };
   attempts: PunchAttemptStatus[];
+  /**
+   * Datagrams that looked like punch probes but were not valid ones of this tunnel's sessions (wrong
+   * session, wrong MAC: someone without the secret), dropped, summed over attempts and live paths.
+   */
+  rejectedProbes: number;
   direct: PathCounters;
   relay: PathCounters;
 }
