@@ -394,7 +394,8 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
 
 function rejectedOf(session: PunchSession): number {
   let n = 0;
-  for (const [reason, count] of session.drops) if (reason !== 'not-a-probe') n += count;
+  // not 'unexpected-response': its MAC was good, so it came from the peer (a duplicate answer to a retransmitted request)
+  for (const [reason, count] of session.drops) if (reason !== 'not-a-probe' && reason !== 'unexpected-response') n += count;
   return n;
 }
 

@@ -47,7 +47,8 @@ export interface P2pStatus {
   attempts: PunchAttemptStatus[];
   /**
    * Datagrams that looked like punch probes but were not valid ones of this tunnel's sessions (wrong
-   * session, wrong MAC: someone without the secret), dropped, summed over attempts and live paths.
+   * session, wrong MAC, malformed: someone without the secret), dropped, summed over attempts and
+   * live paths. Duplicate answers from the peer (good MAC) are not counted.
    */
   rejectedProbes: number;
   direct: PathCounters;
