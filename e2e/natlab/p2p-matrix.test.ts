@@ -168,6 +168,8 @@ describe.skipIf(UNAVAILABLE !== null && !REQUIRED)(suiteName, () => {
         // each engine detected its own NAT in the lab
         expect(after.nat).toEqual({ local: REPORT[v], remote: REPORT[s] });
         expect((expected === 'direct' ? last : after.attempts[0]!).reason).toBe(strategy.reason);
+        // nobody in this lab forges probes: the peer's own (duplicates included) are never counted as rejected
+        expect(after.rejectedProbes).toBe(0);
       });
     }
   }
@@ -182,7 +184,7 @@ function matrixMarkdown(rows: PairResult[], elapsedMs: number): string {
     const path = p?.path ?? 'none';
     const mark = path === r.expected && ok ? '' : ' **(unexpected)**';
     const tries = p ? p.attempts.findIndex((a) => a.outcome === 'direct') + 1 : 0;
-    return `| ${r.visitorKind} | ${r.serviceKind} | ${r.expected} | ${path}${mark} | ${direct?.durationMs !== undefined ? `${direct.durationMs} ms${tries > 1 ? ` (attempt ${tries})` : ''}` : '–'} | ${direct?.rttMs ?? p?.rttMs ?? '–'} | ${mibps(r.transfer)} | ${r.transfer ? `${Math.round(r.transfer.firstByteMs)} ms` : '–'} | ${ok ? 'equal' : (r.error ?? 'differs').replace(/\n.*/s, '').replace(/\|/g, '/').slice(0, 120)} |`;
+    return `| ${r.visitorKind} | ${r.serviceKind} | ${r.expected} | ${path}${mark} | ${direct?.durationMs !== undefined ? `${direct.durationMs} ms${tries > 1 ? ` (attempt ${tries})` : ''}` : '–'} | ${direct?.rttMs ?? p?.rttMs ?? '–'} | ${mibps(r.transfer)} | ${r.transfer ? `${Math.round(r.transfer.firstByteMs)} ms` : '–'} | ${p?.rejectedProbes ?? '–'} | ${ok ? 'equal' : (r.error ?? 'differs').replace(/\n.*/s, '').replace(/\|/g, '/').slice(0, 120)} |`;
   });
   const notes = rows.flatMap((r) =>
     (r.after ?? r.settled)?.attempts
@@ -199,12 +201,13 @@ function matrixMarkdown(rows: PairResult[], elapsedMs: number): string {
     'Punch time: the direct attempt\'s duration (signalling, both NAT reports cached, probes) as the visitor\'s',
     '`burrow status --json` reports it. Throughput: a 16 MiB echo (16 MiB each way at once) over the path,',
     'MiB/s of payload in one direction, transfers one at a time. First byte: from connect to the first echoed byte.',
+    'Rejected probes: the visitor\'s `rejectedProbes` (probe-looking datagrams that were not valid ones of its sessions).',
     'UDP services: not yet in the matrix (TODO protocol: udp, branch p2pudp).',
     `Machine: ${cpus().length} CPUs, load average ${load1!.toFixed(1)} at the end of the run (the lab's eleven burrow`,
     'processes share them with whatever else runs): punch times and throughput here are bound by CPU, not by the path.',
     '',
-    '| visitor behind | service behind | expected | path | punch time | rtt ms | MiB/s | first byte | SHA-256 |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| visitor behind | service behind | expected | path | punch time | rtt ms | MiB/s | first byte | rejected probes | SHA-256 |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...lines,
     '',
     ...(notes.length ? ['Attempts that did not end direct (the engine punched again after its backoff):', '', ...notes, ''] : []),
