@@ -6,7 +6,7 @@ const counters = { bytesIn: 0, bytesOut: 0, activeConnections: 0, totalConnectio
 const tunnel = (name: string, state: TunnelStatus['state'], extra: Partial<TunnelStatus> = {}): TunnelStatus => ({ name, type: 'tcp', local: '127.0.0.1:22', state, ...counters, ...extra });
 const visitor = (name: string, state: VisitorStatus['state']): VisitorStatus => ({ name, tunnel: 'db', bind: '127.0.0.1:5432', type: 'secret', state, ...counters });
 const status = (tunnels: TunnelStatus[], visitors: VisitorStatus[] = [], state: ClientStatus['state'] = 'online'): ClientStatus => ({ server: 'relay.example:7000', clientId: 'laptop', state, reconnects: 0, tunnels, visitors });
-const p2p = (path: 'direct' | 'relay' | 'connecting') => ({ path, attempts: [], direct: { bytesIn: 0, bytesOut: 0, connections: 0 }, relay: { bytesIn: 0, bytesOut: 0, connections: 0 } });
+const p2p = (path: 'direct' | 'relay' | 'connecting') => ({ path, attempts: [], rejectedProbes: 0, direct: { bytesIn: 0, bytesOut: 0, connections: 0 }, relay: { bytesIn: 0, bytesOut: 0, connections: 0 } });
 const options = { notifications: true, autostart: false };
 
 describe('overall tray state', () => {

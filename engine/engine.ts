@@ -168,10 +168,14 @@ export class Engine {
     const attempts = [...this.p2pState.manager.attempts(name)];
     const live = [...serving.transports].find((t) => !t.closed);
     const p = live?.path;
+    // the live path's reports, or those of the latest attempt that got a visitor's (also one that chose the relay)
+    const nat = p ? { local: p.localNat, remote: p.remoteNat } : this.p2pState.manager.nat(name);
     return {
       path: live ? 'direct' : attempts.length === 0 ? 'connecting' : 'relay',
-      ...(p ? { pair: { local: `${p.local.ip}:${p.local.port}`, remote: `${p.remote.ip}:${p.remote.port}` }, rttMs: p.rttMs, nat: { local: p.localNat, remote: p.remoteNat } } : {}),
+      ...(p ? { pair: { local: `${p.local.ip}:${p.local.port}`, remote: `${p.remote.ip}:${p.remote.port}` }, rttMs: p.rttMs } : {}),
+      ...(nat ? { nat } : {}),
       attempts,
+      rejectedProbes: this.p2pState.manager.rejectedProbes(name),
       direct: { ...serving.direct },
       relay,
     };

@@ -81,7 +81,8 @@ export class Visitor {
     const direct = this.deps.direct;
     if (direct) {
       // the first connection never waits longer than fallbackTimeout for punching
-      const transport = await direct.get((this.config.fallbackTimeout ?? 1) * 1000);
+      // (with no attempt in flight it does not wait at all, unless fallback is none: then there is nothing else to take)
+      const transport = await direct.get((this.config.fallbackTimeout ?? 1) * 1000, this.config.fallback === 'none');
       const stream = transport && (await transport.openStream().catch(() => undefined));
       if (stream) {
         this.stats.opened();

@@ -14,7 +14,7 @@ export const SCRIPT = resolve(import.meta.dirname, 'natlab.sh');
 /** The server namespace's two addresses (RFC 5780 primary and alternate). */
 export const SERVER_IPS = ['203.0.113.1', '203.0.113.2'] as const;
 
-const LETTERS = 'abcdefghi';
+const LETTERS = 'abcdefghij';
 
 export interface LabPeer {
   kind: NatKind;

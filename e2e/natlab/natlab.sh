@@ -2,7 +2,7 @@
 # Burrow's NAT lab: a small test internet built from network namespaces, with real Linux NATs
 # (nftables) in front of the peers. See README.md beside this file for the topology.
 #
-#   natlab.sh up KIND [KIND...]   build the lab, one peer per KIND (up to 9; "up full symmetric")
+#   natlab.sh up KIND [KIND...]   build the lab, one peer per KIND (up to 10; "up full symmetric")
 #   natlab.sh down                remove everything the lab made (processes in it included)
 #   natlab.sh status              what is up, and any other lab found on this machine
 #
@@ -19,7 +19,7 @@ fi
 
 NET="${P}net"   # the "internet": a bridge, alone in its namespace
 SRV="${P}srv"   # the server: 203.0.113.1 and 203.0.113.2
-LETTERS=(a b c d e f g h i)
+LETTERS=(a b c d e f g h i j)
 KINDS_RE='^(none|full|restricted|port-restricted|symmetric)$'
 
 usage() {
@@ -29,12 +29,12 @@ usage() {
 
 # The namespaces of this lab (exactly this prefix: "bl-" does not match another run's "bl-x1-srv").
 lab_namespaces() {
-  ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${P}(net|srv|[rh][a-i])\$" | sort || true
+  ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${P}(net|srv|[rh][a-j])\$" | sort || true
 }
 
 # Every namespace that looks like some natlab (any prefix), for status.
 any_lab_namespaces() {
-  ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^bl.*(net|srv|[rh][a-i])$' || true
+  ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^bl.*(net|srv|[rh][a-j])$' || true
 }
 
 down() {
@@ -75,6 +75,22 @@ to_bridge() {
   ip -n "$NET" link add "$1" type veth peer name "$3" netns "$2"
   ip -n "$NET" link set "$1" master br0 up
   ip -n "$2" link set "$3" up
+}
+
+# The router's own firewall (masquerading kinds): new flows from the WAN to the router itself are
+# dropped, as a home router does (OpenWrt's wan zone: input reject). Without it, Linux conntrack
+# confirms a peer's punch probe that arrives before the host's own first packet to that peer as a
+# flow to the router itself, and masquerade then gives the host's outbound flow another port (the
+# tuple is taken): port preservation is lost exactly when the peer's probe comes first, and two
+# port-restricted cones never punch (measured: conntrack shows the host's flow remapped). The drop
+# happens before conntrack confirms the entry, so no entry is left behind. Full and restricted
+# cones DNAT every inbound flow to the host: nothing is addressed to the router itself.
+router_input() {
+  cat <<EOF
+  chain input { type filter hook input priority filter; policy accept;
+    iifname "wan" ct state new drop
+  }
+EOF
 }
 
 # nftables rules of a router whose WAN address is $2 and whose LAN host is $3 on $4, by kind $1.
@@ -129,12 +145,14 @@ EOF
       # Port-restricted cone: plain masquerade. Linux keeps the source port and reuses the mapping for
       # every destination (endpoint-independent mapping); inbound passes only on a conntrack entry,
       # i.e. from an address and port the host sent to (address-and-port-dependent filtering).
+      # The input chain is the router's own firewall, as every home router has one: see router_input.
       cat <<EOF
 table ip natlab {
   comment "kind: port-restricted"
   chain postrouting { type nat hook postrouting priority srcnat; policy accept;
     oifname "wan" ip saddr $lan masquerade
   }
+$(router_input)
 }
 EOF
       ;;
@@ -147,6 +165,7 @@ table ip natlab {
   chain postrouting { type nat hook postrouting priority srcnat; policy accept;
     oifname "wan" ip saddr $lan masquerade fully-random
   }
+$(router_input)
 }
 EOF
       ;;
@@ -154,7 +173,7 @@ EOF
 }
 
 up() {
-  [ "$#" -ge 1 ] && [ "$#" -le 9 ] || usage
+  [ "$#" -ge 1 ] && [ "$#" -le 10 ] || usage
   local k
   for k in "$@"; do [[ "$k" =~ $KINDS_RE ]] || { echo "natlab: unknown kind '$k'" >&2; usage; }; done
   command -v nft >/dev/null || { echo "natlab: nft (nftables) is not installed" >&2; exit 1; }

@@ -56,10 +56,16 @@ export interface DirectPathDialer {
   dial(request: { readonly tunnel: string; readonly secret: string; readonly signal?: AbortSignal }): Promise<PunchedPath | null>;
   /** The attempts so far for this tunnel, for status. */
   attempts(tunnel: string): readonly PunchAttempt[];
+  /** Both sides' NAT reports from the latest attempt that got the peer's (also one that chose the relay). */
+  nat(tunnel: string): { readonly local: P2pNatReport; readonly remote: P2pNatReport } | undefined;
+  /** Datagrams that looked like probes but were not valid ones of this tunnel's sessions, so far. */
+  rejectedProbes(tunnel: string): number;
 }
 
 /** The serving side: every path a visitor punched to one of our p2p tunnels. */
 export interface DirectPathListener {
   onPath(tunnel: string, listener: (path: PunchedPath) => void): void;
   attempts(tunnel: string): readonly PunchAttempt[];
+  nat(tunnel: string): { readonly local: P2pNatReport; readonly remote: P2pNatReport } | undefined;
+  rejectedProbes(tunnel: string): number;
 }

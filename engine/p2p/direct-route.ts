@@ -23,14 +23,19 @@ export interface DirectRouteDeps {
   readonly backoff?: Backoff;
 }
 
+/** A connection waiting for a path; a patient one (fallback none) is not sent away when an attempt fails. */
+type Waiter = (() => void) & { readonly patient: boolean };
+
 export class DirectRoute {
   private transport: DirectTransport | undefined;
   private path: PunchedPath | undefined;
   private closed = false;
   private running = false;
+  /** An attempt (dial and handshake) is in flight: only then can waiting for a path pay off. */
+  private attempting = false;
   private attemptsStarted = 0;
   private wake: (() => void) | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Set<Waiter>();
   private readonly backoff: Backoff;
   readonly directCounters: PathCounters = { bytesIn: 0, bytesOut: 0, connections: 0 };
 
@@ -43,17 +48,25 @@ export class DirectRoute {
     if (!this.closed && !this.running) void this.run();
   }
 
-  /** The live transport, waiting up to `timeoutMs` for one. */
-  async get(timeoutMs: number): Promise<DirectTransport | undefined> {
+  /**
+   * The live transport, waiting up to `timeoutMs` for one while an attempt is in flight. With none
+   * in flight (the strategy chose the relay, or a punch failed and the next try is a backoff away)
+   * it answers at once: waiting could only delay the connection, which then takes the relay.
+   * `patient` (fallback none: there is no relay to take) waits the whole timeout regardless.
+   */
+  async get(timeoutMs: number, patient = false): Promise<DirectTransport | undefined> {
     if (this.usable()) return this.transport;
     this.kick();
-    if (timeoutMs <= 0) return undefined;
+    if (timeoutMs <= 0 || (!this.attempting && !patient)) return undefined;
     await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        resolve();
-      };
+      const done: Waiter = Object.assign(
+        () => {
+          clearTimeout(timer);
+          this.waiters.delete(done);
+          resolve();
+        },
+        { patient },
+      );
       const timer = setTimeout(done, timeoutMs);
       this.waiters.add(done);
     });
@@ -64,11 +77,13 @@ export class DirectRoute {
     const attempts = [...this.deps.dialer.attempts(this.deps.tunnel)];
     const up = this.usable();
     const p = this.path;
+    const nat = this.deps.dialer.nat(this.deps.tunnel) ?? (p ? { local: p.localNat, remote: p.remoteNat } : undefined);
     return {
       path: up ? 'direct' : this.attemptsStarted === 0 || (attempts.length === 1 && attempts[0]!.outcome === 'connecting') ? 'connecting' : 'relay',
       ...(up && p ? { pair: { local: `${p.local.ip}:${p.local.port}`, remote: `${p.remote.ip}:${p.remote.port}` }, rttMs: p.rttMs } : {}),
-      ...(p ? { nat: { local: p.localNat, remote: p.remoteNat } } : {}),
+      ...(nat ? { nat } : {}),
       attempts,
+      rejectedProbes: this.deps.dialer.rejectedProbes(this.deps.tunnel),
       direct: { ...this.directCounters },
       relay: { ...relay },
     };
@@ -95,21 +110,25 @@ export class DirectRoute {
           continue;
         }
         this.attemptsStarted++;
+        this.attempting = true;
         const path = await this.deps.dialer.dial({ tunnel: this.deps.tunnel, secret: this.deps.secret });
         if (this.closed) {
           await path?.close();
           break;
         }
         if (!path) {
+          this.endAttempt();
           await this.sleep(this.backoff.next());
           continue;
         }
         const transport = new DirectTransport(path, this.deps.secret, this.deps.udx);
         if (!(await transport.start())) {
           transport.close('handshake failed');
+          this.endAttempt();
           await this.sleep(this.backoff.next());
           continue;
         }
+        this.attempting = false;
         this.backoff.reset();
         this.path = path;
         this.transport = transport;
@@ -122,7 +141,14 @@ export class DirectRoute {
       }
     } finally {
       this.running = false;
+      this.endAttempt();
     }
+  }
+
+  /** The attempt ended without a path: connections waiting for it take the relay now, not at their timeout. */
+  private endAttempt(): void {
+    this.attempting = false;
+    for (const w of [...this.waiters]) if (!w.patient) w();
   }
 
   private sleep(ms: number): Promise<void> {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import type { Duplex } from 'node:stream';
 import UDX, { type UdxSocket } from 'udx-native';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -129,6 +130,54 @@ describe('direct transport over a punched path (udx + Noise)', () => {
     expect(a.closed).toBe(true);
     await expect(a.openStream()).rejects.toThrow(/direct path lost/);
   });
+
+  it('a stranger who knows the session id but not the secret cannot reach the streams with forged udx packets', async () => {
+    const { a, b, offerer, answerer } = await transports();
+    // what a stranger can compute from the session id alone: the ids controlIds() once took from it, and the first data ids
+    const v = Buffer.from(offerer.sessionId).readUInt32BE(0);
+    const guessed = [(0x8000_0000 | (v & 0x7fff_fffe)) >>> 0, ((0x8000_0000 | (v & 0x7fff_fffe)) + 1) >>> 0];
+    for (let id = 1; id <= 16; id++) guessed.push(id);
+    const attacker = createSocket('udp4');
+    await new Promise<void>((r) => attacker.bind(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => attacker.close(() => r())));
+    const forged = (type: number, id: number, seq: number, payload: Buffer) => {
+      const h = Buffer.alloc(20);
+      h[0] = 0xff; // udx magic, version 1, type flags, data offset; then id, window, seq, ack (u32 LE)
+      h[1] = 1;
+      h[2] = type;
+      h.writeUInt32LE(id, 4);
+      h.writeUInt32LE(0x10_0000, 8);
+      h.writeUInt32LE(seq, 12);
+      return Buffer.concat([h, payload]);
+    };
+    const sends: Array<Promise<void>> = [];
+    for (const port of [offerer.local.port, answerer.local.port])
+      for (const id of guessed)
+        for (let seq = 0; seq < 32; seq++)
+          for (const type of [0b00001, 0b00011, 0b10000]) sends.push(new Promise((r) => attacker.send(forged(type, id, seq, randomBytes(type === 0b10000 ? 0 : 48)), port, '127.0.0.1', () => r())));
+    await Promise.all(sends);
+    const incoming = nextStream(b);
+    const s = await a.openStream();
+    const far = await incoming;
+    const payload = randomBytes(1024 * 1024);
+    const atFar = collect(far);
+    s.end(payload);
+    expect(await atFar).toEqual({ hash: createHash('sha256').update(payload).digest('hex'), bytes: payload.length, how: 'end' });
+    expect(a.closed || b.closed).toBe(false);
+  }, 15_000);
+
+  it('a peer whose control stream stops answering closes the path at the first stream it does not accept, instead of keeping it for the next', async () => {
+    const { a, b } = await transports();
+    // the answerer's side goes deaf to OPEN (as when forged packets stalled its control stream)
+    (b as unknown as { onControl: (m: Buffer) => void }).onControl = () => {};
+    const closed = new Promise<string>((r) => a.once('close', r));
+    const t0 = performance.now();
+    await expect(a.openStream()).rejects.toThrow(/did not accept the direct stream in time/);
+    expect(performance.now() - t0).toBeGreaterThan(4_000);
+    expect(await closed).toMatch(/did not accept a direct stream within 5 s/);
+    expect(a.closed).toBe(true);
+    await expect(a.openStream()).rejects.toThrow(/did not accept/);
+  }, 15_000);
 
   it('a peer whose keys come from another secret cannot complete the handshake', async () => {
     const { started } = await transports(['tunnel secret', 'not the secret']);

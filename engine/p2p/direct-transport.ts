@@ -4,8 +4,8 @@
  * derived from the tunnel secret and the punch session (noise-keys.ts), so only the two peers of
  * this attempt can complete a handshake.
  *
- * Stream ids (udx ids are per process, so each side draws its own from udx-ids.ts): a control
- * stream, ids derived from the session (controlIds), Noise too, carries 9-byte messages
+ * Stream ids (udx ids are per process, so each side draws its own from udx-ids.ts, at random): a
+ * control stream, ids derived from the secret and the session (controlIds of noiseSeeds), Noise too, carries 9-byte messages
  * [type u8][offerer id u32][answerer id u32]: OPEN (1, the offerer's id of a new stream) and
  * ACCEPT (2, both ids). The offerer's stream is connected, and its handshake sent, once ACCEPT
  * names the answerer's end: one round trip, and no packet ever arrives for an end that does not
@@ -58,6 +58,7 @@ export class DirectTransport extends EventEmitter {
   readonly counters: DirectTransportCounters = { bytesIn: 0, bytesOut: 0, streams: 0, refusedStreams: 0 };
   private readonly own: KeyPair;
   private readonly peerKey: Buffer;
+  private readonly controlSeed: Uint8Array;
   private readonly ids: UdxIdAllocator;
   private control: NoiseSecretStream | undefined;
   private readonly open = new Set<Duplex>();
@@ -79,6 +80,7 @@ export class DirectTransport extends EventEmitter {
     const answerer = NoiseSecretStream.keyPair(seeds.answerer);
     this.own = path.role === 'offerer' ? offerer : answerer;
     this.peerKey = path.role === 'offerer' ? answerer.publicKey : offerer.publicKey;
+    this.controlSeed = seeds.controlIds;
     this.ids = idsOf(udx);
     path.onLost((reason) => this.close(`direct path lost: ${reason}`));
   }
@@ -99,7 +101,7 @@ export class DirectTransport extends EventEmitter {
   /** Opens the control stream; resolves once its handshake is done (false: it failed or timed out). */
   async start(): Promise<boolean> {
     const offerer = this.path.role === 'offerer';
-    const ctl = controlIds(this.path.sessionId);
+    const ctl = controlIds(this.controlSeed);
     const mine = offerer ? ctl.offerer : ctl.answerer;
     if (!this.ids.claim(mine)) {
       this.close('control stream id in use');
@@ -133,6 +135,10 @@ export class DirectTransport extends EventEmitter {
         this.pending.delete(id);
         raw.destroy();
         reject(new Error('the peer did not accept the direct stream in time'));
+        // the control stream does not answer: the path is useless though its keep-alives may go on,
+        // so close it (new connections take the relay and the route punches again) rather than have
+        // every connection wait this long and the status keep saying direct
+        this.close(`the peer did not accept a direct stream within ${HANDSHAKE_TIMEOUT_MS / 1000} s`);
       }, HANDSHAKE_TIMEOUT_MS);
       this.pending.set(id, { raw, resolve, reject, timer });
       this.control!.write(controlMessage(OPEN, id, 0));

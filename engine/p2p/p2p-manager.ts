@@ -74,6 +74,10 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
   private readonly answering = new Map<string, AnswerWait>();
   private readonly history = new Map<string, PunchAttempt[]>();
   private readonly pathListeners = new Map<string, Array<(p: PunchedPath) => void>>();
+  private readonly natPairs = new Map<string, { local: P2pNatReport; remote: P2pNatReport }>();
+  /** Rejected probes per tunnel: of ended sessions, and the live sessions of punched paths (still counting). */
+  private readonly rejectedDone = new Map<string, number>();
+  private readonly liveSessions = new Map<string, Set<PunchSession>>();
   /** Datagrams dropped by punch sessions (not a valid probe of the session), summed over attempts. */
   readonly drops = new Map<string, number>();
 
@@ -108,6 +112,31 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
     return this.history.get(tunnel) ?? [];
   }
 
+  nat(tunnel: string): { local: P2pNatReport; remote: P2pNatReport } | undefined {
+    return this.natPairs.get(tunnel);
+  }
+
+  rejectedProbes(tunnel: string): number {
+    let n = this.rejectedDone.get(tunnel) ?? 0;
+    for (const s of this.liveSessions.get(tunnel) ?? []) n += rejectedOf(s);
+    return n;
+  }
+
+  /** Counts an ended session's rejected probes for its tunnel. */
+  private track(tunnel: string, session: PunchSession): void {
+    this.rejectedDone.set(tunnel, (this.rejectedDone.get(tunnel) ?? 0) + rejectedOf(session));
+  }
+
+  /** A connected session goes on counting while its path lives; the returned function ends that (idempotent). */
+  private trackLive(tunnel: string, session: PunchSession): () => void {
+    const live = this.liveSessions.get(tunnel) ?? new Set();
+    this.liveSessions.set(tunnel, live);
+    live.add(session);
+    return () => {
+      if (live.delete(session)) this.track(tunnel, session);
+    };
+  }
+
   onPath(tunnel: string, listener: (path: PunchedPath) => void): void {
     const list = this.pathListeners.get(tunnel) ?? [];
     list.push(listener);
@@ -138,6 +167,7 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
       });
       if ('refused' in reply) return record.end('failed', `the server refused: ${reply.refused}`), null;
       const { answer, start } = reply;
+      this.natPairs.set(tunnel, { local: nat, remote: answer.nat });
       const strategy = chooseStrategy(nat, answer.nat);
       if (strategy.path === 'relay') {
         this.report(sessionId, 'relay', strategy.reason);
@@ -157,6 +187,7 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
       const outcome = await driver.outcome;
       this.countDrops(session);
       if (outcome.type === 'failed') {
+        this.track(tunnel, session);
         const reason = `${strategy.reason}; the punch failed: ${failWords(outcome.reason, session.schedule.budgetMs)}`;
         this.report(sessionId, 'relay', reason);
         return record.end('failed', reason, outcome.durationMs), null;
@@ -164,7 +195,7 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
       keep = true;
       this.report(sessionId, 'direct', strategy.reason, outcome.rttMs, outcome.durationMs);
       record.end('direct', strategy.reason, outcome.durationMs, outcome.rttMs);
-      const path = this.pathOf('offerer', sessionIdBytes, socket, driver, candidates, outcome, strategy, nat, answer.nat);
+      const path = this.pathOf('offerer', sessionIdBytes, socket, driver, candidates, outcome, strategy, nat, answer.nat, this.trackLive(tunnel, session));
       path.onLost((reason) => record.end('lost', reason));
       return path;
     } catch (err) {
@@ -224,6 +255,7 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
   private async punchAsAnswerer(w: AnswerWait, start: MessageOf<'P2pStart'>): Promise<void> {
     const record = this.record(w.tunnel, w.offer.sessionId);
     const strategy = chooseStrategy(w.nat, w.offer.nat);
+    this.natPairs.set(w.tunnel, { local: w.nat, remote: w.offer.nat });
     const sessionIdBytes = Buffer.from(w.offer.sessionId, 'hex');
     let keep = false;
     try {
@@ -245,6 +277,7 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
       const outcome = await driver.outcome;
       this.countDrops(session);
       if (outcome.type === 'failed') {
+        this.track(w.tunnel, session);
         const reason = `${strategy.reason}; the punch failed: ${failWords(outcome.reason, session.schedule.budgetMs)}`;
         this.report(w.offer.sessionId, 'relay', reason);
         record.end('failed', reason, outcome.durationMs);
@@ -253,7 +286,7 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
       keep = true;
       this.report(w.offer.sessionId, 'direct', strategy.reason, outcome.rttMs, outcome.durationMs);
       record.end('direct', strategy.reason, outcome.durationMs, outcome.rttMs);
-      const path = this.pathOf('answerer', sessionIdBytes, w.socket, driver, w.candidates, outcome, strategy, w.nat, w.offer.nat);
+      const path = this.pathOf('answerer', sessionIdBytes, w.socket, driver, w.candidates, outcome, strategy, w.nat, w.offer.nat, this.trackLive(w.tunnel, session));
       path.onLost((reason) => record.end('lost', reason));
       for (const l of this.pathListeners.get(w.tunnel) ?? []) l(path);
     } finally {
@@ -271,7 +304,10 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
     strategy: PunchedPath['strategy'],
     localNat: P2pNatReport,
     remoteNat: P2pNatReport,
+    /** Called once when the path ends (lost or closed). */
+    ended: () => void,
   ): PunchedPath {
+    driver.onLost(ended);
     let closed: Promise<void> | undefined;
     const local = candidates[0] ?? { ip: '0.0.0.0', port: socket.address().port };
     return {
@@ -286,6 +322,7 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
       remoteNat,
       onLost: (l) => driver.onLost(l),
       close: () => {
+        ended();
         driver.stop();
         closed ??= socket.close().catch(() => {});
         return closed;
@@ -353,6 +390,13 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
       },
     };
   }
+}
+
+function rejectedOf(session: PunchSession): number {
+  let n = 0;
+  // not 'unexpected-response': its MAC was good, so it came from the peer (a duplicate answer to a retransmitted request)
+  for (const [reason, count] of session.drops) if (reason !== 'not-a-probe' && reason !== 'unexpected-response') n += count;
+  return n;
 }
 
 function failWords(reason: string, budgetMs: number): string {

@@ -39,6 +39,7 @@ export const P2pStatusSchema = z.object({
       rttMs: z.number().optional(),
     }),
   ),
+  rejectedProbes: z.number().int().nonnegative(),
   direct: pathCounters,
   relay: pathCounters,
 });

@@ -45,6 +45,12 @@ export interface P2pStatus {
   /** Both sides' NAT reports from the latest attempt that got that far. */
   nat?: { local: P2pNatReport; remote: P2pNatReport };
   attempts: PunchAttemptStatus[];
+  /**
+   * Datagrams that looked like punch probes but were not valid ones of this tunnel's sessions (wrong
+   * session, wrong MAC, malformed: someone without the secret), dropped, summed over attempts and
+   * live paths. Duplicate answers from the peer (good MAC) are not counted.
+   */
+  rejectedProbes: number;
   direct: PathCounters;
   relay: PathCounters;
 }

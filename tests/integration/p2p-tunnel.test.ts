@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { nodeStunCrypto } from '../../io/stun-crypto.js';
+import { encodeProbe, type ProbeContext } from '../../shared/p2p/probe.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../engine/engine.js';
 import { closedWithoutData, connectTcp, echoServer, roundTrip, sha256, startClient, startServer, waitFor } from './harness.js';
@@ -59,6 +62,40 @@ describe('p2p tunnel and visitor', () => {
     expect(server.snapshot().clients.flatMap((c) => c.tunnels).find((t) => t.name === "nas")?.bytesIn).toBe(0);
     await waitFor(() => server.p2p.results().length >= 2, 'both results at the server');
     expect(server.p2p.results().map((r) => r.path)).toEqual(['direct', 'direct']);
+  }, 30_000);
+
+  it('forged probes of the session from someone without the secret are dropped and counted in both sides\' status, and the path stays', async () => {
+    const { owner, visitor, bind } = await setup('p2p');
+    const before = await waitFor(() => {
+      const s = visitorOf(visitor, 'to-nas').p2p;
+      return s?.path === 'direct' && s;
+    }, 'a direct path', 15_000);
+    expect(before.rejectedProbes).toBe(0);
+    const ownerPath = owner.status().tunnels[0]!.p2p!;
+    expect(ownerPath.rejectedProbes).toBe(0);
+    // a stranger who knows the session id (and both ends) but not the secret: probes with a MAC under another key
+    const stranger: ProbeContext = { hmac: nodeStunCrypto.hmacSha256, key: randomBytes(32), sessionId: Buffer.from(before.attempts.at(-1)!.sessionId, 'hex'), offerNonce: randomBytes(16), answerNonce: randomBytes(16) };
+    const attacker = createSocket('udp4');
+    await new Promise<void>((r) => attacker.bind(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => attacker.close(() => r())));
+    const ends = [
+      { to: before.pair!.local, direction: 'answerer-to-offerer' as const },
+      { to: ownerPath.pair!.local, direction: 'offerer-to-answerer' as const },
+    ];
+    for (const { to, direction } of ends) {
+      const [ip, port] = [to.slice(0, to.lastIndexOf(':')), Number(to.slice(to.lastIndexOf(':') + 1))];
+      for (let seq = 0; seq < 20; seq++) {
+        const probe = encodeProbe(stranger, { kind: seq % 2 ? 'response' : 'request', direction, nominate: seq % 2 === 0, seq });
+        await new Promise<void>((r) => attacker.send(probe, port, ip, () => r()));
+      }
+    }
+    await waitFor(() => visitorOf(visitor, 'to-nas').p2p!.rejectedProbes === 20 && owner.status().tunnels[0]!.p2p!.rejectedProbes === 20, 'both sides to count 20 rejected probes');
+    const after = visitorOf(visitor, 'to-nas').p2p!;
+    expect(after.path).toBe('direct');
+    expect(after.pair).toEqual(before.pair);
+    const payload = randomBytes(64 * 1024);
+    expect(sha256(await roundTrip(await connectTcp(bind), payload))).toBe(sha256(payload));
+    expect(visitorOf(visitor, 'to-nas').p2p!.direct.connections).toBe(1);
   }, 30_000);
 
   it('without a direct path the first connection takes the relay within the fallback timeout, and the status says why', async () => {
