@@ -12,6 +12,7 @@ import { defaultStateDir } from '../io/state-dir.js';
 import { BurrowServer } from '../server/burrow-server.js';
 import { ServerConfigSchema } from '../shared/config/server-config.js';
 import { parseFlags, withExitCode } from './args.js';
+import { startReclaimer } from './memory-reclaim.js';
 import { untilSignal } from './signals.js';
 
 /** $XDG_CONFIG_HOME/burrow/client.yaml (XDG default ~/.config). */
@@ -41,8 +42,10 @@ export function runConsole(argv: string[]): Promise<number> {
     if (flags.json) console.log(JSON.stringify({ event: 'ready', url: host.url }));
     else console.log(`Burrow console: ${host.url}\n(the address includes the access token; keep it private)`);
     if (flags.open) openBrowser(host.url);
+    const reclaimer = startReclaimer(logger);
     await untilSignal({});
     logger.info('shutting down');
+    reclaimer?.stop();
     await host.close();
     logger.flush();
     return 0;
