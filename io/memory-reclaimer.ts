@@ -9,7 +9,7 @@ import type { Clock } from '../shared/clock.js';
 import { MemoryReclaimPolicy, type HeapReading, type MemoryReclaimOptions } from '../shared/memory-reclaim.js';
 
 /** How often the heap's figures are read (a read costs microseconds and allocates almost nothing). */
-export const RECLAIM_SAMPLE_MS = 5000;
+export const RECLAIM_SAMPLE_MS = 2000;
 
 export interface MemoryReclaimerDeps {
   /** Runs a full, synchronous garbage collection. */
