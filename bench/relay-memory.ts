@@ -5,9 +5,13 @@
  *
  *   npm run build && node dist/bench/relay-memory.js [--plain] [--no-mux] [--malloc shebang|default|ENV=V,...]
  *                                                    [--count 5000] [--settle 60] [--active 1000]
+ *                                                    [--node-flags '--flag …'] (added after the shebang's)
+ *                                                    [--iperf SECONDS] (1 then 8 iperf3 streams first, as the relay bench does)
  */
 import { readFileSync } from 'node:fs';
 import { holdActive } from './lib/active-conns.js';
+import { procTicks } from './lib/cpu-load.js';
+import { runIperf } from './lib/iperf.js';
 import { startBurrow, type BurrowLaunch } from './lib/burrow.js';
 import { runBurst } from './lib/burst.js';
 import { runBench } from './lib/lifecycle.js';
@@ -64,7 +68,10 @@ async function main(): Promise<number> {
   const settle = Number(arg('--settle') ?? 60);
   const active = Number(arg('--active') ?? 1000);
   const malloc = arg('--malloc') ?? 'shebang';
+  const iperfSeconds = Number(arg('--iperf') ?? 0);
   const launch: BurrowLaunch = {};
+  const nodeFlags = arg('--node-flags');
+  if (nodeFlags) launch.nodeFlags = nodeFlags.split(' ').filter((f) => f !== '');
   if (malloc === 'default') launch.replaceShebangEnv = true;
   else if (malloc !== 'shebang') {
     launch.replaceShebangEnv = true;
@@ -83,7 +90,31 @@ async function main(): Promise<number> {
         { label: 'client', pid: running.client!.pid, includeChildren: false },
       ];
       const idle = probes.map((p) => sampleMemory(p.pid, false));
+      // --signal-after: SIGUSR2 to both processes after iperf3 and at the end, for a probe loaded with
+      // --node-flags '--import …' (e.g. one that reports the heap on SIGUSR2).
+      const signalProbes = async (): Promise<void> => {
+        if (!argv.includes('--signal-after')) return;
+        for (const pr of probes) process.kill(pr.pid, 'SIGUSR2');
+        await sleep(2000);
+      };
       log(`burrow ${tls ? 'tls' : 'plain'}${mux ? '+mux' : ', mux off'}, malloc ${malloc}: idle RSS server ${mb(idle[0]!)} MB, client ${mb(idle[1]!)} MB`);
+      let throughput: number[] = [];
+      if (iperfSeconds > 0) {
+        // CPU time per MB moved (server + client) is far steadier than MB/s on a shared machine.
+        const ticks = () => procTicks(running.server!.pid, false) + procTicks(running.client!.pid, false);
+        const cpuPerMB: number[] = [];
+        for (const streams of [1, 8]) {
+          const t0 = ticks();
+          const r = await runIperf(running.iperfPort, streams, iperfSeconds);
+          throughput.push(r.mbPerSec);
+          cpuPerMB.push((((ticks() - t0) / 100) * 1e6) / (r.mbPerSec * iperfSeconds));
+        }
+        log(`iperf3 CPU (server + client) per MB: 1 stream ${cpuPerMB[0]!.toFixed(0)} us, 8 streams ${cpuPerMB[1]!.toFixed(0)} us`);
+        const after = probes.map((p) => sampleMemory(p.pid, false));
+        await signalProbes();
+        log(`iperf3 ${iperfSeconds} s: 1 stream ${throughput[0]!.toFixed(0)} MB/s, 8 streams ${throughput[1]!.toFixed(0)} MB/s; RSS after server ${mb(after[0]!)} MB, client ${mb(after[1]!)} MB`);
+        await sleep(2000);
+      }
       let peaks: Array<MemSample | undefined> = [undefined, undefined];
       if (active > 0) {
         const r = await holdActive({
@@ -100,9 +131,10 @@ async function main(): Promise<number> {
         log(`burst ${count} x 64 KiB (${burst.completed} echoed): ${m.label} RSS before ${mb(m.before)}, peak ${mb(m.peak)}, ${settle} s after ${mb(m.after)} MB (after/before ${(m.after.rssMB / m.before.rssMB).toFixed(2)}x)`);
       }
       process.stdout.write(
-        `${JSON.stringify({ tls, mux, malloc, idle: idle.map((s) => s.rssMB), active: peaks.map((s) => s?.rssMB), burst: burst.memory.map((m) => ({ label: m.label, before: m.before.rssMB, peak: m.peak.rssMB, after: m.after.rssMB })), completed: burst.completed })}\n`,
+        `${JSON.stringify({ tls, mux, malloc, nodeFlags: launch.nodeFlags, throughput, idle: idle.map((s) => s.rssMB), active: peaks.map((s) => s?.rssMB), burst: burst.memory.map((m) => ({ label: m.label, before: m.before.rssMB, peak: m.peak.rssMB, after: m.after.rssMB })), completed: burst.completed })}\n`,
       );
       if (argv.includes('--smaps')) for (const pr of probes) log(`${pr.label} after: ${smapsSummary(pr.pid)}`);
+      await signalProbes();
       const dead = running.health();
       if (dead) log(`a process died: ${dead}`);
     } finally {

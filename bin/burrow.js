@@ -1,14 +1,18 @@
-#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=33554432 MALLOC_TOP_PAD_=4194304 node --max-semi-space-size=4
-// --max-semi-space-size=4 (MiB; V8's default is 16): measured with `npm run bench:relay`, it cuts a
-// relay's RSS at 1000 connections by about 50 MB (young-generation garbage the default lets pile
-// up) at no measurable cost in throughput. It only takes effect on the command line, hence here.
+#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=8388608 MALLOC_TOP_PAD_=4194304 node --max-semi-space-size=2 --expose-gc
+// --max-semi-space-size=2 (MiB; V8's default is 16): V8's young generation. At 4 MiB it cut a
+// relay's RSS at 1000 connections by about 50 MB against the default; 2 MiB takes 6 MB more off
+// an idle server (the young generation is 2 x the semi-space, and startup fills it), with no CPU
+// cost per MB relayed that a loaded 2-core machine could see (docs/BENCHMARKS.md, issue 12).
+// --expose-gc: a quiet process that grew runs one full collection to give memory back
+// (io/memory-reclaimer.ts): nothing else frees the 64 KiB socket-read Buffers of a finished
+// burst while nothing allocates. Both flags only take effect on the command line, hence here.
 // MALLOC_TRIM_THRESHOLD_/MALLOC_TOP_PAD_ (glibc): every socket read gets a fresh 64 KiB buffer, and
 // glibc's defaults gave the heap back to the kernel and took it again in a loop (strace: brk and
-// page faults made a 64 KiB read cost 265 us). Keeping 32 MiB: iperf3 through a plain tunnel
-// 95-159 -> 163-261 MB/s in paired runs, for 0-25 MB more RSS.
-// Re-measured for issue 12 (docs/BENCHMARKS.md): they are not what keeps memory after a burst
-// (glibc's defaults keep as much); MALLOC_MMAP_THRESHOLD_=65536 gives the server's back but cost
-// about a third of single-stream throughput, so it is not set here.
+// page faults made a 64 KiB read cost 265 us). Free memory at the heap's top is kept up to 8 MiB
+// (it was 32 MiB, which every bulk transfer left behind as RSS; 8 MiB measured no different in
+// system time per MB read), and grown 4 MiB at a time.
+// MALLOC_MMAP_THRESHOLD_=65536 would give a burst's memory back at once (the read buffers are
+// then mmapped) but doubles the system time of every 64 KiB read, so it is not set here.
 import { main } from '../dist/cli/main.js';
 
 main(process.argv.slice(2)).then(

@@ -8,6 +8,7 @@ import { watchConfigFile } from '../io/config-watch.js';
 import { createLogger } from '../io/logger.js';
 import { defaultStateDir } from '../io/state-dir.js';
 import { parseFlags, UsageError, withExitCode } from './args.js';
+import { startReclaimer } from './memory-reclaim.js';
 import { untilSignal } from './signals.js';
 
 export function runClient(argv: string[]): Promise<number> {
@@ -20,6 +21,7 @@ export function runClient(argv: string[]): Promise<number> {
     const engine = new Engine(config, { logger, stateDir: config.stateDir ?? defaultStateDir('client'), clock: monotonicClock });
     const statusServer = config.admin ? await startStatusServer(config.admin.listen, () => engine.status()) : undefined;
     await engine.start();
+    const reclaimer = startReclaimer(logger);
     let reloading = Promise.resolve();
     const reload = () => {
       reloading = reloading.then(async () => {
@@ -35,6 +37,7 @@ export function runClient(argv: string[]): Promise<number> {
     watcher.close();
     logger.info('shutting down');
     statusServer?.close();
+    reclaimer?.stop();
     await engine.stop();
     logger.flush();
     return 0;

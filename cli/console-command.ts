@@ -7,6 +7,7 @@ import { startLocalServer } from '../hosts/local-server.js';
 import { createLogger } from '../io/logger.js';
 import { defaultStateDir } from '../io/state-dir.js';
 import { parseFlags, withExitCode } from './args.js';
+import { startReclaimer } from './memory-reclaim.js';
 import { untilSignal } from './signals.js';
 
 /** $XDG_CONFIG_HOME/burrow/client.yaml (XDG default ~/.config). */
@@ -36,8 +37,10 @@ export function runConsole(argv: string[]): Promise<number> {
     if (flags.json) console.log(JSON.stringify({ event: 'ready', url: host.url }));
     else console.log(`Burrow console: ${host.url}\n(the address includes the access token; keep it private)`);
     if (flags.open) openBrowser(host.url);
+    const reclaimer = startReclaimer(logger);
     await untilSignal({});
     logger.info('shutting down');
+    reclaimer?.stop();
     await host.close();
     logger.flush();
     return 0;

@@ -7,6 +7,7 @@ import { watchConfigFile } from '../io/config-watch.js';
 import { createLogger } from '../io/logger.js';
 import { defaultStateDir } from '../io/state-dir.js';
 import { parseFlags, UsageError, withExitCode } from './args.js';
+import { startReclaimer } from './memory-reclaim.js';
 import { untilSignal } from './signals.js';
 
 export function runServer(argv: string[]): Promise<number> {
@@ -23,6 +24,7 @@ export function runServer(argv: string[]): Promise<number> {
     const holdHup = () => (hupWhileStarting = true);
     process.on('SIGHUP', holdHup);
     await server.start();
+    const reclaimer = startReclaimer(logger);
     if (server.fingerprint) {
       // Printed whatever the log level when the certificate is new: clients pin this value.
       const line = `certificate fingerprint (SHA-256): ${server.fingerprint}`;
@@ -50,6 +52,7 @@ export function runServer(argv: string[]): Promise<number> {
     watcher.close();
     logger.info('shutting down');
     await admin?.stop();
+    reclaimer?.stop();
     await server.stop();
     logger.flush();
     return 0;

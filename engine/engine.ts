@@ -21,13 +21,12 @@ import { ControlClient } from './control-client.js';
 import { MuxConnection } from './mux-connection.js';
 import { ServerDialer } from './server-dialer.js';
 import { clientTunnelFor } from './tunnels/registry.js';
-import { DirectRoute } from './p2p/direct-route.js';
-import { DirectTransport } from './p2p/direct-transport.js';
-import { P2pManager, UNKNOWN_NAT } from './p2p/p2p-manager.js';
+import type { DirectTransport } from './p2p/direct-transport.js';
+import type { P2pManager } from './p2p/p2p-manager.js';
 import type { PunchedPath } from './p2p/direct-path.js';
 import { discoverNat } from './stun/nat-discovery.js';
 import { Visitor } from './visitor.js';
-import UDX from 'udx-native';
+import type UDX from 'udx-native';
 import { connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { splice } from '../io/splice.js';
@@ -53,7 +52,13 @@ export class Engine {
   private readonly dialer: ServerDialer;
   private readonly logger: Logger;
   private readonly clock: Clock;
-  /** Peer-to-peer (issue 9): made on first use, so a config without p2p never loads udx. */
+  /**
+   * Peer-to-peer (issue 9): its modules are imported (`loadP2p`) only when a config has a p2p
+   * tunnel or visitor or the server sends a P2p message, and the puncher is made on first use, so
+   * a config without p2p never loads udx or sodium.
+   */
+  private p2pStack: typeof import('./p2p/stack.js') | undefined;
+  private p2pLoading: Promise<void> | undefined;
   private p2pState: { udx: UDX; manager: P2pManager } | undefined;
   private natReport: Promise<P2pNatReport> | undefined;
   private readonly servedP2p = new Set<string>();
@@ -79,14 +84,28 @@ export class Engine {
       this.clock,
     );
     for (const t of config.tunnels) if (t.enabled !== false) this.tunnels.set(t.name, clientTunnelFor(t, this.clock));
-    for (const t of config.tunnels) if (t.type === 'p2p') this.serveP2p(t.name);
   }
 
-  /** The puncher, made on first use. */
+  /** Imports the p2p modules once (see `p2pStack`). */
+  private loadP2p(): Promise<void> {
+    this.p2pLoading ??= import('./p2p/stack.js').then((stack) => {
+      this.p2pStack = stack;
+    });
+    return this.p2pLoading;
+  }
+
+  /** The p2p modules when a config needs them: before `serveP2p` or a p2p visitor. */
+  private async loadP2pFor(config: ClientConfig): Promise<void> {
+    if (config.tunnels.some((t) => t.type === 'p2p') || config.visitors.some((v) => v.type === 'p2p')) await this.loadP2p();
+  }
+
+  /** The puncher, made on first use (after `loadP2p`). */
   private p2p(): { udx: UDX; manager: P2pManager } {
     if (this.p2pState) return this.p2pState;
-    const udx = new UDX();
-    const manager = new P2pManager({
+    const stack = this.p2pStack;
+    if (!stack) throw new Error('internal: the p2p modules are not loaded');
+    const udx = new stack.UDX();
+    const manager = new stack.P2pManager({
       udx,
       send: (m) => this.control.send(m),
       controlSessionId: () => this.control.sessionId,
@@ -107,12 +126,13 @@ export class Engine {
   /** This side's NAT report against the server's STUN (RFC 5780 when it has an alternate address), once per session. */
   private ownNatReport(): Promise<P2pNatReport> {
     const stunPort = this.control.stunPort;
-    if (stunPort === undefined) return Promise.resolve(UNKNOWN_NAT);
+    const unknown = this.p2pStack!.UNKNOWN_NAT; // asked by the puncher only: loaded
+    if (stunPort === undefined) return Promise.resolve(unknown);
     this.natReport ??= discoverNat({ host: parseHostPort(this.config.server)!.host, port: stunPort }, { rtoMs: 100, hairpinTimeoutMs: 500 }).then(
       (r) => ({ mapping: r.mapping, filtering: r.filtering, portAllocation: r.portAllocation }),
       (err: Error) => {
         this.logger.warn({ err: err.message }, 'NAT detection failed; peer-to-peer attempts assume nothing about this NAT');
-        return UNKNOWN_NAT;
+        return unknown;
       },
     );
     return this.natReport;
@@ -128,7 +148,7 @@ export class Engine {
     manager.onPath(name, (path: PunchedPath) => {
       const tunnel = this.tunnels.get(name);
       if (!tunnel || tunnel.config.type !== 'p2p') return void path.close();
-      const transport = new DirectTransport(path, tunnel.config.secret, udx);
+      const transport = new this.p2pStack!.DirectTransport(path, tunnel.config.secret, udx);
       serving.transports.add(transport);
       transport.once('close', () => serving.transports.delete(transport));
       transport.on('stream', (stream: Duplex) => void this.serveDirectStream(name, stream, serving.direct));
@@ -182,6 +202,8 @@ export class Engine {
   }
 
   async start(): Promise<void> {
+    await this.loadP2pFor(this.config);
+    for (const t of this.config.tunnels) if (t.type === 'p2p') this.serveP2p(t.name);
     await Promise.all(this.config.visitors.filter((v) => v.enabled !== false).map((v) => this.addVisitor(v)));
     this.control.start();
   }
@@ -196,6 +218,7 @@ export class Engine {
 
   /** Apply a new config: added tunnels come up, removed ones go down, unchanged ones are untouched. */
   async reload(next: ClientConfig): Promise<void> {
+    await this.loadP2pFor(next);
     const prev = this.config;
     this.config = next;
     const serverChanged = prev.server !== next.server || prev.token !== next.token || prev.tls !== next.tls || prev.serverFingerprint !== next.serverFingerprint || prev.mux !== next.mux;
@@ -256,6 +279,7 @@ export class Engine {
   }
 
   private async addVisitor(cfg: VisitorConfig): Promise<void> {
+    if (cfg.type === 'p2p') await this.loadP2p();
     const visitor = new Visitor(cfg, {
       dialer: this.dialer,
       token: () => this.config.token,
@@ -264,7 +288,7 @@ export class Engine {
       peerAlive: () => this.control.peerAlive(),
       ...(cfg.type === 'p2p'
         ? {
-            direct: new DirectRoute({
+            direct: new this.p2pStack!.DirectRoute({
               dialer: this.p2p().manager,
               udx: this.p2p().udx,
               tunnel: cfg.tunnel,
@@ -309,7 +333,12 @@ export class Engine {
 
   private onMessage(m: Message): void {
     if (m.type.startsWith('P2p')) {
-      this.p2p().manager.handle(m);
+      if (this.p2pStack) this.p2p().manager.handle(m);
+      else
+        this.loadP2p().then(
+          () => this.p2p().manager.handle(m),
+          (err: Error) => this.logger.warn({ err: err.message }, 'cannot load the peer-to-peer modules'),
+        );
       return;
     }
     switch (m.type) {

@@ -3,6 +3,8 @@
  *
  * - Backpressure: `pipe()` pauses the reader while the writer's buffer is full, so a slow
  *   reader on one side never makes this process buffer without bound.
+ * - Read gate: a socket spliced to a mux stream stops reading while that mux session is congested
+ *   (MuxStream.gateSource), so thousands of connections sending at once do not all land in memory.
  * - Half-close: when one side ends its writing (FIN), the other side's writing is ended too,
  *   and the opposite direction keeps flowing until it ends as well (sockets need allowHalfOpen).
  *   A FIN is passed on only when one really arrived (see confirmFin).
@@ -13,6 +15,7 @@
  */
 import { Socket } from 'node:net';
 import type { Duplex, Transform } from 'node:stream';
+import { MuxStream } from './mux/session.js';
 
 export interface SpliceOptions {
   /** Called with each chunk's size as it moves a -> b and b -> a. */
@@ -130,6 +133,9 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
       coalesceWrites(options.bToA, a);
       options.bToA.pipe(a);
     } else forward(b, a);
+    // A socket feeding a mux stream stops reading while that session is congested (io/mux/read-gate.ts).
+    if (b instanceof MuxStream && !(a instanceof MuxStream)) b.gateSource(a);
+    if (a instanceof MuxStream && !(b instanceof MuxStream)) a.gateSource(b);
   });
 }
 

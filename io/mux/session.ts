@@ -21,6 +21,11 @@
  *   they stopped, when it drains. The windows bound what the peer must buffer; this bounds what we
  *   buffer: without it, thousands of streams each within its window piled their data (and, under
  *   TLS, a coalesced copy and its ciphertext) into the socket's queue at once.
+ * - Read gate: the sources feeding the streams (`gateSource`; io/splice.ts calls it for a socket
+ *   spliced to a stream) stop reading while GATE_AFTER_WAITERS streams at once wait for the send
+ *   budget, and are let back in GATE_ADMIT at a time while the socket has room
+ *   (io/mux/read-gate.ts): the data of thousands of connections sending at once stays in the
+ *   kernel instead of this process, up to 64 KiB per connection.
  * - Half-close: `end()` sends FIN (after all written data); the peer's FIN ends the readable side.
  *   A stream is forgotten once both FINs have passed, or on RST.
  * - `destroy()` sends RST; a received RST destroys the stream with MuxError('stream-reset').
@@ -35,7 +40,7 @@
  * 'error' if any). 'error' and 'close' are emitted on the next tick.
  */
 import { EventEmitter } from 'node:events';
-import { Duplex } from 'node:stream';
+import { Duplex, type Readable } from 'node:stream';
 import {
   GoAwayCode,
   MUX_DEFAULT_MAX_FRAME_PAYLOAD,
@@ -53,6 +58,7 @@ import { MuxStreamState } from '../../shared/mux/stream-state.js';
 import type { Clock } from '../../shared/clock.js';
 import { Heartbeat } from '../../shared/protocol/heartbeat.js';
 import { monotonicClock } from '../clock.js';
+import { ReadGate } from './read-gate.js';
 
 export interface MuxSessionOptions {
   /** True on the side that opens odd stream ids (the yamux "client"). */
@@ -92,6 +98,10 @@ const HELD_BLOCK = 64 * 1024;
  * our write queue without bound. Stream data is bounded by the windows instead.
  */
 const REPLY_QUEUE_LIMIT = 256 * 1024;
+/** This many streams waiting for the send budget at once is congestion: the read gate holds its sources. */
+const GATE_AFTER_WAITERS = 64;
+/** Sources let back in per turn (a 'drain', or an event-loop round while the socket has room). */
+const GATE_ADMIT = 16;
 /** After close(), how long the socket may take to finish its FIN handshake before it is destroyed. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -107,6 +117,7 @@ interface StreamHost {
   /** Calls `cb` when the socket can take more (at once unless it asked for a drain). */
   afterWrite(cb: () => void): void;
   forget(stream: MuxStream): void;
+  readonly gate: ReadGate;
 }
 
 /**
@@ -234,6 +245,16 @@ export class MuxStream extends Duplex {
       host.sendFrame(MuxType.Data, flags, this.id, n, n === chunk.length ? chunk : chunk.subarray(offset, offset + n));
       this.outOffset = offset + n;
     }
+  }
+
+  /**
+   * `src` feeds this stream (a socket piped into it): it stops reading while the session is
+   * congested and is let back in turn (see "Read gate"). Call once it is piped (flowing).
+   */
+  gateSource(src: Readable): void {
+    const gate = this.host.gate;
+    gate.add(src);
+    this.once('close', () => gate.remove(src));
   }
 
   /** @internal The socket drained after this stream stopped at the send budget. */
@@ -379,6 +400,8 @@ export class MuxSession extends EventEmitter {
   /** Streams stopped at the send budget, resumed in this order on 'drain'. */
   private sendWaiters: MuxStream[] = [];
   private corked = false;
+  private readonly readGate = new ReadGate();
+  private admitScheduled = false;
   private dead = false;
   private localGoAway = false;
   private remoteGoAway = false;
@@ -422,6 +445,7 @@ export class MuxSession extends EventEmitter {
       waitForSocket: (stream) => this.waitForSocket(stream),
       afterWrite: (cb) => this.afterWrite(cb),
       forget: (stream) => this.forget(stream),
+      gate: this.readGate,
     };
 
     // Frames are batched per tick by cork/uncork; Nagle would only add delay (Go's net sets this too).
@@ -535,7 +559,19 @@ export class MuxSession extends EventEmitter {
     if (stream.waitingForSocket) return;
     stream.waitingForSocket = true;
     this.sendWaiters.push(stream);
+    if (this.sendWaiters.length >= GATE_AFTER_WAITERS) this.readGate.hold();
   }
+
+  /** While the gate holds and the socket has room, let sources in a few at a time, one turn per event-loop round. */
+  private readonly admitGated = (): void => {
+    this.admitScheduled = false;
+    if (this.dead || !this.readGate.held) return;
+    if (!this.canSendData() || this.sendWaiters.length >= GATE_AFTER_WAITERS) return; // the next 'drain' carries on
+    if (this.readGate.admit(GATE_ADMIT)) {
+      this.admitScheduled = true;
+      setImmediate(this.admitGated);
+    }
+  };
 
   private readonly uncork = (): void => {
     if (!this.corked) return;
@@ -556,6 +592,7 @@ export class MuxSession extends EventEmitter {
     const streams = this.sendWaiters;
     this.sendWaiters = [];
     for (const s of streams) s.resumeSend();
+    if (!this.admitScheduled) this.admitGated();
   };
 
   private takePingId(): number {
@@ -697,6 +734,7 @@ export class MuxSession extends EventEmitter {
     if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
     this.drainWaiters = [];
     this.sendWaiters = [];
+    this.readGate.release();
     const socket = this.socket;
     if (this.corked) {
       this.corked = false;

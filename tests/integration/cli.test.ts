@@ -3,7 +3,7 @@
  * Needs the build (`npm test` builds first).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -141,6 +141,34 @@ describe('burrow server + client processes', () => {
     expect(await client.exit).toBe(0);
     server.child.kill('SIGTERM');
     expect(await server.exit).toBe(0);
+  }, 60_000);
+
+  it('a client whose config has no p2p does not load the native p2p libraries (about 5 MB of RSS); a p2p tunnel added by SIGHUP loads them', async () => {
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    const [controlPort, adminPort] = [await freePort(), await freePort()];
+    const serverFile = join(dir.path, 'server.yaml');
+    await writeFile(serverFile, `listen: 127.0.0.1:${controlPort}\ntoken: cli-test-token-123\nstateDir: server-state\nproxyBind: 127.0.0.1\nlog: { level: warn }\n`);
+    const server = burrow(['server', '--config', serverFile]);
+    await until(() => connectTcp(controlPort).then((s) => (s.destroy(), true), () => false), `server listening; stderr: ${server.stderr()}`);
+    const clientFile = join(dir.path, 'client.yaml');
+    const tcp = `  - { name: web, type: tcp, local: "127.0.0.1:9", remotePort: 0 }\n`;
+    await writeFile(clientFile, clientYaml(controlPort, adminPort, join(dir.path, 'client-state'), tcp));
+    const client = burrow(['client', '--config', clientFile]);
+    const tunnelsOnline = (names: string[]) => async () => {
+      const s = await fetchStatus(adminPort);
+      return s && s.state === 'online' && names.every((n) => s.tunnels.find((t) => t.name === n)?.state === 'online') ? s : undefined;
+    };
+    await until(tunnelsOnline(['web']), `tunnel online; client stderr: ${client.stderr()}`);
+    // The shared objects mapped into the process: udx-native's and sodium-native's addons.
+    const nativeP2p = async () => (await readFile(`/proc/${client.child.pid}/maps`, 'utf8')).split('\n').filter((l) => /(udx|sodium)[^/]*\.node$/.test(l));
+    expect(await nativeP2p()).toEqual([]);
+
+    const p2p = `  - { name: nas, type: p2p, local: "127.0.0.1:9", secret: "correct horse battery staple" }\n`;
+    await writeFile(clientFile, clientYaml(controlPort, adminPort, join(dir.path, 'client-state'), tcp + p2p));
+    client.child.kill('SIGHUP');
+    await until(tunnelsOnline(['web', 'nas']), `p2p tunnel online; client stderr: ${client.stderr()}`);
+    expect((await nativeP2p()).length).toBeGreaterThan(0);
   }, 60_000);
 
   it('status without a running client says so and exits 1', async () => {

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryReclaimPolicy, type HeapReading } from './memory-reclaim.js';
+
+const MB = 1024 * 1024;
+const at = (now: number, heapMB: number, externalMB = 0): HeapReading => ({ now, heapUsed: heapMB * MB, external: externalMB * MB });
+
+describe('MemoryReclaimPolicy', () => {
+  it('collects once a process that grew by a burst has gone quiet', () => {
+    const p = new MemoryReclaimPolicy(at(0, 15, 1));
+    expect(p.sample(at(5_000, 40, 60))).toBe(false); // the burst: growing fast
+    expect(p.sample(at(10_000, 63, 150))).toBe(false); // still growing
+    expect(p.sample(at(15_000, 63, 150))).toBe(true); // unchanged since: quiet, 197 MB above the low
+  });
+
+  it('does not collect while the footprint keeps moving (a busy process: V8 collects as it allocates)', () => {
+    const p = new MemoryReclaimPolicy(at(0, 15));
+    let heap = 15;
+    for (let t = 5_000; t <= 120_000; t += 5_000) {
+      heap = heap === 15 ? 60 : 15; // allocation and V8's own collections
+      expect(p.sample(at(t, heap, 40))).toBe(false);
+    }
+  });
+
+  it('does not collect when the growth is small', () => {
+    const p = new MemoryReclaimPolicy(at(0, 15, 1));
+    expect(p.sample(at(40_000, 25, 5))).toBe(false);
+    expect(p.sample(at(45_000, 25, 5))).toBe(false);
+  });
+
+  it('does not collect again for memory that is really in use (the low point restarts after a collection)', () => {
+    const p = new MemoryReclaimPolicy(at(0, 15));
+    expect(p.sample(at(30_000, 50))).toBe(false); // grown, not yet known to be quiet
+    expect(p.sample(at(35_000, 50))).toBe(true);
+    p.collected(at(35_000, 48)); // 1000 idle connections stay open: little was garbage
+    for (let t = 40_000; t <= 300_000; t += 5_000) expect(p.sample(at(t, 48))).toBe(false);
+  });
+
+  it('waits the minimum interval between collections', () => {
+    const p = new MemoryReclaimPolicy(at(0, 15), { minIntervalMs: 30_000 });
+    expect(p.sample(at(5_000, 60))).toBe(false);
+    expect(p.sample(at(10_000, 60))).toBe(true); // the first: as soon as it is quiet
+    p.collected(at(10_000, 15));
+    expect(p.sample(at(15_000, 60))).toBe(false);
+    expect(p.sample(at(20_000, 60))).toBe(false); // quiet and grown, but only 10 s after the last
+    expect(p.sample(at(40_000, 60))).toBe(true);
+  });
+
+  it("V8's own collections lower the low point", () => {
+    const p = new MemoryReclaimPolicy(at(0, 40), { minGarbageBytes: 16 * MB });
+    expect(p.sample(at(5_000, 20))).toBe(false); // V8 collected on its own
+    expect(p.sample(at(10_000, 45))).toBe(false); // moving
+    expect(p.sample(at(15_000, 45))).toBe(true); // 25 MB above the low of 20, quiet
+  });
+
+  it('rejects nonsense options', () => {
+    expect(() => new MemoryReclaimPolicy(at(0, 1), { quietBytes: -1 })).toThrow(RangeError);
+    expect(() => new MemoryReclaimPolicy(at(0, 1), { minIntervalMs: Number.NaN })).toThrow(RangeError);
+  });
+});
