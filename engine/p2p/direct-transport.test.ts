@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import UDX, { type UdxSocket } from 'udx-native';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PunchedPath } from './direct-path.js';
-import { DirectTransport } from './direct-transport.js';
+import { DirectTransport, MAX_DATAGRAM_BYTES } from './direct-transport.js';
 
 const NAT = { mapping: 'endpoint-independent', filtering: 'endpoint-independent', portAllocation: 'preserved' } as const;
 const udx = new UDX();
@@ -134,4 +134,31 @@ describe('direct transport over a punched path (udx + Noise)', () => {
     const { started } = await transports(['tunnel secret', 'not the secret']);
     expect(started).toEqual([false, false]);
   }, 15_000);
+
+  it('carries datagrams both ways with their boundaries, counts them, and drops (and counts) one too large for a packet', async () => {
+    const { a, b } = await transports();
+    const atB: Buffer[] = [];
+    const atA: Buffer[] = [];
+    b.on('datagram', (d: Buffer) => {
+      atB.push(Buffer.from(d));
+      b.sendDatagram(Buffer.concat([Buffer.from('re:'), d.subarray(0, MAX_DATAGRAM_BYTES - 3)]));
+    });
+    a.on('datagram', (d: Buffer) => atA.push(Buffer.from(d)));
+    const sent = [1, 2, 100, 999, 1200, MAX_DATAGRAM_BYTES].map((n) => randomBytes(n));
+    for (const d of sent) {
+      expect(a.sendDatagram(d)).toBe(true);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(a.sendDatagram(Buffer.alloc(MAX_DATAGRAM_BYTES + 1))).toBe(false);
+    const deadline = Date.now() + 3_000;
+    while (atA.length < sent.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    // loopback loses nothing; the order may differ in principle (unordered), so compare as sets
+    const hex = (l: Buffer[]) => l.map((x) => x.toString('hex')).sort();
+    expect(hex(atB)).toEqual(hex(sent));
+    expect(hex(atA)).toEqual(hex(sent.map((d) => Buffer.concat([Buffer.from('re:'), d.subarray(0, MAX_DATAGRAM_BYTES - 3)]))));
+    expect(a.counters).toMatchObject({ datagramsOut: sent.length, datagramsIn: sent.length, datagramsDropped: 1 });
+    expect(b.counters).toMatchObject({ datagramsOut: sent.length, datagramsIn: sent.length, datagramsDropped: 0 });
+    a.close('test over');
+    expect(a.sendDatagram(Buffer.from('late'))).toBe(false);
+  });
 });
