@@ -12,7 +12,7 @@ import type { FramedConnection } from '../io/framed-connection.js';
 import { TrustStore } from '../io/trust-store.js';
 import type { Clock } from '../shared/clock.js';
 import { resetStream } from '../io/splice.js';
-import type { ClientConfig, TunnelConfig, VisitorConfig } from '../shared/config/client-config.js';
+import type { ClientConfig, TunnelConfig, TunnelConfigOf, VisitorConfig } from '../shared/config/client-config.js';
 import { parseHostPort } from '../shared/net/address.js';
 import type { Message } from '../shared/protocol/messages.js';
 import type { ClientStatus, TunnelStatus } from '../shared/types/status.js';
@@ -24,6 +24,7 @@ import { clientTunnelFor } from './tunnels/registry.js';
 import { DirectRoute } from './p2p/direct-route.js';
 import { DirectTransport } from './p2p/direct-transport.js';
 import { P2pManager, UNKNOWN_NAT } from './p2p/p2p-manager.js';
+import { serveDirectDatagrams } from './p2p/udp-serving.js';
 import type { PunchedPath } from './p2p/direct-path.js';
 import { discoverNat } from './stun/nat-discovery.js';
 import { Visitor } from './visitor.js';
@@ -131,7 +132,11 @@ export class Engine {
       const transport = new DirectTransport(path, tunnel.config.secret, udx);
       serving.transports.add(transport);
       transport.once('close', () => serving.transports.delete(transport));
-      transport.on('stream', (stream: Duplex) => void this.serveDirectStream(name, stream, serving.direct));
+      if (tunnel.config.protocol === 'udp') {
+        // a udp tunnel takes datagrams only; a stream opened to it is refused
+        transport.on('stream', (stream: Duplex) => resetStream(stream));
+        serveDirectDatagrams(transport, tunnel as ClientTunnel<TunnelConfigOf<'p2p'>>, serving.direct, this.logger);
+      } else transport.on('stream', (stream: Duplex) => void this.serveDirectStream(name, stream, serving.direct));
       void transport.start();
     });
   }
@@ -256,6 +261,7 @@ export class Engine {
       token: () => this.config.token,
       sessionId: () => this.control.sessionId,
       logger: this.logger,
+      clock: this.clock,
       peerAlive: () => this.control.peerAlive(),
       ...(cfg.type === 'p2p'
         ? {
