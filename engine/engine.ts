@@ -59,7 +59,7 @@ export class Engine {
   private natReport: Promise<P2pNatReport> | undefined;
   private readonly servedP2p = new Set<string>();
   /** Serving side: direct paths per p2p tunnel, and what they carried. */
-  private readonly p2pServing = new Map<string, { transports: Set<DirectTransport>; direct: PathCounters }>();
+  private readonly p2pServing = new Map<string, { transports: Set<DirectTransport>; direct: PathCounters; datagramsDropped: number }>();
 
   constructor(config: ClientConfig, options: EngineOptions) {
     this.config = config;
@@ -124,7 +124,7 @@ export class Engine {
     if (this.servedP2p.has(name)) return;
     this.servedP2p.add(name);
     const { manager, udx } = this.p2p();
-    const serving = { transports: new Set<DirectTransport>(), direct: { bytesIn: 0, bytesOut: 0, connections: 0 } };
+    const serving = { transports: new Set<DirectTransport>(), direct: { bytesIn: 0, bytesOut: 0, connections: 0 }, datagramsDropped: 0 };
     this.p2pServing.set(name, serving);
     manager.onPath(name, (path: PunchedPath) => {
       const tunnel = this.tunnels.get(name);
@@ -135,7 +135,7 @@ export class Engine {
       if (tunnel.config.protocol === 'udp') {
         // a udp tunnel takes datagrams only; a stream opened to it is refused
         transport.on('stream', (stream: Duplex) => resetStream(stream));
-        serveDirectDatagrams(transport, tunnel as ClientTunnel<TunnelConfigOf<'p2p'>>, serving.direct, this.logger);
+        serveDirectDatagrams(transport, tunnel as ClientTunnel<TunnelConfigOf<'p2p'>>, serving.direct, this.logger, () => serving.datagramsDropped++);
       } else transport.on('stream', (stream: Duplex) => void this.serveDirectStream(name, stream, serving.direct));
       void transport.start();
     });
@@ -172,6 +172,8 @@ export class Engine {
     if (!serving || !this.p2pState) return undefined;
     const attempts = [...this.p2pState.manager.attempts(name)];
     const live = [...serving.transports].find((t) => !t.closed);
+    const cfg = this.tunnels.get(name)?.config;
+    const udp = cfg?.type === 'p2p' && cfg.protocol === 'udp';
     const p = live?.path;
     return {
       path: live ? 'direct' : attempts.length === 0 ? 'connecting' : 'relay',
@@ -179,6 +181,7 @@ export class Engine {
       attempts,
       direct: { ...serving.direct },
       relay,
+      ...(udp ? { datagramsDropped: serving.datagramsDropped } : {}),
     };
   }
 

@@ -216,7 +216,7 @@ export class Visitor {
       type: this.config.type,
       state: this.state,
       ...(this.error !== undefined ? { error: this.error } : {}),
-      ...(this.deps.direct ? { p2p: this.deps.direct.status(this.relay) } : {}),
+      ...(this.deps.direct ? { p2p: { ...this.deps.direct.status(this.relay), ...(this.udp ? { datagramsDropped: this.udp.dropped } : {}) } } : {}),
       ...this.stats.snapshot(),
     };
   }

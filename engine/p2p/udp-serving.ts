@@ -32,7 +32,7 @@ export function idleMsOf(tunnel: P2pTunnel): number {
 }
 
 /** Serves one direct path's datagrams until the path closes. */
-export function serveDirectDatagrams(transport: DirectTransport, tunnel: P2pTunnel, counters: PathCounters, logger: Logger): void {
+export function serveDirectDatagrams(transport: DirectTransport, tunnel: P2pTunnel, counters: PathCounters, logger: Logger, onDrop: () => void = () => {}): void {
   let badFrames = 0;
   const sessions = new LocalUdpSessions({
     local: tunnel.config.local,
@@ -47,9 +47,9 @@ export function serveDirectDatagrams(transport: DirectTransport, tunnel: P2pTunn
     onReply: (key, reply) => {
       if (reply.length > MAX_DIRECT_PAYLOAD) {
         logger.debug({ tunnel: tunnel.name, bytes: reply.length }, `reply larger than the direct path carries (${MAX_DIRECT_PAYLOAD} bytes) dropped`);
-        return;
+        return onDrop();
       }
-      if (!transport.sendDatagram(encodeDirectFrame({ kind: 'data', session: Number(key), payload: reply }))) return;
+      if (!transport.sendDatagram(encodeDirectFrame({ kind: 'data', session: Number(key), payload: reply }))) return onDrop();
       tunnel.stats.bytesOut += reply.length;
       counters.bytesOut += reply.length;
     },

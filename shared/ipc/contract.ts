@@ -41,6 +41,7 @@ export const P2pStatusSchema = z.object({
   ),
   direct: pathCounters,
   relay: pathCounters,
+  datagramsDropped: z.number().int().nonnegative().optional(),
 });
 
 export const TunnelStatusSchema = z.object({

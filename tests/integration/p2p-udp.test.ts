@@ -91,7 +91,7 @@ async function twoUsersAtOnce(port: number, perUser = 50): Promise<{ a: string[]
 const sum = (list: Buffer[]) => list.reduce((n, d) => n + d.length, 0);
 
 describe('p2p udp tunnel and visitor', () => {
-  async function setupDirect() {
+  async function setupDirect(visitorExtra: Record<string, unknown> = {}) {
     const echo = await udpEchoServer();
     cleanup.push(echo.close);
     const server = await startServer({ stun: { listen: '127.0.0.1:0', tlsListen: false } });
@@ -100,7 +100,7 @@ describe('p2p udp tunnel and visitor', () => {
     cleanup.push(() => owner.stop());
     await waitFor(() => tunnelOf(owner, 'game').state === 'online', 'tunnel online');
     const bind = await freeUdpPort();
-    const visitor = await startClient(server, { visitors: [{ name: 'to-game', type: 'p2p', protocol: 'udp', tunnel: 'game', secret: SECRET, bind: `127.0.0.1:${bind}` }] });
+    const visitor = await startClient(server, { visitors: [{ name: 'to-game', type: 'p2p', protocol: 'udp', tunnel: 'game', secret: SECRET, bind: `127.0.0.1:${bind}`, ...visitorExtra }] });
     cleanup.push(() => visitor.stop());
     await waitFor(() => visitor.status().state === 'online' && visitorOf(visitor, 'to-game').state === 'online', 'visitor online');
     await waitFor(() => visitorOf(visitor, 'to-game').p2p?.path === 'direct', 'a direct path', 15_000);
@@ -126,6 +126,28 @@ describe('p2p udp tunnel and visitor', () => {
     expect(t.p2p!.direct).toEqual({ connections: 1, bytesIn: bytes, bytesOut: bytes });
     expect(t.p2p!.relay).toEqual({ connections: 0, bytesIn: 0, bytesOut: 0 });
     expect(server.snapshot().clients.flatMap((c) => c.tunnels).find((x) => x.name === 'game')).toMatchObject({ bytesIn: 0, bytesOut: 0 });
+    expect(v.p2p!.datagramsDropped).toBe(0);
+    expect(t.p2p!.datagramsDropped).toBe(0);
+
+    // larger than the direct path carries: dropped at the visitor (and counted), never sent; the next one goes through
+    user.send(Buffer.alloc(1401, 1), bind, '127.0.0.1');
+    const [after] = await echoEach(user, bind, [Buffer.from('after the big one')]);
+    expect(after!.toString()).toBe('after the big one');
+    expect(visitorOf(visitor, 'to-game').p2p!.datagramsDropped).toBe(1);
+  }, 40_000);
+
+  it("a session idle for the visitor's idleTimeout ends on both sides (the serving side is told), and the user's next datagram starts a new one", async () => {
+    const { visitor, owner, bind } = await setupDirect({ idleTimeout: 0.5 });
+    const user = await userSocket();
+    await echoEach(user, bind, [Buffer.from('one')]);
+    expect(tunnelOf(owner, 'game').activeConnections).toBe(1);
+    // the tunnel's own idleTimeout is the default 60 s: it closes at once because the visitor says so
+    await waitFor(() => tunnelOf(owner, 'game').activeConnections === 0, 'the serving side closed the session', 5_000);
+    expect(visitorOf(visitor, 'to-game').activeConnections).toBe(0);
+    const [again] = await echoEach(user, bind, [Buffer.from('two')]);
+    expect(again!.toString()).toBe('two');
+    expect(visitorOf(visitor, 'to-game')).toMatchObject({ activeConnections: 1, totalConnections: 2 });
+    expect(tunnelOf(owner, 'game')).toMatchObject({ activeConnections: 1, totalConnections: 2 });
   }, 40_000);
 
   it('two user sockets at once each get only their own replies (one session per user address)', async () => {
