@@ -132,11 +132,21 @@ export class Engine {
       const transport = new DirectTransport(path, tunnel.config.secret, udx);
       serving.transports.add(transport);
       transport.once('close', () => serving.transports.delete(transport));
-      if (tunnel.config.protocol === 'udp') {
+      // a visitor whose protocol differs from the tunnel's gets nothing through: say why, once per path
+      const protocol = tunnel.config.protocol;
+      let warned = false;
+      const mismatch = (what: string) => {
+        if (!warned) this.logger.warn({ tunnel: name, protocol }, `a visitor sends ${what} to this p2p tunnel with protocol ${protocol}: set the same protocol on both sides`);
+        warned = true;
+      };
+      if (protocol === 'udp') {
         // a udp tunnel takes datagrams only; a stream opened to it is refused
-        transport.on('stream', (stream: Duplex) => resetStream(stream));
+        transport.on('stream', (stream: Duplex) => (mismatch('TCP connections'), resetStream(stream)));
         serveDirectDatagrams(transport, tunnel as ClientTunnel<TunnelConfigOf<'p2p'>>, serving.direct, this.logger, () => serving.datagramsDropped++);
-      } else transport.on('stream', (stream: Duplex) => void this.serveDirectStream(name, stream, serving.direct));
+      } else {
+        transport.on('stream', (stream: Duplex) => void this.serveDirectStream(name, stream, serving.direct));
+        transport.on('datagram', () => mismatch('UDP datagrams'));
+      }
       void transport.start();
     });
   }
