@@ -8,7 +8,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
-import { DeadlineTimer } from '../../io/deadline-timer.js';
+import { DeadlineTimer, type TimerFunctions } from '../../io/deadline-timer.js';
 import type { Clock } from '../../shared/clock.js';
 import { parseHostPort } from '../../shared/net/address.js';
 import { UdpSessionTable } from '../../shared/udp-session-table.js';
@@ -25,6 +25,8 @@ export interface LocalUdpSessionsOptions {
   readonly onOpen?: (key: string) => void;
   readonly onClose?: (key: string) => void;
   readonly maxSessions?: number;
+  /** The expiry timer's setTimeout/clearTimeout (default Node's, unref'd); tests pass a fake. */
+  readonly timers?: TimerFunctions;
 }
 
 interface Session {
@@ -55,6 +57,7 @@ export class LocalUdpSessions {
         },
       },
       () => opts.clock.now(),
+      ...(opts.timers ? [opts.timers] : []),
     );
   }
 
