@@ -150,6 +150,56 @@ describe('p2p udp tunnel and visitor', () => {
     expect(tunnelOf(owner, 'game')).toMatchObject({ activeConnections: 1, totalConnections: 2 });
   }, 40_000);
 
+  it('when the direct path dies, the user keeps going: the next datagram starts a new session (relay, or the re-punched path)', async () => {
+    const echo = await udpEchoServer();
+    cleanup.push(echo.close);
+    const server = await startServer({ stun: { listen: '127.0.0.1:0', tlsListen: false } });
+    cleanup.push(() => server.stop());
+    const tunnels = [{ name: 'game', type: 'p2p' as const, protocol: 'udp' as const, local: `127.0.0.1:${echo.port}`, secret: SECRET }];
+    const first = await startClient(server, { clientId: 'game-host', tunnels });
+    cleanup.push(() => first.stop());
+    await waitFor(() => tunnelOf(first, 'game').state === 'online', 'tunnel online');
+    const bind = await freeUdpPort();
+    const visitor = await startClient(server, { visitors: [{ name: 'to-game', type: 'p2p', protocol: 'udp', tunnel: 'game', secret: SECRET, bind: `127.0.0.1:${bind}` }] });
+    cleanup.push(() => visitor.stop());
+    await waitFor(() => visitorOf(visitor, 'to-game').p2p?.path === 'direct', 'a direct path', 15_000);
+    const user = await userSocket();
+    await echoEach(user, bind, [Buffer.from('before')]);
+    // the serving machine restarts: its direct path closes, and it logs in again
+    await first.stop();
+    await waitFor(() => visitorOf(visitor, 'to-game').p2p?.path !== 'direct', 'the visitor notices the path is gone', 5_000);
+    const second = await startClient(server, { clientId: 'game-host', tunnels });
+    cleanup.push(() => second.stop());
+    await waitFor(() => tunnelOf(second, 'game').state === 'online', 'tunnel online again');
+    const [after] = await echoEach(user, bind, [Buffer.from('after')]);
+    expect(after!.toString()).toBe('after');
+    const v = visitorOf(visitor, 'to-game');
+    expect(v.totalConnections).toBe(2);
+    expect(v.p2p!.direct.connections + v.p2p!.relay.connections).toBe(2);
+  }, 40_000);
+
+  it('fallback none: without a direct path the datagrams are dropped and counted, never relayed', async () => {
+    const echo = await udpEchoServer();
+    cleanup.push(echo.close);
+    const server = await startServer({ stun: { listen: '127.0.0.1:0', tlsListen: false } });
+    cleanup.push(() => server.stop());
+    const bind = await freeUdpPort();
+    // one client serving and visiting: the server refuses its offers (see the fallback test)
+    const both = await startClient(server, {
+      tunnels: [{ name: 'game', type: 'p2p', protocol: 'udp', local: `127.0.0.1:${echo.port}`, secret: SECRET }],
+      visitors: [{ name: 'to-game', type: 'p2p', protocol: 'udp', tunnel: 'game', secret: SECRET, bind: `127.0.0.1:${bind}`, fallback: 'none', fallbackTimeout: 0.2 }],
+    });
+    cleanup.push(() => both.stop());
+    await waitFor(() => visitorOf(both, 'to-game').p2p?.attempts.some((a) => a.outcome === 'failed'), 'a refused attempt');
+    const user = await userSocket();
+    for (const d of ['one', 'two', 'three']) user.send(d, bind, '127.0.0.1');
+    await waitFor(() => visitorOf(both, 'to-game').p2p!.datagramsDropped === 3, 'three datagrams dropped', 5_000);
+    const s = visitorOf(both, 'to-game').p2p!;
+    expect(s.relay).toEqual({ connections: 0, bytesIn: 0, bytesOut: 0 });
+    expect(s.direct.connections).toBe(0);
+    expect(tunnelOf(both, 'game').totalConnections).toBe(0);
+  }, 40_000);
+
   it('two user sockets at once each get only their own replies (one session per user address)', async () => {
     const { visitor, owner, bind } = await setupDirect();
     const { a, b } = await twoUsersAtOnce(bind);
