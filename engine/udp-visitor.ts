@@ -72,6 +72,8 @@ export class UdpVisitorPort {
   private readonly seenTransports = new WeakSet<DirectTransport>();
   private nextId = 1;
   private closed = false;
+  /** Why the last session could not get a path, logged once until a session gets one again. */
+  private lastFailure: string | undefined;
   /** Datagrams dropped: queue full, too large for the direct path, relay backed up, or no path (fallback none). */
   dropped = 0;
 
@@ -188,6 +190,7 @@ export class UdpVisitorPort {
     const transport = direct ? await direct.get(this.opts.fallbackTimeoutMs) : undefined;
     if (s.path === 'closed') return;
     if (transport && !transport.closed) {
+      this.lastFailure = undefined;
       this.watch(transport);
       s.transport = transport;
       s.path = 'direct';
@@ -197,7 +200,7 @@ export class UdpVisitorPort {
       return this.flush(s);
     }
     if (direct && this.opts.fallback === 'none') {
-      this.opts.logger.warn({ visitor: this.opts.name }, 'no direct path within the fallback timeout and fallback is none: datagrams dropped');
+      this.failed('no direct path within the fallback timeout and fallback is none: datagrams dropped');
       this.dropped += s.queue.length;
       return this.endSession(s);
     }
@@ -207,11 +210,12 @@ export class UdpVisitorPort {
       relay = await this.opts.openRelay();
     } catch (err) {
       this.opts.onRelayResult?.((err as Error).message);
-      this.opts.logger.warn({ visitor: this.opts.name, reason: (err as Error).message }, 'visitor relay refused; datagrams dropped');
+      this.failed(`the relay refused the session (${(err as Error).message}): datagrams dropped`);
       this.dropped += s.queue.length;
       return this.endSession(s);
     }
     this.opts.onRelayResult?.(undefined);
+    this.lastFailure = undefined;
     if ((s.path as Session['path']) === 'closed') {
       relay.destroy();
       return;
@@ -229,7 +233,7 @@ export class UdpVisitorPort {
         this.opts.logger.warn({ visitor: this.opts.name, err: (err as Error).message }, 'relay stream is not speaking datagram framing; session closed');
         return this.endSession(s);
       }
-      this.sessions.get(s.key, this.opts.clock.now());
+      this.touch(s);
       for (const d of datagrams) this.toUser(s, d, this.opts.relay);
     });
     relay.on('error', () => this.endSession(s));
@@ -255,12 +259,23 @@ export class UdpVisitorPort {
       const s = this.byId.get(frame.session);
       if (!s || s.transport !== transport || s.path !== 'direct') return;
       if (frame.kind === 'close') return this.endSession(s);
-      this.sessions.get(s.key, this.opts.clock.now());
+      this.touch(s);
       this.toUser(s, frame.payload, this.opts.direct!.directCounters);
     });
     transport.once('close', () => {
       for (const s of [...this.byId.values()]) if (s.transport === transport) this.endSession(s);
     });
+  }
+
+  /** A reply counts as use of its session (if it is still the one for its address). */
+  private touch(s: Session): void {
+    if (this.sessions.peek(s.key) === s) this.sessions.get(s.key, this.opts.clock.now());
+  }
+
+  /** Logs why a session got no path, once per reason until one gets a path (a user sending steadily would repeat it every fallbackTimeout). */
+  private failed(reason: string): void {
+    if (reason !== this.lastFailure) this.opts.logger.warn({ visitor: this.opts.name }, reason);
+    this.lastFailure = reason;
   }
 
   private toUser(s: Session, data: Uint8Array, path: PathCounters): void {
