@@ -134,6 +134,9 @@ describe('p2p udp tunnel and visitor', () => {
     const [after] = await echoEach(user, bind, [Buffer.from('after the big one')]);
     expect(after!.toString()).toBe('after the big one');
     expect(visitorOf(visitor, 'to-game').p2p!.datagramsDropped).toBe(1);
+    // and an empty datagram is a datagram too
+    const [empty] = await echoEach(user, bind, [Buffer.alloc(0)]);
+    expect(empty!.length).toBe(0);
   }, 40_000);
 
   it("a session idle for the visitor's idleTimeout ends on both sides (the serving side is told), and the user's next datagram starts a new one", async () => {
@@ -148,6 +151,28 @@ describe('p2p udp tunnel and visitor', () => {
     expect(again!.toString()).toBe('two');
     expect(visitorOf(visitor, 'to-game')).toMatchObject({ activeConnections: 1, totalConnections: 2 });
     expect(tunnelOf(owner, 'game')).toMatchObject({ activeConnections: 1, totalConnections: 2 });
+  }, 40_000);
+
+  it('on the relay too, an idle session ends on both sides: the relay stream closes and the serving side frees its socket', async () => {
+    const echo = await udpEchoServer();
+    cleanup.push(echo.close);
+    const server = await startServer({ stun: { listen: '127.0.0.1:0', tlsListen: false } });
+    cleanup.push(() => server.stop());
+    const bind = await freeUdpPort();
+    // one client serving and visiting: the server refuses its offers (see the fallback test)
+    const both = await startClient(server, {
+      tunnels: [{ name: 'game', type: 'p2p', protocol: 'udp', local: `127.0.0.1:${echo.port}`, secret: SECRET }],
+      visitors: [{ name: 'to-game', type: 'p2p', protocol: 'udp', tunnel: 'game', secret: SECRET, bind: `127.0.0.1:${bind}`, fallbackTimeout: 0.2, idleTimeout: 0.5 }],
+    });
+    cleanup.push(() => both.stop());
+    await waitFor(() => visitorOf(both, 'to-game').p2p?.attempts.some((a) => a.outcome === 'failed'), 'a refused attempt');
+    const user = await userSocket();
+    await echoEach(user, bind, [Buffer.from('one')]);
+    expect(tunnelOf(both, 'game').activeConnections).toBe(1);
+    await waitFor(() => tunnelOf(both, 'game').activeConnections === 0 && visitorOf(both, 'to-game').activeConnections === 0, 'both sides closed the session', 5_000);
+    const [again] = await echoEach(user, bind, [Buffer.from('two')]);
+    expect(again!.toString()).toBe('two');
+    expect(visitorOf(both, 'to-game').p2p!.relay.connections).toBe(2);
   }, 40_000);
 
   it('when the direct path dies, the user keeps going: the next datagram starts a new session (relay, or the re-punched path)', async () => {
