@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import type { Duplex } from 'node:stream';
 import UDX, { type UdxSocket } from 'udx-native';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -160,5 +161,35 @@ describe('direct transport over a punched path (udx + Noise)', () => {
     expect(b.counters).toMatchObject({ datagramsOut: sent.length, datagramsIn: sent.length, datagramsDropped: 0 });
     a.close('test over');
     expect(a.sendDatagram(Buffer.from('late'))).toBe(false);
+  });
+
+  it('datagrams are encrypted on the wire: a recorder between the peers never sees the plaintext', async () => {
+    // A UDP forwarder between the two udx sockets, recording every packet either way.
+    const { offerer, answerer } = handMadePaths();
+    const proxy = createSocket('udp4');
+    await new Promise<void>((r) => proxy.bind(0, '127.0.0.1', () => r()));
+    cleanup.push(() => void proxy.close());
+    const packets: Buffer[] = [];
+    proxy.on('message', (m, from) => {
+      packets.push(Buffer.from(m));
+      const to = from.port === offerer.local.port ? answerer.local.port : offerer.local.port;
+      proxy.send(m, to, '127.0.0.1');
+    });
+    const via = { ip: '127.0.0.1', port: proxy.address().port };
+    const a = new DirectTransport({ ...offerer, remote: via }, 'tunnel secret', udx);
+    const b = new DirectTransport({ ...answerer, remote: via }, 'tunnel secret', udx);
+    cleanup.push(() => a.close('test over'), () => b.close('test over'));
+    expect(await Promise.all([a.start(), b.start()])).toEqual([true, true]);
+    const secret = Buffer.from('the plaintext of a user datagram, easy to spot on the wire');
+    const got = new Promise<Buffer>((resolve, reject) => {
+      b.once('datagram', resolve);
+      setTimeout(() => reject(new Error('the datagram did not arrive')), 3_000).unref();
+    });
+    packets.length = 0;
+    a.sendDatagram(secret);
+    expect((await got).equals(secret)).toBe(true);
+    expect(packets.length).toBeGreaterThan(0);
+    expect(packets.some((p) => p.length >= secret.length + 24)).toBe(true); // a nonce and a MAC around it
+    expect(packets.some((p) => p.includes(secret.subarray(0, 16)))).toBe(false);
   });
 });
