@@ -163,7 +163,7 @@ describe('direct transport over a punched path (udx + Noise)', () => {
     expect(a.sendDatagram(Buffer.from('late'))).toBe(false);
   });
 
-  it('datagrams are encrypted on the wire: a recorder between the peers never sees the plaintext', async () => {
+  it('datagrams are encrypted on the wire and cannot be replayed: a recorder between the peers never sees the plaintext, and what it sends again is not delivered', async () => {
     // A UDP forwarder between the two udx sockets, recording every packet either way.
     const { offerer, answerer } = handMadePaths();
     const proxy = createSocket('udp4');
@@ -191,5 +191,16 @@ describe('direct transport over a punched path (udx + Noise)', () => {
     expect(packets.length).toBeGreaterThan(0);
     expect(packets.some((p) => p.length >= secret.length + 24)).toBe(true); // a nonce and a MAC around it
     expect(packets.some((p) => p.includes(secret.subarray(0, 16)))).toBe(false);
+
+    // the recorder sends everything it saw from the offerer again: the datagram is not delivered twice
+    const delivered: string[] = [];
+    b.on('datagram', (d: Buffer) => delivered.push(d.toString()));
+    // (sent before "after" even reaches the recorder, so they arrive first on loopback)
+    for (const p of packets.splice(0)) proxy.send(p, answerer.local.port, '127.0.0.1');
+    const after = new Promise<void>((resolve) => b.on('datagram', (d: Buffer) => d.toString() === 'after' && resolve()));
+    a.sendDatagram(Buffer.from('after'));
+    await after;
+    expect(delivered).toEqual(['after']);
+    expect(b.counters.datagramsRejected).toBeGreaterThanOrEqual(1);
   });
 });

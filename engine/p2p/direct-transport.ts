@@ -14,8 +14,11 @@
  * Datagrams (UDP services): encrypted, unordered, unreliable messages on the control stream
  * (secret-stream's trySend: a nonce and a MAC per message, keys from the same handshake, over
  * udx's stream messages, one UDP packet each). sendDatagram() out, 'datagram' events in; what is
- * in them is the caller's (shared/p2p/datagram-frame.ts). Nothing is queued: a datagram sent
- * while there is no path, or one too large for one packet, is dropped and counted.
+ * in them is the caller's (shared/p2p/datagram-frame.ts). Inside the encryption each datagram
+ * starts with an 8-byte sequence number, checked against a sliding window (shared/p2p/replay-window.ts,
+ * RFC 4303 §3.4.3), because secret-stream's messages have no replay check of their own: a recorded
+ * datagram sent again is dropped and counted. Nothing is queued: a datagram sent while there is no
+ * path, or one too large for one packet, is dropped and counted.
  *
  * Close semantics as on the relay (issue 8): end() is a FIN on the other side; a destroyed stream
  * resets the other side's (udx ECONNRESET); a lost path resets every stream in flight.
@@ -28,6 +31,7 @@ import type { UdxStream } from 'udx-native';
 import { nodeDuplexOf, type StreamxDuplex } from '../../io/streamx-duplex.js';
 import { nodeStunCrypto } from '../../io/stun-crypto.js';
 import { DIRECT_HEADER_LENGTH, MAX_DIRECT_PAYLOAD } from '../../shared/p2p/datagram-frame.js';
+import { ReplayWindow } from '../../shared/p2p/replay-window.js';
 import type { PunchedPath } from './direct-path.js';
 import { noiseSeeds } from './noise-keys.js';
 import { controlIds, UdxIdAllocator } from './udx-ids.js';
@@ -56,7 +60,12 @@ export interface DirectTransportCounters {
   datagramsOut: number;
   /** Datagrams not sent: no path (yet, or any more) or larger than MAX_DATAGRAM_BYTES. */
   datagramsDropped: number;
+  /** Datagrams received that decrypted but were replays (or too old for the window, or too short). */
+  datagramsRejected: number;
 }
+
+/** The sequence number in front of each datagram, inside the encryption. */
+const SEQ_BYTES = 8;
 
 /** The largest message sendDatagram() takes (udx drops larger ones; 1500-byte frames hold this with all headers). */
 export const MAX_DATAGRAM_BYTES = DIRECT_HEADER_LENGTH + MAX_DIRECT_PAYLOAD;
@@ -69,7 +78,9 @@ interface PendingOpen {
 }
 
 export class DirectTransport extends EventEmitter {
-  readonly counters: DirectTransportCounters = { bytesIn: 0, bytesOut: 0, streams: 0, refusedStreams: 0, datagramsIn: 0, datagramsOut: 0, datagramsDropped: 0 };
+  readonly counters: DirectTransportCounters = { bytesIn: 0, bytesOut: 0, streams: 0, refusedStreams: 0, datagramsIn: 0, datagramsOut: 0, datagramsDropped: 0, datagramsRejected: 0 };
+  private nextSeq = 0;
+  private readonly replay = new ReplayWindow();
   private datagramsReady = false;
   private readonly own: KeyPair;
   private readonly peerKey: Buffer;
@@ -132,8 +143,13 @@ export class DirectTransport extends EventEmitter {
     control.on('message', (msg: Buffer) => {
       // only once the peer is known to be this session's (secret-stream decrypts before that)
       if (!this.datagramsReady || this.closed) return;
+      const seq = msg.length >= SEQ_BYTES ? msg.readUInt32BE(0) * 2 ** 32 + msg.readUInt32BE(4) : -1;
+      if (!this.replay.check(seq)) {
+        this.counters.datagramsRejected++;
+        return;
+      }
       this.counters.datagramsIn++;
-      this.emit('datagram', msg);
+      this.emit('datagram', msg.subarray(SEQ_BYTES));
     });
     const opened = await withTimeout(control.opened, HANDSHAKE_TIMEOUT_MS);
     if (!opened || !this.checkPeer(control)) {
@@ -153,7 +169,12 @@ export class DirectTransport extends EventEmitter {
       this.counters.datagramsDropped++;
       return false;
     }
-    this.control.trySend(data);
+    const seq = this.nextSeq++;
+    const plain = Buffer.allocUnsafe(SEQ_BYTES + data.length);
+    plain.writeUInt32BE(Math.floor(seq / 2 ** 32), 0);
+    plain.writeUInt32BE(seq >>> 0, 4);
+    plain.set(data, SEQ_BYTES);
+    this.control.trySend(plain);
     this.counters.datagramsOut++;
     return true;
   }

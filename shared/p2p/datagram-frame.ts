@@ -20,8 +20,9 @@
 export const MAX_UDP_PAYLOAD = 65_507;
 /**
  * The largest payload the direct path carries in one message: one 1500-byte Ethernet frame holds
- * it with IPv4 + UDP (28), udx's header (20), secret-stream's nonce and MAC (24) and this frame's
- * header (5), so a datagram is never fragmented on the way. Larger datagrams are dropped (counted).
+ * it with IPv4 + UDP (28), udx's header (20), secret-stream's nonce and MAC (24), the transport's
+ * anti-replay sequence number (8) and this frame's header (5): 1485 bytes, so a datagram is never
+ * fragmented on the way. Larger datagrams are dropped (counted).
  */
 export const MAX_DIRECT_PAYLOAD = 1_400;
 export const DIRECT_HEADER_LENGTH = 5;
