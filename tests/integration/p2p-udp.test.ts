@@ -236,7 +236,7 @@ describe('p2p udp tunnel and visitor', () => {
     expect(tunnelOf(owner, 'game')).toMatchObject({ activeConnections: 2, totalConnections: 2 });
   }, 40_000);
 
-  it('fallback: with the offer refused, datagrams go through the relay intact, one relay stream per user, and the status says relay and why', async () => {
+  it.each([true, false])('fallback (mux: %s): with the offer refused, datagrams go through the relay intact, one relay stream per user, and the status says relay and why', async (mux) => {
     const echo = await udpEchoServer();
     cleanup.push(echo.close);
     const server = await startServer({ stun: { listen: '127.0.0.1:0', tlsListen: false } });
@@ -245,6 +245,7 @@ describe('p2p udp tunnel and visitor', () => {
     // visits, so punching is refused and only the relay is left (the real refusal, no stubs).
     const bind = await freeUdpPort();
     const both = await startClient(server, {
+      mux,
       tunnels: [{ name: 'game', type: 'p2p', protocol: 'udp', local: `127.0.0.1:${echo.port}`, secret: SECRET }],
       visitors: [{ name: 'to-game', type: 'p2p', protocol: 'udp', tunnel: 'game', secret: SECRET, bind: `127.0.0.1:${bind}`, fallbackTimeout: 0.3 }],
     });
