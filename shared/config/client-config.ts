@@ -54,6 +54,8 @@ export const P2pTunnelSchema = tunnelEntry('p2p', {
   protocol: z.enum(['tcp', 'udp']).default('tcp'),
   /** protocol udp only: a visitor's session (one user address) is dropped after this long without traffic (seconds; default 60). */
   idleTimeout: seconds.optional(),
+}).superRefine((t, ctx) => {
+  if (t.protocol !== 'udp' && t.idleTimeout !== undefined) ctx.addIssue({ code: 'custom', message: 'idleTimeout applies to p2p tunnels with protocol udp only', path: ['idleTimeout'] });
 });
 
 const tunnelEntries = [TcpTunnelSchema, UdpTunnelSchema, SecretTunnelSchema, P2pTunnelSchema] as const;
@@ -137,9 +139,6 @@ export const ClientConfigSchema = z
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     c.tunnels.forEach((t, i) => {
-      if (t.type === 'p2p' && t.protocol !== 'udp' && t.idleTimeout !== undefined) {
-        ctx.addIssue({ code: 'custom', message: 'idleTimeout applies to p2p tunnels with protocol udp only', path: ['tunnels', i, 'idleTimeout'] });
-      }
       if (seen.has(t.name)) ctx.addIssue({ code: 'custom', message: `duplicate tunnel name "${t.name}"`, path: ['tunnels', i, 'name'] });
       seen.add(t.name);
     });
