@@ -28,6 +28,8 @@ export class DirectRoute {
   private path: PunchedPath | undefined;
   private closed = false;
   private running = false;
+  /** An attempt is in flight (punching or the transport's handshake), so a path may come up soon. */
+  private dialing = false;
   private attemptsStarted = 0;
   private wake: (() => void) | undefined;
   private readonly waiters = new Set<() => void>();
@@ -47,7 +49,9 @@ export class DirectRoute {
   async get(timeoutMs: number): Promise<DirectTransport | undefined> {
     if (this.usable()) return this.transport;
     this.kick();
-    if (timeoutMs <= 0) return undefined;
+    // No attempt in flight: the last one failed (or the strategy said relay) and the loop waits out
+    // its backoff, so nothing can come up in time; the connection takes the relay at once.
+    if (timeoutMs <= 0 || !this.dialing) return undefined;
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -95,17 +99,24 @@ export class DirectRoute {
           continue;
         }
         this.attemptsStarted++;
+        this.dialing = true;
         const path = await this.deps.dialer.dial({ tunnel: this.deps.tunnel, secret: this.deps.secret });
         if (this.closed) {
+          this.dialing = false;
           await path?.close();
           break;
         }
         if (!path) {
+          this.dialing = false;
+          this.release();
           await this.sleep(this.backoff.next());
           continue;
         }
         const transport = new DirectTransport(path, this.deps.secret, this.deps.udx);
-        if (!(await transport.start())) {
+        const started = await transport.start();
+        this.dialing = false;
+        if (!started) {
+          this.release();
           transport.close('handshake failed');
           await this.sleep(this.backoff.next());
           continue;
@@ -114,7 +125,7 @@ export class DirectRoute {
         this.path = path;
         this.transport = transport;
         this.deps.logger.info({ tunnel: this.deps.tunnel, remote: `${path.remote.ip}:${path.remote.port}`, rttMs: path.rttMs }, 'direct path ready');
-        for (const w of [...this.waiters]) w();
+        this.release();
         const reason = await new Promise<string>((resolve) => transport.once('close', resolve));
         if (this.closed) break;
         this.deps.logger.warn({ tunnel: this.deps.tunnel, reason }, 'direct path gone; new connections use the relay while re-punching');
@@ -122,7 +133,14 @@ export class DirectRoute {
       }
     } finally {
       this.running = false;
+      this.dialing = false;
+      this.release();
     }
+  }
+
+  /** Wakes every connection waiting in get(): the attempt is over, one way or the other. */
+  private release(): void {
+    for (const w of [...this.waiters]) w();
   }
 
   private sleep(ms: number): Promise<void> {
