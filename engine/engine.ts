@@ -12,7 +12,7 @@ import type { FramedConnection } from '../io/framed-connection.js';
 import { TrustStore } from '../io/trust-store.js';
 import type { Clock } from '../shared/clock.js';
 import { resetStream } from '../io/splice.js';
-import type { ClientConfig, TunnelConfig, VisitorConfig } from '../shared/config/client-config.js';
+import type { ClientConfig, TunnelConfig, TunnelConfigOf, VisitorConfig } from '../shared/config/client-config.js';
 import { parseHostPort } from '../shared/net/address.js';
 import type { Message } from '../shared/protocol/messages.js';
 import type { ClientStatus, TunnelStatus, VisitorStatus } from '../shared/types/status.js';
@@ -23,6 +23,7 @@ import { ServerDialer } from './server-dialer.js';
 import { clientTunnelFor } from './tunnels/registry.js';
 import type { DirectTransport } from './p2p/direct-transport.js';
 import type { P2pManager } from './p2p/p2p-manager.js';
+import { serveDirectDatagrams } from './p2p/udp-serving.js';
 import type { PunchedPath } from './p2p/direct-path.js';
 import { discoverNat } from './stun/nat-discovery.js';
 import { Visitor } from './visitor.js';
@@ -63,7 +64,7 @@ export class Engine {
   private natReport: Promise<P2pNatReport> | undefined;
   private readonly servedP2p = new Set<string>();
   /** Serving side: direct paths per p2p tunnel, and what they carried. */
-  private readonly p2pServing = new Map<string, { transports: Set<DirectTransport>; direct: PathCounters }>();
+  private readonly p2pServing = new Map<string, { transports: Set<DirectTransport>; direct: PathCounters; datagramsDropped: number }>();
 
   constructor(config: ClientConfig, options: EngineOptions) {
     this.config = config;
@@ -143,7 +144,7 @@ export class Engine {
     if (this.servedP2p.has(name)) return;
     this.servedP2p.add(name);
     const { manager, udx } = this.p2p();
-    const serving = { transports: new Set<DirectTransport>(), direct: { bytesIn: 0, bytesOut: 0, connections: 0 } };
+    const serving = { transports: new Set<DirectTransport>(), direct: { bytesIn: 0, bytesOut: 0, connections: 0 }, datagramsDropped: 0 };
     this.p2pServing.set(name, serving);
     manager.onPath(name, (path: PunchedPath) => {
       const tunnel = this.tunnels.get(name);
@@ -151,7 +152,21 @@ export class Engine {
       const transport = new this.p2pStack!.DirectTransport(path, tunnel.config.secret, udx);
       serving.transports.add(transport);
       transport.once('close', () => serving.transports.delete(transport));
-      transport.on('stream', (stream: Duplex) => void this.serveDirectStream(name, stream, serving.direct));
+      // a visitor whose protocol differs from the tunnel's gets nothing through: say why, once per path
+      const protocol = tunnel.config.protocol;
+      let warned = false;
+      const mismatch = (what: string) => {
+        if (!warned) this.logger.warn({ tunnel: name, protocol }, `a visitor sends ${what} to this p2p tunnel with protocol ${protocol}: set the same protocol on both sides`);
+        warned = true;
+      };
+      if (protocol === 'udp') {
+        // a udp tunnel takes datagrams only; a stream opened to it is refused
+        transport.on('stream', (stream: Duplex) => (mismatch('TCP connections'), resetStream(stream)));
+        serveDirectDatagrams(transport, tunnel as ClientTunnel<TunnelConfigOf<'p2p'>>, serving.direct, this.logger, () => serving.datagramsDropped++);
+      } else {
+        transport.on('stream', (stream: Duplex) => void this.serveDirectStream(name, stream, serving.direct));
+        transport.on('datagram', () => mismatch('UDP datagrams'));
+      }
       void transport.start();
     });
   }
@@ -187,6 +202,8 @@ export class Engine {
     if (!serving || !this.p2pState) return undefined;
     const attempts = [...this.p2pState.manager.attempts(name)];
     const live = [...serving.transports].find((t) => !t.closed);
+    const cfg = this.tunnels.get(name)?.config;
+    const udp = cfg?.type === 'p2p' && cfg.protocol === 'udp';
     const p = live?.path;
     // the live path's reports, or those of the latest attempt that got a visitor's (also one that chose the relay)
     const nat = p ? { local: p.localNat, remote: p.remoteNat } : this.p2pState.manager.nat(name);
@@ -198,6 +215,7 @@ export class Engine {
       rejectedProbes: this.p2pState.manager.rejectedProbes(name),
       direct: { ...serving.direct },
       relay,
+      ...(udp ? { datagramsDropped: serving.datagramsDropped } : {}),
     };
   }
 
@@ -285,6 +303,7 @@ export class Engine {
       token: () => this.config.token,
       sessionId: () => this.control.sessionId,
       logger: this.logger,
+      clock: this.clock,
       peerAlive: () => this.control.peerAlive(),
       ...(cfg.type === 'p2p'
         ? {

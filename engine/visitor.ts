@@ -1,7 +1,8 @@
 /**
  * A visitor: a local port that reaches another client's secret tunnel through the server.
  * Each local connection opens its own server connection, proves the session and the secret,
- * and on the server's OK becomes a plain byte pipe.
+ * and on the server's OK becomes a plain byte pipe. A p2p visitor with `protocol: udp` listens
+ * on a UDP port instead (engine/udp-visitor.ts): one relay stream per user session there.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -12,8 +13,11 @@ import type { VisitorConfig } from '../shared/config/client-config.js';
 import { parseHostPort } from '../shared/net/address.js';
 import { TrafficStats } from '../shared/traffic-stats.js';
 import type { ConnectionState, PathCounters, VisitorStatus } from '../shared/types/status.js';
+import type { Clock } from '../shared/clock.js';
 import type { DirectRoute } from './p2p/direct-route.js';
+import { DEFAULT_P2P_UDP_IDLE_S } from './p2p/udp-serving.js';
 import type { ServerDialer } from './server-dialer.js';
+import { UdpVisitorPort } from './udp-visitor.js';
 
 const VISITOR_REPLY_TIMEOUT_MS = 10_000;
 
@@ -26,6 +30,8 @@ export interface VisitorDeps {
   peerAlive?: () => Promise<boolean>;
   /** p2p visitors: the direct path (engine/p2p/direct-route.ts). */
   direct?: DirectRoute;
+  /** The monotonic clock udp sessions expire on. */
+  clock: Clock;
 }
 
 export class Visitor {
@@ -35,6 +41,7 @@ export class Visitor {
   state: ConnectionState = 'connecting';
   error: string | undefined;
   private server: Server | undefined;
+  private udp: UdpVisitorPort | undefined;
   private readonly sockets = new Set<Duplex>();
   private readonly key: string;
 
@@ -46,6 +53,7 @@ export class Visitor {
   }
 
   async start(): Promise<void> {
+    if (this.config.protocol === 'udp') return this.startUdp();
     const { host, port } = parseHostPort(this.config.bind)!;
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
     server.on('connection', (socket) => void this.onLocal(socket));
@@ -64,12 +72,53 @@ export class Visitor {
     this.state = 'online';
   }
 
+  private async startUdp(): Promise<void> {
+    const udp = new UdpVisitorPort({
+      name: this.config.name,
+      bind: this.config.bind,
+      idleMs: (this.config.idleTimeout ?? DEFAULT_P2P_UDP_IDLE_S) * 1000,
+      clock: this.deps.clock,
+      logger: this.deps.logger,
+      ...(this.deps.direct ? { direct: this.deps.direct } : {}),
+      fallback: this.config.fallback ?? 'relay',
+      fallbackTimeoutMs: (this.config.fallbackTimeout ?? 1) * 1000,
+      openRelay: async () => {
+        const relay = await this.openRelay();
+        this.sockets.add(relay);
+        relay.once('close', () => this.sockets.delete(relay));
+        return relay;
+      },
+      stats: this.stats,
+      relay: this.relay,
+      onRelayResult: (error) => {
+        if (error !== undefined) {
+          this.state = 'error';
+          this.error = error;
+        } else if (this.state === 'error') {
+          this.state = 'online';
+          this.error = undefined;
+        }
+      },
+    });
+    try {
+      await udp.start();
+    } catch (err) {
+      this.state = 'error';
+      this.error = `cannot listen on ${this.config.bind} (udp): ${(err as Error).message}`;
+      this.deps.logger.error({ visitor: this.config.name, reason: this.error }, 'visitor failed');
+      return;
+    }
+    this.udp = udp;
+    this.state = 'online';
+  }
+
   /** The direct path of a p2p visitor. */
   get directRoute(): DirectRoute | undefined {
     return this.deps.direct;
   }
 
   get port(): number | undefined {
+    if (this.udp) return this.udp.port;
     const a = this.server?.address();
     return a && typeof a !== 'string' ? a.port : undefined;
   }
@@ -104,15 +153,41 @@ export class Visitor {
       if (local.destroyed) return;
     }
     this.relay.connections++;
-    const sessionId = this.deps.sessionId();
-    if (!sessionId) {
+    if (!this.deps.sessionId()) {
       local.destroy();
       return;
     }
+    let relay: Duplex;
     try {
-      const { conn, challenge } = await this.deps.dialer.open();
-      this.sockets.add(conn.socket);
-      conn.socket.once('close', () => this.sockets.delete(conn.socket));
+      relay = await this.openRelay();
+    } catch (err) {
+      this.state = 'error';
+      this.error = (err as Error).message;
+      this.deps.logger.warn({ visitor: this.config.name, tunnel: this.config.tunnel, reason: this.error }, 'visitor connection refused');
+      local.destroy();
+      return;
+    }
+    if (this.state === 'error') {
+      this.state = 'online';
+      this.error = undefined;
+    }
+    this.stats.opened();
+    await splice(local, relay, {
+      onAToB: (n) => ((this.stats.bytesOut += n), (this.relay.bytesOut += n)),
+      onBToA: (n) => ((this.stats.bytesIn += n), (this.relay.bytesIn += n)),
+      confirmFinFromB: this.deps.peerAlive,
+    });
+    this.stats.closed();
+  }
+
+  /** A new connection through the server's relay to the tunnel, after the server's OK; rejects with the server's reason. */
+  private async openRelay(): Promise<Duplex> {
+    const sessionId = this.deps.sessionId();
+    if (!sessionId) throw new Error('not logged in to the server');
+    const { conn, challenge } = await this.deps.dialer.open();
+    this.sockets.add(conn.socket);
+    conn.socket.once('close', () => this.sockets.delete(conn.socket));
+    try {
       conn.send({
         type: 'NewVisitorConn',
         sessionId,
@@ -127,23 +202,11 @@ export class Visitor {
         const reason = reply.type === 'VisitorResult' ? (reply.error ?? 'refused') : reply.type === 'Error' ? reply.message : `unexpected ${reply.type}`;
         throw new Error(reason);
       }
-      if (this.state === 'error') {
-        this.state = 'online';
-        this.error = undefined;
-      }
-      this.stats.opened();
-      await splice(local, conn.release(), {
-        onAToB: (n) => ((this.stats.bytesOut += n), (this.relay.bytesOut += n)),
-        onBToA: (n) => ((this.stats.bytesIn += n), (this.relay.bytesIn += n)),
-        confirmFinFromB: this.deps.peerAlive,
-      });
-      this.stats.closed();
     } catch (err) {
-      this.state = 'error';
-      this.error = (err as Error).message;
-      this.deps.logger.warn({ visitor: this.config.name, tunnel: this.config.tunnel, reason: this.error }, 'visitor connection refused');
-      local.destroy();
+      conn.socket.destroy();
+      throw err;
     }
+    return conn.release();
   }
 
   status(): VisitorStatus {
@@ -154,7 +217,7 @@ export class Visitor {
       type: this.config.type,
       state: this.state,
       ...(this.error !== undefined ? { error: this.error } : {}),
-      ...(this.deps.direct ? { p2p: this.deps.direct.status(this.relay) } : {}),
+      ...(this.deps.direct ? { p2p: { ...this.deps.direct.status(this.relay), ...(this.udp ? { datagramsDropped: this.udp.dropped } : {}) } } : {}),
       ...this.stats.snapshot(),
     };
   }
@@ -165,6 +228,8 @@ export class Visitor {
     this.server = undefined;
     // Connections in flight are cut: their local users see a reset, not a clean end.
     for (const s of this.sockets) resetStream(s);
+    this.udp?.close();
+    this.udp = undefined;
     this.deps.direct?.close();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }

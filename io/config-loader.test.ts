@@ -145,6 +145,23 @@ const badConfigs: BadCase[] = [
     expect: [['tunnels[0].type', /^required \(one of tcp, udp, secret, p2p\)$/]],
   },
   {
+    title: 'p2p udp settings where they do not apply',
+    kind: 'client',
+    yaml:
+      `${CLIENT_HEAD}tunnels:\n` +
+      '  - { name: ssh, type: p2p, local: "127.0.0.1:22", secret: a-long-secret, idleTimeout: 30 }\n' +
+      'visitors:\n' +
+      '  - { name: a, tunnel: ssh, secret: a-long-secret, bind: "127.0.0.1:2222", protocol: udp }\n' +
+      '  - { name: b, type: p2p, tunnel: ssh, secret: a-long-secret, bind: "127.0.0.1:2223", idleTimeout: 30 }\n' +
+      '  - { name: c, type: p2p, tunnel: ssh, secret: a-long-secret, bind: "127.0.0.1:2224", protocol: quic }\n',
+    expect: [
+      ['tunnels[0].idleTimeout', /^idleTimeout applies to p2p tunnels with protocol udp only$/],
+      ['visitors[0].protocol', /^protocol applies to visitors of type p2p only$/],
+      ['visitors[1].idleTimeout', /^idleTimeout applies to visitors with protocol udp only$/],
+      ['visitors[2].protocol', /expected one of tcp, udp/],
+    ],
+  },
+  {
     title: 'tunnel that is not a mapping',
     kind: 'client',
     yaml: `${CLIENT_HEAD}tunnels:\n  - ssh\n`,
@@ -492,6 +509,16 @@ visitors:
       { name: 'postgres', type: 'secret', local: '127.0.0.1:5432', secret: 'a-long-shared-secret', bandwidth: 1048576 },
     ]);
     expect(c.visitors).toEqual([{ name: 'pg-visitor', type: 'secret', tunnel: 'postgres', secret: 'a-long-shared-secret', bind: '127.0.0.1:15432' }]);
+  });
+
+  it('p2p udp tunnel and visitor: protocol and idleTimeout as written, no defaults filled in', () => {
+    const c = parseClientConfig(
+      `${CLIENT_HEAD}tunnels:\n  - { name: game, type: p2p, protocol: udp, local: "127.0.0.1:27015", secret: a-long-secret, idleTimeout: 30 }\n` +
+        'visitors:\n  - { name: g, type: p2p, protocol: udp, tunnel: game, secret: a-long-secret, bind: "127.0.0.1:27015", idleTimeout: 15 }\n',
+      'client.yaml',
+    );
+    expect(c.tunnels[0]).toEqual({ name: 'game', type: 'p2p', protocol: 'udp', local: '127.0.0.1:27015', secret: 'a-long-secret', idleTimeout: 30 });
+    expect(c.visitors[0]).toEqual({ name: 'g', type: 'p2p', protocol: 'udp', tunnel: 'game', secret: 'a-long-secret', bind: '127.0.0.1:27015', idleTimeout: 15 });
   });
 
   it('YAML anchors and aliases work', () => {

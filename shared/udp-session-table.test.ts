@@ -44,6 +44,16 @@ describe('UdpSessionTable', () => {
     expect(t.handleExpiry(1900).map(([k]) => k)).toEqual(['a']);
   });
 
+  it('peek() finds a session without counting as use', () => {
+    const t = new UdpSessionTable<Sess>(1000);
+    const a = s('a');
+    t.set('a', a, 0);
+    expect(t.peek('a')).toBe(a);
+    expect(t.peek('b')).toBeUndefined();
+    expect(t.lastSeen('a')).toBe(0);
+    expect(t.handleExpiry(1000)).toEqual([['a', a]]);
+  });
+
   it('when full, set() evicts the least recently used session and returns it', () => {
     const t = new UdpSessionTable<Sess>(60_000, 3);
     const [a, b, c, d] = [s('a'), s('b'), s('c'), s('d')];

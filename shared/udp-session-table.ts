@@ -100,6 +100,11 @@ export class UdpSessionTable<S> {
     return expired;
   }
 
+  /** The session for `key`, if any, without counting as use. */
+  peek(key: string): S | undefined {
+    return this.slots.get(key)?.session;
+  }
+
   /** When `key` was last used, if it has a session. Does not count as use. */
   lastSeen(key: string): number | undefined {
     return this.slots.get(key)?.lastSeen;

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import UDX, { type UdxSocket } from 'udx-native';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PunchedPath } from './direct-path.js';
-import { DirectTransport } from './direct-transport.js';
+import { DirectTransport, MAX_DATAGRAM_BYTES } from './direct-transport.js';
 
 const NAT = { mapping: 'endpoint-independent', filtering: 'endpoint-independent', portAllocation: 'preserved' } as const;
 const udx = new UDX();
@@ -183,4 +183,72 @@ describe('direct transport over a punched path (udx + Noise)', () => {
     const { started } = await transports(['tunnel secret', 'not the secret']);
     expect(started).toEqual([false, false]);
   }, 15_000);
+
+  it('carries datagrams both ways with their boundaries, counts them, and drops (and counts) one too large for a packet', async () => {
+    const { a, b } = await transports();
+    const atB: Buffer[] = [];
+    const atA: Buffer[] = [];
+    b.on('datagram', (d: Buffer) => {
+      atB.push(Buffer.from(d));
+      b.sendDatagram(Buffer.concat([Buffer.from('re:'), d.subarray(0, MAX_DATAGRAM_BYTES - 3)]));
+    });
+    a.on('datagram', (d: Buffer) => atA.push(Buffer.from(d)));
+    const sent = [1, 2, 100, 999, 1200, MAX_DATAGRAM_BYTES].map((n) => randomBytes(n));
+    for (const d of sent) {
+      expect(a.sendDatagram(d)).toBe(true);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(a.sendDatagram(Buffer.alloc(MAX_DATAGRAM_BYTES + 1))).toBe(false);
+    const deadline = Date.now() + 3_000;
+    while (atA.length < sent.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    // loopback loses nothing; the order may differ in principle (unordered), so compare as sets
+    const hex = (l: Buffer[]) => l.map((x) => x.toString('hex')).sort();
+    expect(hex(atB)).toEqual(hex(sent));
+    expect(hex(atA)).toEqual(hex(sent.map((d) => Buffer.concat([Buffer.from('re:'), d.subarray(0, MAX_DATAGRAM_BYTES - 3)]))));
+    expect(a.counters).toMatchObject({ datagramsOut: sent.length, datagramsIn: sent.length, datagramsDropped: 1 });
+    expect(b.counters).toMatchObject({ datagramsOut: sent.length, datagramsIn: sent.length, datagramsDropped: 0 });
+    a.close('test over');
+    expect(a.sendDatagram(Buffer.from('late'))).toBe(false);
+  });
+
+  it('datagrams are encrypted on the wire and cannot be replayed: a recorder between the peers never sees the plaintext, and what it sends again is not delivered', async () => {
+    // A UDP forwarder between the two udx sockets, recording every packet either way.
+    const { offerer, answerer } = handMadePaths();
+    const proxy = createSocket('udp4');
+    await new Promise<void>((r) => proxy.bind(0, '127.0.0.1', () => r()));
+    cleanup.push(() => void proxy.close());
+    const packets: Buffer[] = [];
+    proxy.on('message', (m, from) => {
+      packets.push(Buffer.from(m));
+      const to = from.port === offerer.local.port ? answerer.local.port : offerer.local.port;
+      proxy.send(m, to, '127.0.0.1');
+    });
+    const via = { ip: '127.0.0.1', port: proxy.address().port };
+    const a = new DirectTransport({ ...offerer, remote: via }, 'tunnel secret', udx);
+    const b = new DirectTransport({ ...answerer, remote: via }, 'tunnel secret', udx);
+    cleanup.push(() => a.close('test over'), () => b.close('test over'));
+    expect(await Promise.all([a.start(), b.start()])).toEqual([true, true]);
+    const secret = Buffer.from('the plaintext of a user datagram, easy to spot on the wire');
+    const got = new Promise<Buffer>((resolve, reject) => {
+      b.once('datagram', resolve);
+      setTimeout(() => reject(new Error('the datagram did not arrive')), 3_000).unref();
+    });
+    packets.length = 0;
+    a.sendDatagram(secret);
+    expect((await got).equals(secret)).toBe(true);
+    expect(packets.length).toBeGreaterThan(0);
+    expect(packets.some((p) => p.length >= secret.length + 24)).toBe(true); // a nonce and a MAC around it
+    expect(packets.some((p) => p.includes(secret.subarray(0, 16)))).toBe(false);
+
+    // the recorder sends everything it saw from the offerer again: the datagram is not delivered twice
+    const delivered: string[] = [];
+    b.on('datagram', (d: Buffer) => delivered.push(d.toString()));
+    // (sent before "after" even reaches the recorder, so they arrive first on loopback)
+    for (const p of packets.splice(0)) proxy.send(p, answerer.local.port, '127.0.0.1');
+    const after = new Promise<void>((resolve) => b.on('datagram', (d: Buffer) => d.toString() === 'after' && resolve()));
+    a.sendDatagram(Buffer.from('after'));
+    await after;
+    expect(delivered).toEqual(['after']);
+    expect(b.counters.datagramsRejected).toBeGreaterThanOrEqual(1);
+  });
 });

@@ -11,6 +11,15 @@
  * names the answerer's end: one round trip, and no packet ever arrives for an end that does not
  * exist yet. A stream is handed to the service side when its handshake with the offerer's key is done.
  *
+ * Datagrams (UDP services): encrypted, unordered, unreliable messages on the control stream
+ * (secret-stream's trySend: a nonce and a MAC per message, keys from the same handshake, over
+ * udx's stream messages, one UDP packet each). sendDatagram() out, 'datagram' events in; what is
+ * in them is the caller's (shared/p2p/datagram-frame.ts). Inside the encryption each datagram
+ * starts with an 8-byte sequence number, checked against a sliding window (shared/p2p/replay-window.ts,
+ * RFC 4303 §3.4.3), because secret-stream's messages have no replay check of their own: a recorded
+ * datagram sent again is dropped and counted. Nothing is queued: a datagram sent while there is no
+ * path, or one too large for one packet, is dropped and counted.
+ *
  * Close semantics as on the relay (issue 8): end() is a FIN on the other side; a destroyed stream
  * resets the other side's (udx ECONNRESET); a lost path resets every stream in flight.
  */
@@ -21,6 +30,8 @@ import type UDX from 'udx-native';
 import type { UdxStream } from 'udx-native';
 import { nodeDuplexOf, type StreamxDuplex } from '../../io/streamx-duplex.js';
 import { nodeStunCrypto } from '../../io/stun-crypto.js';
+import { DIRECT_HEADER_LENGTH, MAX_DIRECT_PAYLOAD } from '../../shared/p2p/datagram-frame.js';
+import { ReplayWindow } from '../../shared/p2p/replay-window.js';
 import type { PunchedPath } from './direct-path.js';
 import { noiseSeeds } from './noise-keys.js';
 import { controlIds, UdxIdAllocator } from './udx-ids.js';
@@ -45,7 +56,19 @@ export interface DirectTransportCounters {
   streams: number;
   /** Streams whose handshake failed (wrong keys: someone without the secret). */
   refusedStreams: number;
+  datagramsIn: number;
+  datagramsOut: number;
+  /** Datagrams not sent: no path (yet, or any more) or larger than MAX_DATAGRAM_BYTES. */
+  datagramsDropped: number;
+  /** Datagrams received that decrypted but were replays (or too old for the window, or too short). */
+  datagramsRejected: number;
 }
+
+/** The sequence number in front of each datagram, inside the encryption. */
+const SEQ_BYTES = 8;
+
+/** The largest message sendDatagram() takes (udx drops larger ones; 1500-byte frames hold this with all headers). */
+export const MAX_DATAGRAM_BYTES = DIRECT_HEADER_LENGTH + MAX_DIRECT_PAYLOAD;
 
 interface PendingOpen {
   readonly raw: UdxStream;
@@ -55,7 +78,10 @@ interface PendingOpen {
 }
 
 export class DirectTransport extends EventEmitter {
-  readonly counters: DirectTransportCounters = { bytesIn: 0, bytesOut: 0, streams: 0, refusedStreams: 0 };
+  readonly counters: DirectTransportCounters = { bytesIn: 0, bytesOut: 0, streams: 0, refusedStreams: 0, datagramsIn: 0, datagramsOut: 0, datagramsDropped: 0, datagramsRejected: 0 };
+  private nextSeq = 0;
+  private readonly replay = new ReplayWindow();
+  private datagramsReady = false;
   private readonly own: KeyPair;
   private readonly peerKey: Buffer;
   private readonly controlSeed: Uint8Array;
@@ -66,7 +92,8 @@ export class DirectTransport extends EventEmitter {
   private closedReason: string | undefined;
 
   /**
-   * Emits 'stream' (Duplex) on the answerer for each stream the offerer opens, and 'close'
+   * Emits 'stream' (Duplex) on the answerer for each stream the offerer opens, 'datagram'
+   * (Buffer) on both sides for each datagram of the peer's sendDatagram(), and 'close'
    * (reason) once the path is gone.
    */
   constructor(
@@ -115,11 +142,42 @@ export class DirectTransport extends EventEmitter {
     control.on('error', () => {});
     control.on('close', () => this.close('the peer closed the direct path'));
     control.on('data', (msg: Buffer) => this.onControl(msg));
+    control.on('message', (msg: Buffer) => {
+      // only once the peer is known to be this session's (secret-stream decrypts before that)
+      if (!this.datagramsReady || this.closed) return;
+      const seq = msg.length >= SEQ_BYTES ? msg.readUInt32BE(0) * 2 ** 32 + msg.readUInt32BE(4) : -1;
+      if (!this.replay.check(seq)) {
+        this.counters.datagramsRejected++;
+        return;
+      }
+      this.counters.datagramsIn++;
+      this.emit('datagram', msg.subarray(SEQ_BYTES));
+    });
     const opened = await withTimeout(control.opened, HANDSHAKE_TIMEOUT_MS);
     if (!opened || !this.checkPeer(control)) {
       this.close('the direct path handshake failed (the peer does not hold the tunnel secret)');
       return false;
     }
+    this.datagramsReady = true;
+    return true;
+  }
+
+  /**
+   * One encrypted datagram to the peer ('datagram' event there), unordered and unreliable like
+   * UDP. False (and counted) when it was dropped: no handshaken path, or over MAX_DATAGRAM_BYTES.
+   */
+  sendDatagram(data: Uint8Array): boolean {
+    if (!this.datagramsReady || this.closed || !this.control || data.length > MAX_DATAGRAM_BYTES) {
+      this.counters.datagramsDropped++;
+      return false;
+    }
+    const seq = this.nextSeq++;
+    const plain = Buffer.allocUnsafe(SEQ_BYTES + data.length);
+    plain.writeUInt32BE(Math.floor(seq / 2 ** 32), 0);
+    plain.writeUInt32BE(seq >>> 0, 4);
+    plain.set(data, SEQ_BYTES);
+    this.control.trySend(plain);
+    this.counters.datagramsOut++;
     return true;
   }
 

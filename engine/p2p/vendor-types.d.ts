@@ -15,6 +15,8 @@ declare module 'udx-native' {
   export interface UdxStream extends Duplex {
     connect(socket: UdxSocket, remoteId: number, port: number, host: string): void;
     readonly rtt: number;
+    /** One unreliable, unordered message to the other end of the stream (a single UDP packet). */
+    trySend(buffer: Uint8Array): void;
   }
 
   export default class UDX {
@@ -37,5 +39,9 @@ declare module '@hyperswarm/secret-stream' {
     readonly opened: Promise<boolean>;
     readonly publicKey: Buffer | null;
     readonly remotePublicKey: Buffer | null;
+    /** An encrypted unordered message over the raw udx stream's trySend (after the handshake; dropped before). */
+    trySend(buffer: Uint8Array): void;
+    on(event: 'message', listener: (message: Buffer) => void): this;
+    on(event: string | symbol, listener: (...args: any[]) => void): this;
   }
 }

@@ -52,6 +52,10 @@ export const SecretTunnelSchema = tunnelEntry('secret', {
 export const P2pTunnelSchema = tunnelEntry('p2p', {
   secret: z.string().min(8, 'expected a secret of at least 8 characters'),
   protocol: z.enum(['tcp', 'udp']).default('tcp'),
+  /** protocol udp only: a visitor's session (one user address) is dropped after this long without traffic (seconds; default 60). */
+  idleTimeout: seconds.optional(),
+}).superRefine((t, ctx) => {
+  if (t.protocol !== 'udp' && t.idleTimeout !== undefined) ctx.addIssue({ code: 'custom', message: 'idleTimeout applies to p2p tunnels with protocol udp only', path: ['idleTimeout'] });
 });
 
 const tunnelEntries = [TcpTunnelSchema, UdpTunnelSchema, SecretTunnelSchema, P2pTunnelSchema] as const;
@@ -82,11 +86,21 @@ export const VisitorSchema = z
     fallbackTimeout: z.number().positive('expected a positive number of seconds').max(60, 'expected at most 60 seconds').optional(),
     /** `false`: kept in the file but its local port is not opened (the console's and the tray's on/off switch). */
     enabled: z.boolean().optional(),
+    /**
+     * p2p only: what the tunnel's service speaks, as the tunnel says: `tcp` (default; `bind` is a
+     * TCP port) or `udp` (`bind` is a UDP port; each user address is one session).
+     */
+    protocol: z.enum(['tcp', 'udp']).optional(),
+    /** p2p udp only: a user address's session is dropped after this long without traffic (seconds; default 60). */
+    idleTimeout: seconds.optional(),
   })
   .strict()
   .superRefine((v, ctx) => {
-    if (v.type === 'p2p') return;
-    for (const key of ['fallback', 'fallbackTimeout'] as const) {
+    if (v.type === 'p2p') {
+      if (v.idleTimeout !== undefined && v.protocol !== 'udp') ctx.addIssue({ code: 'custom', message: 'idleTimeout applies to visitors with protocol udp only', path: ['idleTimeout'] });
+      return;
+    }
+    for (const key of ['fallback', 'fallbackTimeout', 'protocol', 'idleTimeout'] as const) {
       if (v[key] !== undefined) ctx.addIssue({ code: 'custom', message: `${key} applies to visitors of type p2p only`, path: [key] });
     }
   });

@@ -42,6 +42,7 @@ export const P2pStatusSchema = z.object({
   rejectedProbes: z.number().int().nonnegative(),
   direct: pathCounters,
   relay: pathCounters,
+  datagramsDropped: z.number().int().nonnegative().optional(),
 });
 
 export const TunnelStatusSchema = z.object({

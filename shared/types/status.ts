@@ -53,6 +53,11 @@ export interface P2pStatus {
   rejectedProbes: number;
   direct: PathCounters;
   relay: PathCounters;
+  /**
+   * protocol udp only: user datagrams not delivered on purpose (UDP semantics, never queued): larger
+   * than the direct path carries (1400 bytes), no path at all (fallback none), or too many waiting.
+   */
+  datagramsDropped?: number;
 }
 
 export interface TunnelStatus extends TrafficCounters {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { nodeStunCrypto } from '../../io/stun-crypto.js';
 import { encodeProbe, type ProbeContext } from '../../shared/p2p/probe.js';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../engine/engine.js';
 import { closedWithoutData, connectTcp, echoServer, roundTrip, sha256, startClient, startServer, waitFor } from './harness.js';
@@ -117,7 +118,8 @@ describe('p2p tunnel and visitor', () => {
   it('with fallback none a connection without a direct path is refused, not relayed', async () => {
     const { owner, visitor, bind } = await setup('secret', { fallback: 'none', fallbackTimeout: 0.3 });
     await waitFor(() => visitorOf(visitor, 'to-nas').p2p?.attempts.some((a) => a.outcome === 'failed'), 'a refused attempt');
-    const socket = await connectTcp(bind);
+    // the refusal is immediate (the attempt failed already): it may come before 'connect' is even seen
+    const socket = connect({ host: '127.0.0.1', port: bind });
     socket.write('hello?');
     expect(await closedWithoutData(socket)).toBe(true);
     expect(owner.status().tunnels[0]!.totalConnections).toBe(0);
