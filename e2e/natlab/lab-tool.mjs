@@ -9,6 +9,11 @@
 //                                            {"sent","received","sentSha256","receivedSha256",
 //                                             "firstByteMs","ms"} (exit 1 with "error" on failure
 //                                            or after MS, default 60000)
+//   lab-tool.mjs udpecho PORT                UDP echo on 127.0.0.1:PORT; prints {"event":"listening","port":N}
+//   lab-tool.mjs udpping PORT COUNT          COUNT datagrams of 1..1200 bytes to 127.0.0.1:PORT, one at a
+//                                            time (sent again after 2 s without its echo, 3 tries);
+//                                            prints {"ok","bad","lost","ms"}: bad = a reply that is
+//                                            not byte for byte a datagram sent
 //   lab-tool.mjs watch HOST:PORT MS         polls a client's status endpoint (GET /status, what
 //                                            `burrow status --json` prints) every MS ms and prints
 //                                            each answer as one JSON line: one light process per
@@ -33,6 +38,51 @@ function echo(port) {
     s.pipe(s);
   });
   server.listen(port, '127.0.0.1', () => out({ event: 'listening', port: server.address().port }));
+}
+
+function udpEcho(port) {
+  const s = createSocket('udp4');
+  s.on('message', (m, r) => s.send(m, r.port, r.address));
+  s.bind(port, '127.0.0.1', () => out({ event: 'listening', port: s.address().port }));
+}
+
+async function udpPing(port, count) {
+  const s = createSocket('udp4');
+  const sent = new Set();
+  let bad = 0;
+  let current;
+  let done = () => {};
+  s.on('message', (m) => {
+    const h = m.toString('hex');
+    if (current && h === current) {
+      current = undefined;
+      done();
+    } else if (!sent.has(h)) bad++;
+  });
+  await new Promise((r) => s.bind(0, '127.0.0.1', r));
+  let ok = 0;
+  let lost = 0;
+  const t0 = Date.now();
+  for (let i = 0; i < count; i++) {
+    const d = randomBytes(1 + ((i * 389) % 1200));
+    current = d.toString('hex');
+    sent.add(current);
+    let got = false;
+    for (let attempt = 0; attempt < 3 && !got; attempt++) {
+      got = await new Promise((r) => {
+        const t = setTimeout(() => r(false), 2000);
+        done = () => {
+          clearTimeout(t);
+          r(true);
+        };
+        s.send(d, port, '127.0.0.1');
+      });
+    }
+    if (got) ok++;
+    else lost++;
+  }
+  out({ ok, bad, lost, ms: Date.now() - t0 });
+  s.close();
 }
 
 function transfer(port, bytes, timeoutMs) {
@@ -169,6 +219,8 @@ async function watch(admin, intervalMs) {
 try {
   if (mode === 'watch') await watch(args[0], Number(args[1] ?? 250));
   else if (mode === 'echo') echo(Number(args[0] ?? 0));
+  else if (mode === 'udpecho') udpEcho(Number(args[0] ?? 0));
+  else if (mode === 'udpping') await udpPing(Number(args[0]), Number(args[1] ?? 50));
   else if (mode === 'transfer') transfer(Number(args[0]), Number(args[1]), Number(args[2] ?? 60_000));
   else if (mode === 'flood') await flood(Number(args[0]), args[1], args.slice(2));
   else throw new Error(`unknown mode ${mode}`);

@@ -79,11 +79,13 @@ export async function startServer(lab: NatLab, dir: string): Promise<ChildProces
 export interface P2pTunnelSpec {
   name: string;
   local: string;
+  protocol?: 'tcp' | 'udp';
 }
 export interface P2pVisitorSpec {
   name: string;
   tunnel: string;
   bind: string;
+  protocol?: 'tcp' | 'udp';
   fallbackTimeout?: number;
 }
 
@@ -111,8 +113,16 @@ export async function startClient(lab: NatLab, dir: string, peer: LabPeer, spec:
       clientId: `peer-${id}-${peer.kind}`,
       admin: { listen: ADMIN },
       log: { level: 'warn' },
-      tunnels: (spec.tunnels ?? []).map((t) => ({ name: t.name, type: 'p2p', local: t.local, secret: SECRET })),
-      visitors: (spec.visitors ?? []).map((v) => ({ name: v.name, type: 'p2p', tunnel: v.tunnel, secret: SECRET, bind: v.bind, ...(v.fallbackTimeout ? { fallbackTimeout: v.fallbackTimeout } : {}) })),
+      tunnels: (spec.tunnels ?? []).map((t) => ({ name: t.name, type: 'p2p', local: t.local, secret: SECRET, ...(t.protocol ? { protocol: t.protocol } : {}) })),
+      visitors: (spec.visitors ?? []).map((v) => ({
+        name: v.name,
+        type: 'p2p',
+        tunnel: v.tunnel,
+        secret: SECRET,
+        bind: v.bind,
+        ...(v.protocol ? { protocol: v.protocol } : {}),
+        ...(v.fallbackTimeout ? { fallbackTimeout: v.fallbackTimeout } : {}),
+      })),
     }),
   );
   const child = lab.spawn(peer.host, process.execPath, [BIN, 'client', '--config', config]);
@@ -221,8 +231,8 @@ export async function waitForVisitor(client: LabClient, visitor: string, what: s
 }
 
 /** The lab-tool echo service on a host's loopback. */
-export async function startEcho(lab: NatLab, peer: LabPeer, port = ECHO_PORT): Promise<ChildProcess> {
-  const child = lab.spawn(peer.host, process.execPath, [TOOL, 'echo', String(port)]);
+export async function startEcho(lab: NatLab, peer: LabPeer, port = ECHO_PORT, protocol: 'tcp' | 'udp' = 'tcp'): Promise<ChildProcess> {
+  const child = lab.spawn(peer.host, process.execPath, [TOOL, protocol === 'udp' ? 'udpecho' : 'echo', String(port)]);
   const out = watch(child);
   await until(`the echo service in ${peer.host}`, async () => out.output().includes('"listening"') || (child.exitCode !== null && Promise.reject(new Error(out.output()))), 10_000);
   return child;
@@ -248,6 +258,25 @@ export async function transfer(lab: NatLab, peer: LabPeer, port: number, bytes: 
   }
   if (!parsed || parsed.error !== undefined) throw new Error(`transfer of ${bytes} bytes via ${peer.host} 127.0.0.1:${port} failed (exit ${r.code}): ${r.stdout}${r.stderr}`);
   return parsed;
+}
+
+export interface UdpPingResult {
+  ok: number;
+  bad: number;
+  lost: number;
+  ms: number;
+}
+
+/** `count` lockstep UDP echoes through 127.0.0.1:`port` in a host's namespace (lab-tool.mjs udpping). */
+export async function udpPing(lab: NatLab, peer: LabPeer, port: number, count: number): Promise<UdpPingResult> {
+  const r = await lab.run(peer.host, process.execPath, [TOOL, 'udpping', String(port), String(count)], count * 6_000 + 5_000);
+  try {
+    const parsed = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as UdpPingResult & { error?: string };
+    if (parsed.error === undefined) return parsed;
+  } catch {
+    // reported below
+  }
+  throw new Error(`udp echoes via ${peer.host} 127.0.0.1:${port} failed (exit ${r.code}): ${r.stdout}${r.stderr}`);
 }
 
 /**

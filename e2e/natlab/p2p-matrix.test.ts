@@ -11,10 +11,9 @@
  * figures do not share the link. The matrix (pair → path, punch time, throughput) is printed and
  * written to docs/NAT-MATRIX.md.
  *
- * TODO(protocol: udp): p2p UDP services (branch p2pudp) get a second column: give each serving
- * client a second tunnel `protocol: udp` to a UDP echo, each visitor client a second visitor per
- * kind, and a datagram round trip in runPair(); PROTOCOLS below then lists 'udp' too. Until that
- * lands, this file tests TCP only and says so in every test name.
+ * UDP services: each serving client has a second tunnel, `protocol: udp`, in front of a UDP echo,
+ * and each visitor client a second visitor per kind; after the TCP transfer, 50 lockstep datagrams
+ * of 1..1200 bytes go through it, on the path the same strategy gives.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -25,7 +24,7 @@ import { chooseStrategy } from '../../engine/p2p/strategy.js';
 import type { P2pNatReport } from '../../shared/protocol/p2p-messages.js';
 import type { P2pStatus } from '../../shared/types/status.js';
 import { labUnavailableReason, NAT_KINDS, NatLab, type NatKind } from './lab.js';
-import { ECHO_PORT, startClient, startEcho, startServer, transfer, waitForVisitors, type LabClient, type TransferResult } from './p2p-lab.js';
+import { ECHO_PORT, startClient, startEcho, startServer, transfer, udpPing, waitForVisitors, type LabClient, type TransferResult, type UdpPingResult } from './p2p-lab.js';
 
 const REQUIRED = !!process.env.CI;
 const UNAVAILABLE = labUnavailableReason();
@@ -33,7 +32,10 @@ if (UNAVAILABLE && !REQUIRED) console.warn(`p2p-matrix: skipping the NAT lab tes
 const BUILT = existsSync(resolve(import.meta.dirname, '../../dist/cli/main.js'));
 const MATRIX_DOC = resolve(import.meta.dirname, '../../docs/NAT-MATRIX.md');
 
-const PROTOCOLS = ['tcp'] as const; // TODO(protocol: udp): add 'udp' once p2p UDP services land
+const PROTOCOLS = ['tcp', 'udp'] as const;
+const UDP_ECHO_PORT = ECHO_PORT + 1;
+const UDP_BIND_BASE = 21_000;
+const DATAGRAMS = 50;
 const BYTES = 16 * 1024 * 1024;
 const BIND_BASE = 20_000;
 
@@ -56,11 +58,19 @@ interface PairResult {
   after?: P2pStatus;
   transfer?: TransferResult;
   error?: string;
+  /** The UDP visitor's p2p status after its datagrams, and what they did. */
+  udpAfter?: P2pStatus;
+  udp?: UdpPingResult;
+  udpError?: string;
 }
 
 const key = (v: NatKind, s: NatKind) => `${v} → ${s}`;
 const visitorName = (s: NatKind) => `to-${s}`;
 const tunnelName = (s: NatKind) => `svc-${s}`;
+const udpVisitorName = (s: NatKind) => `udp-to-${s}`;
+const udpTunnelName = (s: NatKind) => `udp-svc-${s}`;
+/** The service kind a visitor (tcp or udp) of the matrix points at. */
+const kindOf = (visitor: string) => visitor.replace(/^(udp-)?to-/, '') as NatKind;
 
 const suiteName = `p2p matrix in the NAT lab (issue 9 test 2), ${PROTOCOLS.join('+')}${UNAVAILABLE && !REQUIRED ? ` [skipped: ${UNAVAILABLE}]` : ''}`;
 
@@ -79,9 +89,26 @@ describe.skipIf(UNAVAILABLE !== null && !REQUIRED)(suiteName, () => {
     const serving = lab.peers.slice(NAT_KINDS.length);
     await startServer(lab, dir);
     await Promise.all(serving.map((p) => startEcho(lab!, p)));
-    await Promise.all(serving.map((p) => startClient(lab!, dir!, p, { tunnels: [{ name: tunnelName(p.kind), local: `127.0.0.1:${ECHO_PORT}` }] })));
+    await Promise.all(serving.map((p) => startEcho(lab!, p, UDP_ECHO_PORT, 'udp')));
+    await Promise.all(
+      serving.map((p) =>
+        startClient(lab!, dir!, p, {
+          tunnels: [
+            { name: tunnelName(p.kind), local: `127.0.0.1:${ECHO_PORT}` },
+            { name: udpTunnelName(p.kind), local: `127.0.0.1:${UDP_ECHO_PORT}`, protocol: 'udp' },
+          ],
+        }),
+      ),
+    );
     const visitors: LabClient[] = await Promise.all(
-      visiting.map((p) => startClient(lab!, dir!, p, { visitors: NAT_KINDS.map((s, j) => ({ name: visitorName(s), tunnel: tunnelName(s), bind: `127.0.0.1:${BIND_BASE + j}` })) })),
+      visiting.map((p) =>
+        startClient(lab!, dir!, p, {
+          visitors: [
+            ...NAT_KINDS.map((s, j) => ({ name: visitorName(s), tunnel: tunnelName(s), bind: `127.0.0.1:${BIND_BASE + j}` })),
+            ...NAT_KINDS.map((s, j) => ({ name: udpVisitorName(s), tunnel: udpTunnelName(s), bind: `127.0.0.1:${UDP_BIND_BASE + j}`, protocol: 'udp' as const })),
+          ],
+        }),
+      ),
     );
 
     // every visitor punches in the background from the moment it is online: wait for each first attempt to settle
@@ -91,7 +118,7 @@ describe.skipIf(UNAVAILABLE !== null && !REQUIRED)(suiteName, () => {
         const v = client.peer.kind;
         const settledFor = (s: NatKind, p: P2pStatus) => (results.get(key(v, s))!.expected === 'direct' ? p.path === 'direct' : p.attempts.some((a) => a.outcome !== 'connecting'));
         try {
-          const all = await waitForVisitors(client, 'every first attempt to settle', (name, p) => settledFor(name.slice(3) as NatKind, p), 30_000);
+          const all = await waitForVisitors(client, 'every first attempt to settle', (name, p) => settledFor(kindOf(name), p), 45_000);
           for (const s of NAT_KINDS) results.get(key(v, s))!.settled = all.get(visitorName(s));
         } catch (err) {
           // one pair not settling does not hide the others: record what each had
@@ -115,9 +142,15 @@ describe.skipIf(UNAVAILABLE !== null && !REQUIRED)(suiteName, () => {
         } catch (err) {
           r.error = `${r.error ? `${r.error}; ` : ''}${(err as Error).message}`;
         }
+        try {
+          r.udp = await udpPing(lab, client.peer, UDP_BIND_BASE + j, DATAGRAMS);
+          r.udpAfter = (await client.cliStatus()).visitors.find((x) => x.name === udpVisitorName(s))?.p2p;
+        } catch (err) {
+          r.udpError = (err as Error).message;
+        }
       }
     }
-  }, 240_000);
+  }, 300_000);
 
   afterAll(async () => {
     try {
@@ -171,6 +204,23 @@ describe.skipIf(UNAVAILABLE !== null && !REQUIRED)(suiteName, () => {
         // nobody in this lab forges probes: the peer's own (duplicates included) are never counted as rejected
         expect(after.rejectedProbes).toBe(0);
       });
+      it(`udp: visitor behind ${v} → service behind ${s}: ${expected}, ${DATAGRAMS} datagrams intact`, () => {
+        const r = results.get(key(v, s));
+        expect(r, 'pair never ran').toBeDefined();
+        expect(r!.udpError).toBeUndefined();
+        // lockstep echoes, each sent at most 3 times: every one came back, nothing else came back
+        expect(r!.udp).toMatchObject({ ok: DATAGRAMS, bad: 0, lost: 0 });
+        const after = r!.udpAfter!;
+        expect(after.path).toBe(expected);
+        const used = expected === 'direct' ? after.direct : after.relay;
+        const unused = expected === 'direct' ? after.relay : after.direct;
+        expect(used.connections).toBe(1); // one user address: one session
+        expect(used.bytesOut).toBeGreaterThanOrEqual(DATAGRAMS); // payload bytes (retries may add)
+        expect(used.bytesIn).toBeGreaterThanOrEqual(DATAGRAMS);
+        expect(unused.connections).toBe(0);
+        expect(after.nat).toEqual({ local: REPORT[v], remote: REPORT[s] });
+        expect(after.rejectedProbes).toBe(0);
+      });
     }
   }
 });
@@ -184,7 +234,10 @@ function matrixMarkdown(rows: PairResult[], elapsedMs: number): string {
     const path = p?.path ?? 'none';
     const mark = path === r.expected && ok ? '' : ' **(unexpected)**';
     const tries = p ? p.attempts.findIndex((a) => a.outcome === 'direct') + 1 : 0;
-    return `| ${r.visitorKind} | ${r.serviceKind} | ${r.expected} | ${path}${mark} | ${direct?.durationMs !== undefined ? `${direct.durationMs} ms${tries > 1 ? ` (attempt ${tries})` : ''}` : '–'} | ${direct?.rttMs ?? p?.rttMs ?? '–'} | ${mibps(r.transfer)} | ${r.transfer ? `${Math.round(r.transfer.firstByteMs)} ms` : '–'} | ${p?.rejectedProbes ?? '–'} | ${ok ? 'equal' : (r.error ?? 'differs').replace(/\n.*/s, '').replace(/\|/g, '/').slice(0, 120)} |`;
+    const u = r.udpAfter;
+    const udpOk = r.udp && r.udp.ok === DATAGRAMS && r.udp.bad === 0;
+    const udpCell = r.udp ? `${u?.path ?? 'none'}${u?.path === r.expected && udpOk ? '' : ' **(unexpected)**'}, ${r.udp.ok}/${DATAGRAMS} in ${r.udp.ms} ms` : `failed: ${(r.udpError ?? '').replace(/\n.*/s, '').replace(/\|/g, '/').slice(0, 80)}`;
+    return `| ${r.visitorKind} | ${r.serviceKind} | ${r.expected} | ${path}${mark} | ${direct?.durationMs !== undefined ? `${direct.durationMs} ms${tries > 1 ? ` (attempt ${tries})` : ''}` : '–'} | ${direct?.rttMs ?? p?.rttMs ?? '–'} | ${mibps(r.transfer)} | ${r.transfer ? `${Math.round(r.transfer.firstByteMs)} ms` : '–'} | ${p?.rejectedProbes ?? '–'} | ${ok ? 'equal' : (r.error ?? 'differs').replace(/\n.*/s, '').replace(/\|/g, '/').slice(0, 120)} | ${udpCell} |`;
   });
   const notes = rows.flatMap((r) =>
     (r.after ?? r.settled)?.attempts
@@ -202,12 +255,12 @@ function matrixMarkdown(rows: PairResult[], elapsedMs: number): string {
     '`burrow status --json` reports it. Throughput: a 16 MiB echo (16 MiB each way at once) over the path,',
     'MiB/s of payload in one direction, transfers one at a time. First byte: from connect to the first echoed byte.',
     'Rejected probes: the visitor\'s `rejectedProbes` (probe-looking datagrams that were not valid ones of its sessions).',
-    'UDP services: not yet in the matrix (TODO protocol: udp, branch p2pudp).',
+    `UDP: a second p2p visitor and tunnel (\`protocol: udp\`) per pair in front of a UDP echo: ${DATAGRAMS} lockstep datagrams of 1..1200 bytes (each sent at most 3 times); its path and how many came back in what time.`,
     `Machine: ${cpus().length} CPUs, load average ${load1!.toFixed(1)} at the end of the run (the lab's eleven burrow`,
     'processes share them with whatever else runs): punch times and throughput here are bound by CPU, not by the path.',
     '',
-    '| visitor behind | service behind | expected | path | punch time | rtt ms | MiB/s | first byte | rejected probes | SHA-256 |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| visitor behind | service behind | expected | path | punch time | rtt ms | MiB/s | first byte | rejected probes | SHA-256 | UDP path, echoes |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...lines,
     '',
     ...(notes.length ? ['Attempts that did not end direct (the engine punched again after its backoff):', '', ...notes, ''] : []),
