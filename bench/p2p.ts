@@ -25,7 +25,8 @@ import { NetnsAgent } from './lib/netns-agent-client.js';
 import { startBurrowIn, type NetnsBurrow } from './lib/netns-burrow.js';
 import { runIperfIn, startIperfServerIn } from './lib/netns-iperf.js';
 import { killTree } from './lib/proc.js';
-import { P2P_MARKERS, renderP2pMarkdown, renderP2pText, type P2pResults, type PunchSample } from './lib/p2p-report.js';
+import { P2P_MARKERS, renderP2pMarkdown, renderP2pText, type LinkThroughput, type P2pResults, type PunchSample } from './lib/p2p-report.js';
+import { procTicks, watchCpu } from './lib/cpu-load.js';
 import { parseP2pArgs, P2P_USAGE, type P2pOptions } from './lib/p2p-options.js';
 import { distBench, repoRoot } from './lib/root.js';
 import { sleep } from './lib/stats.js';
@@ -56,6 +57,7 @@ interface Ctx {
   dir: string;
   opts: P2pOptions;
   agents: Map<string, NetnsAgent>;
+  server?: NetnsBurrow;
 }
 
 function clientConfig(ctx: Ctx, name: string, level: string, extra: Record<string, unknown>): Record<string, unknown> {
@@ -114,8 +116,8 @@ async function startServer(ctx: Ctx): Promise<NetnsBurrow> {
 }
 
 /** A serving client on `host` with one p2p tunnel to `local`; resolves once the tunnel is online. */
-async function startServing(ctx: Ctx, host: LabHost, tunnel: string, local: string): Promise<NetnsBurrow> {
-  const client = startBurrowIn(host.ns, 'client', ctx.dir, `serve-${tunnel}`, clientConfig(ctx, `serve-${tunnel}`, 'warn', { tunnels: [{ name: tunnel, type: 'p2p', local, secret: SECRET }] }));
+async function startServing(ctx: Ctx, host: LabHost, tunnel: string, local: string, cpuProfDir?: string): Promise<NetnsBurrow> {
+  const client = startBurrowIn(host.ns, 'client', ctx.dir, `serve-${tunnel}`, clientConfig(ctx, `serve-${tunnel}`, 'warn', { tunnels: [{ name: tunnel, type: 'p2p', local, secret: SECRET }] }), cpuProfDir ? { cpuProfDir } : {});
   await waitStatus(ctx, host, client, `tunnel ${tunnel} online`, 20_000, (s) => s.tunnels.find((t) => t.name === tunnel)?.state === 'online');
   return client;
 }
@@ -144,17 +146,36 @@ async function startBulkVisitor(ctx: Ctx, b: LabHost, n: number, cpuProfDir?: st
   return client;
 }
 
-async function measurePaths(ctx: Ctx, a: LabHost, b: LabHost, link: string): Promise<Record<PathName, { runs: number[]; error?: string }>> {
+/** The processes whose CPU a throughput run reports (pids are global: no pid namespaces in the lab). */
+interface Watched {
+  visiting: NetnsBurrow;
+  serving: NetnsBurrow;
+  server: NetnsBurrow;
+  /** Other long-lived helpers of ours (iperf3 -s, agents), so they do not count as outside load. */
+  helpers: number[];
+}
+
+const TICKS_PER_S = 100; // USER_HZ
+
+async function measurePaths(ctx: Ctx, a: LabHost, b: LabHost, link: string, w: Watched): Promise<Omit<LinkThroughput, 'link'>> {
   const targets: Record<PathName, [string, number]> = { kernel: [a.ip, IPERF_PORT], direct: ['127.0.0.1', DIRECT_BIND], relay: ['127.0.0.1', RELAY_BIND] };
-  const out: Record<PathName, { runs: number[]; error?: string }> = { kernel: { runs: [] }, direct: { runs: [] }, relay: { runs: [] } };
+  const out: Omit<LinkThroughput, 'link'> = { kernel: { runs: [], cpu: [] }, direct: { runs: [], cpu: [] }, relay: { runs: [], cpu: [] } };
+  const procs = [w.visiting, w.serving, w.server];
   // interleaved, so a slow phase of the machine hits every path alike
   for (let r = 0; r < ctx.opts.iperfRepeats; r++) {
     for (const p of ['kernel', 'direct', 'relay'] as const) {
       const [host, port] = targets[p];
+      const before = procs.map((x) => procTicks(x.proc.pid, false));
+      const load = watchCpu([...procs.map((x) => x.proc.pid), ...w.helpers]);
+      const t0 = performance.now();
       try {
         const mb = await runIperfIn(b.ns, host, port, ctx.opts.iperfSeconds);
+        const seconds = (performance.now() - t0) / 1000;
+        const pct = procs.map((x, i) => (100 * (procTicks(x.proc.pid, false) - before[i]!)) / TICKS_PER_S / seconds);
+        const l = load();
         out[p].runs.push(mb);
-        log(`  ${link} ${p} run ${r + 1}: ${mb.toFixed(1)} MB/s`);
+        out[p].cpu!.push({ visiting: pct[0]!, serving: pct[1]!, server: pct[2]!, otherPct: l.otherPct, stealPct: l.stealPct });
+        log(`  ${link} ${p} run ${r + 1}: ${mb.toFixed(1)} MB/s; CPU visiting ${pct[0]!.toFixed(0)} %, serving ${pct[1]!.toFixed(0)} %, server ${pct[2]!.toFixed(0)} % (of one core); other processes ${l.otherPct.toFixed(0)} % of the machine`);
       } catch (err) {
         out[p].error = message(err).split('\n')[0];
         log(`  ${link} ${p} run ${r + 1} failed: ${out[p].error}`);
@@ -168,32 +189,41 @@ async function measurePaths(ctx: Ctx, a: LabHost, b: LabHost, link: string): Pro
 async function throughputPhase(ctx: Ctx, results: P2pResults): Promise<void> {
   const [a, b] = [ctx.lab.hosts[0]!, ctx.lab.hosts[1]!];
   const iperf = await startIperfServerIn(ctx.lab, a.ns, IPERF_PORT);
-  const serving = await startServing(ctx, a, 'bulk', `127.0.0.1:${IPERF_PORT}`);
+  let serving: NetnsBurrow | undefined;
   let visiting: NetnsBurrow | undefined;
+  const watched = (): Watched => ({ visiting: visiting!, serving: serving!, server: ctx.server!, helpers: [iperf.pid, ...[...ctx.agents.values()].map((x) => x.pid)] });
   try {
+    serving = await startServing(ctx, a, 'bulk', `127.0.0.1:${IPERF_PORT}`);
     visiting = await startBulkVisitor(ctx, b, 1);
     log('throughput, unshaped link');
-    results.throughput.push({ link: 'unshaped', ...(await measurePaths(ctx, a, b, 'unshaped')) });
+    results.throughput.push({ link: 'unshaped', ...(await measurePaths(ctx, a, b, 'unshaped', watched())) });
 
     if (ctx.opts.profile) {
       await visiting.stop();
-      const profDir = path.join(ctx.dir, 'prof');
-      log('profile: visiting client under --cpu-prof, one direct iperf3 run on the unshaped link');
-      visiting = await startBulkVisitor(ctx, b, 2, profDir);
+      await serving.stop();
+      log('profile: both clients under --cpu-prof, one direct iperf3 run on the unshaped link');
+      const profDir = { visiting: path.join(ctx.dir, 'prof-visiting'), serving: path.join(ctx.dir, 'prof-serving') };
+      serving = await startServing(ctx, a, 'bulk', `127.0.0.1:${IPERF_PORT}`, profDir.serving);
+      visiting = await startBulkVisitor(ctx, b, 2, profDir.visiting);
       await sleep(300);
       const from = Number(process.hrtime.bigint() / 1000n);
       const mb = await runIperfIn(b.ns, '127.0.0.1', DIRECT_BIND, ctx.opts.iperfSeconds);
       const to = Number(process.hrtime.bigint() / 1000n);
       await visiting.stop(20_000);
-      visiting = undefined;
-      const file = findCpuProfile(profDir);
-      if (!file) throw new Error('the visiting client wrote no CPU profile');
+      await serving.stop(20_000);
       const keepDir = path.join(distBench, 'p2p-profiles');
       mkdirSync(keepDir, { recursive: true });
-      const saved = path.join(keepDir, `visiting-client-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
-      copyFileSync(file, saved);
-      results.profile = { mbPerSec: mb, summary: summarizeCpuProfile(file, repoRoot, 15, { fromUs: from, toUs: to }), saved: path.relative(repoRoot, saved) };
-      log(`  ${mb.toFixed(1)} MB/s under the profiler; profile kept at ${saved}`);
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const summaries = (['visiting', 'serving'] as const).map((role) => {
+        const file = findCpuProfile(profDir[role]);
+        if (!file) throw new Error(`the ${role} client wrote no CPU profile`);
+        const saved = path.join(keepDir, `${role}-client-${stamp}.cpuprofile`);
+        copyFileSync(file, saved);
+        return { role, saved: path.relative(repoRoot, saved), summary: summarizeCpuProfile(file, repoRoot, 15, { fromUs: from, toUs: to }) };
+      });
+      results.profile = { mbPerSec: mb, profiles: summaries };
+      log(`  ${mb.toFixed(1)} MB/s under the profiler; profiles kept in ${keepDir}`);
+      serving = await startServing(ctx, a, 'bulk', `127.0.0.1:${IPERF_PORT}`);
       visiting = await startBulkVisitor(ctx, b, 3);
     }
 
@@ -201,7 +231,7 @@ async function throughputPhase(ctx: Ctx, results: P2pResults): Promise<void> {
     shapeHost(ctx.lab, a, ctx.opts.rateMbit);
     shapeHost(ctx.lab, b, ctx.opts.rateMbit);
     try {
-      results.throughput.push({ link: `tbf ${ctx.opts.rateMbit} Mbit/s`, ...(await measurePaths(ctx, a, b, 'shaped')) });
+      results.throughput.push({ link: `tbf ${ctx.opts.rateMbit} Mbit/s`, ...(await measurePaths(ctx, a, b, 'shaped', watched())) });
     } finally {
       unshapeHost(ctx.lab, a);
       unshapeHost(ctx.lab, b);
@@ -211,7 +241,7 @@ async function throughputPhase(ctx: Ctx, results: P2pResults): Promise<void> {
     if (v?.p2p && v.p2p.relay.connections > 0) results.notes.push(`the direct visitor sent ${v.p2p.relay.connections} connection(s) through the relay: its figures are not all direct`);
   } finally {
     await visiting?.stop();
-    await serving.stop();
+    await serving?.stop();
     await killTree(iperf, 1000);
   }
 }
@@ -232,7 +262,12 @@ async function punchOnce(ctx: Ctx, host: LabHost, tunnel: string, n: number): Pr
       const a = visitorNamed(s, 'v')?.p2p?.attempts[0];
       return a && a.outcome !== 'connecting' ? a : undefined;
     });
-    if (attempt.outcome !== 'direct') return { ok: false, reason: `${attempt.outcome}: ${attempt.reason ?? '?'}` };
+    if (attempt.outcome !== 'direct') {
+      if (process.env.BENCH_P2P_DEBUG) {
+        for (const h of ctx.lab.hosts) if (h.router) log(`conntrack ${h.router}:\n${ctx.lab.exec(h.router, 'cat', ['/proc/net/nf_conntrack']).split('\n').filter((l) => l.includes('udp')).join('\n')}`);
+      }
+      return { ok: false, reason: `${attempt.outcome}: ${attempt.reason ?? '?'}` };
+    }
     const up = client.logs.find((l) => l.msg === 'p2p direct path up');
     const totalMs = typeof up?.time === 'number' ? up.time - attempt.startedAt : undefined;
     // the path carries a connection
@@ -340,6 +375,7 @@ async function main(): Promise<number> {
   try {
     for (const h of lab.hosts) ctx.agents.set(h.ns, await NetnsAgent.start(h.ns));
     const server = await startServer(ctx);
+    ctx.server = server;
     try {
       for (const [name, fn] of [
         ['throughput', throughputPhase],

@@ -39,6 +39,10 @@ export class NetnsAgent {
     return agent;
   }
 
+  get pid(): number {
+    return this.proc.pid;
+  }
+
   call(op: string, args: Record<string, unknown>, timeoutMs = 15_000): Promise<Record<string, unknown>> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -7,7 +7,17 @@ import { percentile, sortedCopy } from './stats.js';
 export interface PathRuns {
   /** MB/s (10^6 bytes) per iperf3 run. */
   runs: number[];
+  /** Per run: CPU of Burrow's processes (% of one core) and of everything else (% of the machine). */
+  cpu?: RunCpu[];
   error?: string;
+}
+
+export interface RunCpu {
+  visiting: number;
+  serving: number;
+  server: number;
+  otherPct: number;
+  stealPct: number;
 }
 
 export interface LinkThroughput {
@@ -25,7 +35,7 @@ export type FallbackSample = { ok: true; ms: number } | { ok: false; reason: str
 
 export interface P2pResults {
   throughput: LinkThroughput[];
-  profile?: { mbPerSec: number; summary: ProfileSummary; saved: string };
+  profile?: { mbPerSec: number; profiles: Array<{ role: 'visiting' | 'serving'; saved: string; summary: ProfileSummary }> };
   punch: Array<{ pair: string; samples: PunchSample[] }>;
   fallback: FallbackSample[];
   notes: string[];
@@ -163,6 +173,19 @@ function targetsText(results: P2pResults, md: boolean): string {
     .join('\n');
 }
 
+/** A warning when processes outside the benchmark used more than `thresholdPct` of the machine during a throughput run. */
+export function p2pLoadWarning(results: P2pResults, thresholdPct = 10): string | undefined {
+  const busy: string[] = [];
+  for (const t of results.throughput) {
+    for (const p of ['kernel', 'direct', 'relay'] as const) {
+      const worst = Math.max(0, ...(t[p].cpu ?? []).map((c) => Math.max(c.otherPct, c.stealPct)));
+      if (worst > thresholdPct) busy.push(`${t.link} ${p} up to ${worst.toFixed(0)} %`);
+    }
+  }
+  if (busy.length === 0) return undefined;
+  return `WARNING: the machine was not idle: other processes (or steal) took ${busy.join(', ')} of the machine during throughput runs; the unshaped (CPU-bound) figures are the most distorted. Re-run on an idle machine.`;
+}
+
 function failureNotes(results: P2pResults): string[] {
   const out: string[] = [];
   for (const p of results.punch.map(punchStats)) {
@@ -180,15 +203,45 @@ function runLine(meta: P2pMeta): string {
   return `iperf3 ${o.iperfSeconds} s × ${o.iperfRepeats} per path and link (median), one stream, visitor → service; ${o.punchAttempts} punches per pair; ${o.fallbackAttempts} fallbacks`;
 }
 
+function warningLines(results: P2pResults, md: boolean): string[] {
+  const w = p2pLoadWarning(results);
+  return w ? ['', md ? `> **${w}**` : w] : [];
+}
+
+function profileText(results: P2pResults, md: boolean): string[] {
+  const p = results.profile;
+  if (!p) return [];
+  const out = ['', `${md ? '#### ' : ''}Where the time goes: both clients under \`--cpu-prof\`, one direct iperf3 run on the unshaped link (${f1(p.mbPerSec)} MB/s under the profiler)`];
+  for (const x of p.profiles) {
+    out.push('', `${md ? '##### ' : ''}${x.role === 'visiting' ? 'Visiting client (iperf3 client side: encrypts and sends)' : 'Serving client (iperf3 server side: receives and decrypts)'} — \`${x.saved}\``, '', renderProfile(x.summary).replace(/^Relay phase only \([^)]*\)/, 'iperf3 phase only'));
+  }
+  return out;
+}
+
+export function cpuTable(results: P2pResults, md: boolean): string {
+  const avg = (xs: number[]): string => (xs.length ? `${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(0)} %` : '—');
+  const rows = results.throughput.flatMap((t) =>
+    (['kernel', 'direct', 'relay'] as const).map((p) => {
+      const c = t[p].cpu ?? [];
+      return { cells: [t.link, p, avg(c.map((x) => x.visiting)), avg(c.map((x) => x.serving)), avg(c.map((x) => x.server)), avg(c.map((x) => x.otherPct))] };
+    }),
+  );
+  return table(['link', 'path', 'visiting client CPU', 'serving client CPU', 'server CPU', 'other processes (% of machine)'], rows, md);
+}
+
 export function renderP2pText(results: P2pResults, meta: P2pMeta): string {
   const notes = failureNotes(results);
   return [
     `Peer-to-peer benchmark, ${meta.started.toISOString()} (${meta.mode})`,
     meta.env,
     runLine(meta),
+    ...warningLines(results, false),
     '',
     'Throughput between two public lab hosts (MB = 10^6 bytes; ratios in the same run):',
     throughputTable(results, false),
+    '',
+    'CPU during those runs (Burrow processes: % of one core; kernel TCP and softirq work is charged to no process):',
+    cpuTable(results, false),
     '',
     'Punch time (fresh visiting client per attempt; "punch" = the puncher\'s own duration from the scheduled start):',
     punchTable(results, false),
@@ -198,7 +251,7 @@ export function renderP2pText(results: P2pResults, meta: P2pMeta): string {
     '',
     'Targets:',
     targetsText(results, false),
-    ...(results.profile ? ['', `Visiting client under --cpu-prof (${f1(results.profile.mbPerSec)} MB/s direct, unshaped; ${results.profile.saved}):`, renderProfile(results.profile.summary).replace(/^Relay phase only \([^)]*\)/, 'iperf3 phase only')] : []),
+    ...profileText(results, false),
     ...(notes.length ? ['', 'Notes:', ...notes.map((n) => `  - ${n}`)] : []),
     '',
   ].join('\n');
@@ -211,10 +264,15 @@ export function renderP2pMarkdown(results: P2pResults, meta: P2pMeta): string {
     `### Peer-to-peer benchmark — ${date}${meta.mode === 'full' ? '' : ` (${meta.mode})`}`,
     '',
     `Run ${meta.started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${meta.env}. ${runLine(meta)}.`,
+    ...warningLines(results, true),
     '',
     '#### Throughput (two public lab hosts; MB = 10^6 bytes)',
     '',
     throughputTable(results, true),
+    '',
+    'CPU during those runs (Burrow processes: % of one core, averaged over the runs; softirq work, where kernel TCP and UDP spend theirs, is charged to no process; "other" is everything outside this benchmark):',
+    '',
+    cpuTable(results, true),
     '',
     '#### Punch time',
     '',
@@ -227,9 +285,7 @@ export function renderP2pMarkdown(results: P2pResults, meta: P2pMeta): string {
     '#### Targets',
     '',
     targetsText(results, true),
-    ...(results.profile
-      ? ['', `#### Where the time goes (visiting client, \`--cpu-prof\`, direct path, unshaped link, ${f1(results.profile.mbPerSec)} MB/s under the profiler)`, '', renderProfile(results.profile.summary).replace(/^Relay phase only \([^)]*\)/, 'iperf3 phase only')]
-      : []),
+    ...profileText(results, true),
     ...(notes.length ? ['', '#### Notes', '', ...notes.map((n) => `- ${n}`)] : []),
   ].join('\n');
 }
