@@ -27,6 +27,7 @@ import { runIperfIn, startIperfServerIn } from './lib/netns-iperf.js';
 import { killTree } from './lib/proc.js';
 import { P2P_MARKERS, renderP2pMarkdown, renderP2pText, type LinkThroughput, type P2pResults, type PunchSample } from './lib/p2p-report.js';
 import { procTicks, watchCpu } from './lib/cpu-load.js';
+import { parseUdpConntrack, remappedFlows } from './lib/conntrack.js';
 import { parseP2pArgs, P2P_USAGE, type P2pOptions } from './lib/p2p-options.js';
 import { distBench, repoRoot } from './lib/root.js';
 import { sleep } from './lib/stats.js';
@@ -249,25 +250,47 @@ async function throughputPhase(ctx: Ctx, results: P2pResults): Promise<void> {
 // ------------------------------------------------------------------------------------------------
 // Punch time and fallback time
 
+/**
+ * After a failed punch: did either NAT give its host's flow to the peer another public port than
+ * the one the STUN server saw? (Linux masquerade does when the peer's first probe arrived before
+ * the host sent its own: the reply tuple of the host's flow would clash with the entry that probe
+ * created, so the flow gets a fresh port, which the peer's filter then drops.)
+ */
+function natDiagnosis(ctx: Ctx, a: LabHost, b: LabHost): string {
+  const found: string[] = [];
+  for (const [me, peer] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    if (!me.router) continue;
+    try {
+      const flows = parseUdpConntrack(ctx.lab.exec(me.router, 'cat', ['/proc/net/nf_conntrack']));
+      const remapped = remappedFlows(flows, me.ip, peer.publicIp);
+      if (remapped.length > 0) {
+        found.push(`the ${me.kind} NAT ${me.publicIp} sent its host's probes from another port than the STUN server saw`);
+        log(`    conntrack of ${me.router}: ${remapped.map((r) => `${me.ip}:${r.from} → ${peer.publicIp}:${r.peerPort} leaves from :${r.to}`).join(', ')}`);
+      }
+    } catch {
+      // no conntrack table to read: no diagnosis
+    }
+  }
+  return found.length ? ` [conntrack: ${found.join('; ')}: the peer's earlier probe held the tuple]` : '';
+}
+
 /** One fresh visiting client on `host`, a p2p visitor of `tunnel`; the caller stops it. */
 function startConeVisitor(ctx: Ctx, host: LabHost, tunnel: string, n: number): NetnsBurrow {
   const name = `visit-${tunnel}-${n}`;
   return startBurrowIn(host.ns, 'client', ctx.dir, name, clientConfig(ctx, name, 'info', { visitors: [{ name: 'v', type: 'p2p', tunnel, secret: SECRET, bind: `127.0.0.1:${CONE_BIND}` }] }));
 }
 
-async function punchOnce(ctx: Ctx, host: LabHost, tunnel: string, n: number): Promise<PunchSample> {
+async function punchOnce(ctx: Ctx, host: LabHost, peer: LabHost, tunnel: string, n: number): Promise<PunchSample> {
   const client = startConeVisitor(ctx, host, tunnel, n);
   try {
     const attempt = await waitStatus(ctx, host, client, 'the first punch attempt to end', 20_000, (s) => {
       const a = visitorNamed(s, 'v')?.p2p?.attempts[0];
       return a && a.outcome !== 'connecting' ? a : undefined;
     });
-    if (attempt.outcome !== 'direct') {
-      if (process.env.BENCH_P2P_DEBUG) {
-        for (const h of ctx.lab.hosts) if (h.router) log(`conntrack ${h.router}:\n${ctx.lab.exec(h.router, 'cat', ['/proc/net/nf_conntrack']).split('\n').filter((l) => l.includes('udp')).join('\n')}`);
-      }
-      return { ok: false, reason: `${attempt.outcome}: ${attempt.reason ?? '?'}` };
-    }
+    if (attempt.outcome !== 'direct') return { ok: false, reason: `${attempt.outcome}: ${attempt.reason ?? '?'}${natDiagnosis(ctx, host, peer)}` };
     const up = client.logs.find((l) => l.msg === 'p2p direct path up');
     const totalMs = typeof up?.time === 'number' ? up.time - attempt.startedAt : undefined;
     // the path carries a connection
@@ -295,7 +318,7 @@ async function punchPhase(ctx: Ctx, results: P2pResults): Promise<void> {
       log(`punch: ${pair.label}, ${ctx.opts.punchAttempts} attempts (a fresh visiting client each)`);
       const samples: PunchSample[] = [];
       for (let i = 0; i < ctx.opts.punchAttempts; i++) {
-        const s = await punchOnce(ctx, pair.visit, pair.tunnel, i);
+        const s = await punchOnce(ctx, pair.visit, pair.serve, pair.tunnel, i);
         samples.push(s);
         if (!s.ok) log(`  attempt ${i + 1}: no direct path: ${s.reason}`);
         else if ((i + 1) % 10 === 0 || ctx.opts.quick) log(`  attempt ${i + 1}: punch ${s.punchMs} ms, attempt start to direct ${s.totalMs?.toFixed(0) ?? '?'} ms`);

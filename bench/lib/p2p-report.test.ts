@@ -95,3 +95,20 @@ describe('p2p benchmark flags and shaping', () => {
     expect(median([3, 1, 2, 10])).toBe(2.5);
   });
 });
+
+describe('conntrack reading', () => {
+  it('finds the flow a masquerade remapped because the peer\'s probe came first', async () => {
+    const { parseUdpConntrack, remappedFlows } = await import('./conntrack.js');
+    const dump = [
+      'ipv4     2 udp      17 29 src=203.0.113.60 dst=203.0.113.50 sport=44716 dport=34614 [UNREPLIED] src=203.0.113.50 dst=203.0.113.60 sport=34614 dport=44716 mark=0 zone=0 use=2',
+      'ipv4     2 udp      17 27 src=10.0.5.2 dst=203.0.113.1 sport=34614 dport=3478 src=203.0.113.1 dst=203.0.113.50 sport=3478 dport=34614 mark=0 zone=0 use=2',
+      'ipv4     2 udp      17 29 src=10.0.5.2 dst=203.0.113.60 sport=34614 dport=44716 [UNREPLIED] src=203.0.113.60 dst=203.0.113.50 sport=44716 dport=12675 mark=0 zone=0 use=2',
+      'ipv4     2 tcp      6 431999 ESTABLISHED src=10.0.5.2 dst=203.0.113.1 sport=40000 dport=7000 src=203.0.113.1 dst=203.0.113.50 sport=7000 dport=40001',
+    ].join('\n');
+    const flows = parseUdpConntrack(dump);
+    expect(flows).toHaveLength(3);
+    expect(flows[0]).toMatchObject({ src: '203.0.113.60', unreplied: true });
+    expect(remappedFlows(flows, '10.0.5.2', '203.0.113.60')).toEqual([{ from: 34614, to: 12675, peerPort: 44716 }]);
+    expect(remappedFlows(flows, '10.0.5.2', '203.0.113.1')).toEqual([]);
+  });
+});
