@@ -26,7 +26,7 @@ import { startBurrowIn, type NetnsBurrow } from './lib/netns-burrow.js';
 import { runIperfIn, startIperfServerIn } from './lib/netns-iperf.js';
 import { killTree } from './lib/proc.js';
 import { P2P_MARKERS, renderP2pMarkdown, renderP2pText, type LinkThroughput, type P2pResults, type PunchSample } from './lib/p2p-report.js';
-import { procTicks, watchCpu } from './lib/cpu-load.js';
+import { procTicks, watchCpu, watchSoftirq } from './lib/cpu-load.js';
 import { parseUdpConntrack, remappedFlows } from './lib/conntrack.js';
 import { parseP2pArgs, P2P_USAGE, type P2pOptions } from './lib/p2p-options.js';
 import { distBench, repoRoot } from './lib/root.js';
@@ -168,15 +168,17 @@ async function measurePaths(ctx: Ctx, a: LabHost, b: LabHost, link: string, w: W
       const [host, port] = targets[p];
       const before = procs.map((x) => procTicks(x.proc.pid, false));
       const load = watchCpu([...procs.map((x) => x.proc.pid), ...w.helpers]);
+      const softirq = watchSoftirq();
       const t0 = performance.now();
       try {
         const mb = await runIperfIn(b.ns, host, port, ctx.opts.iperfSeconds);
         const seconds = (performance.now() - t0) / 1000;
         const pct = procs.map((x, i) => (100 * (procTicks(x.proc.pid, false) - before[i]!)) / TICKS_PER_S / seconds);
         const l = load();
+        const irq = softirq();
         out[p].runs.push(mb);
-        out[p].cpu!.push({ visiting: pct[0]!, serving: pct[1]!, server: pct[2]!, otherPct: l.otherPct, stealPct: l.stealPct });
-        log(`  ${link} ${p} run ${r + 1}: ${mb.toFixed(1)} MB/s; CPU visiting ${pct[0]!.toFixed(0)} %, serving ${pct[1]!.toFixed(0)} %, server ${pct[2]!.toFixed(0)} % (of one core); other processes ${l.otherPct.toFixed(0)} % of the machine`);
+        out[p].cpu!.push({ visiting: pct[0]!, serving: pct[1]!, server: pct[2]!, otherPct: l.otherPct, stealPct: l.stealPct, softirqPct: irq });
+        log(`  ${link} ${p} run ${r + 1}: ${mb.toFixed(1)} MB/s; CPU visiting ${pct[0]!.toFixed(0)} %, serving ${pct[1]!.toFixed(0)} %, server ${pct[2]!.toFixed(0)} % (of one core); softirq ${irq.toFixed(0)} %, other processes ${l.otherPct.toFixed(0)} % of the machine`);
       } catch (err) {
         out[p].error = message(err).split('\n')[0];
         log(`  ${link} ${p} run ${r + 1} failed: ${out[p].error}`);

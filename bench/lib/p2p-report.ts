@@ -18,6 +18,8 @@ export interface RunCpu {
   server: number;
   otherPct: number;
   stealPct: number;
+  /** Machine-wide irq + softirq (the kernel's network stack, charged to no process), % of the machine. */
+  softirqPct?: number;
 }
 
 export interface LinkThroughput {
@@ -195,6 +197,10 @@ function failureNotes(results: P2pResults): string[] {
   }
   const fb = fallbackStats(results.fallback);
   for (const f of new Set(fb.failures)) out.push(`fallback: ${fb.failures.filter((x) => x === f).length} attempt(s) failed: ${f}`);
+  for (const t of results.throughput) {
+    const runs = (['kernel', 'direct', 'relay'] as const).map((p) => `${p} ${t[p].runs.map((r) => r.toFixed(1)).join(' / ') || '—'}`);
+    out.push(`every iperf3 run, ${t.link} (MB/s, in run order): ${runs.join('; ')}`);
+  }
   return [...out, ...results.notes, ...results.errors.map((e) => `phase failed: ${e}`)];
 }
 
@@ -213,7 +219,10 @@ function profileText(results: P2pResults, md: boolean): string[] {
   if (!p) return [];
   const out = ['', `${md ? '#### ' : ''}Where the time goes: both clients under \`--cpu-prof\`, one direct iperf3 run on the unshaped link (${f1(p.mbPerSec)} MB/s under the profiler)`];
   for (const x of p.profiles) {
-    out.push('', `${md ? '##### ' : ''}${x.role === 'visiting' ? 'Visiting client (iperf3 client side: encrypts and sends)' : 'Serving client (iperf3 server side: receives and decrypts)'} — \`${x.saved}\``, '', renderProfile(x.summary).replace(/^Relay phase only \([^)]*\)/, 'iperf3 phase only'));
+    const full = renderProfile(x.summary).replace(/^Relay phase only \([^)]*\)/, 'iperf3 phase only');
+    // in the docs: the top frames and the categories (the per-file table is in the terminal output)
+    const text = md ? full.split('\n\n').slice(0, 3).join('\n\n') : full;
+    out.push('', `${md ? '##### ' : ''}${x.role === 'visiting' ? 'Visiting client (iperf3 client side: encrypts and sends)' : 'Serving client (iperf3 server side: receives and decrypts)'} — \`${x.saved}\``, '', text);
   }
   return out;
 }
@@ -223,10 +232,10 @@ export function cpuTable(results: P2pResults, md: boolean): string {
   const rows = results.throughput.flatMap((t) =>
     (['kernel', 'direct', 'relay'] as const).map((p) => {
       const c = t[p].cpu ?? [];
-      return { cells: [t.link, p, avg(c.map((x) => x.visiting)), avg(c.map((x) => x.serving)), avg(c.map((x) => x.server)), avg(c.map((x) => x.otherPct))] };
+      return { cells: [t.link, p, avg(c.map((x) => x.visiting)), avg(c.map((x) => x.serving)), avg(c.map((x) => x.server)), avg(c.flatMap((x) => (x.softirqPct !== undefined ? [x.softirqPct] : []))), avg(c.map((x) => x.otherPct))] };
     }),
   );
-  return table(['link', 'path', 'visiting client CPU', 'serving client CPU', 'server CPU', 'other processes (% of machine)'], rows, md);
+  return table(['link', 'path', 'visiting client CPU', 'serving client CPU', 'server CPU', 'softirq (% of machine)', 'other processes (% of machine)'], rows, md);
 }
 
 export function renderP2pText(results: P2pResults, meta: P2pMeta): string {
@@ -240,7 +249,7 @@ export function renderP2pText(results: P2pResults, meta: P2pMeta): string {
     'Throughput between two public lab hosts (MB = 10^6 bytes; ratios in the same run):',
     throughputTable(results, false),
     '',
-    'CPU during those runs (Burrow processes: % of one core; kernel TCP and softirq work is charged to no process):',
+    'CPU during those runs (Burrow processes: % of one core; softirq, where the kernel\'s TCP and UDP work mostly lands, is charged to no process):',
     cpuTable(results, false),
     '',
     'Punch time (fresh visiting client per attempt; "punch" = the puncher\'s own duration from the scheduled start):',
@@ -270,7 +279,7 @@ export function renderP2pMarkdown(results: P2pResults, meta: P2pMeta): string {
     '',
     throughputTable(results, true),
     '',
-    'CPU during those runs (Burrow processes: % of one core, averaged over the runs; softirq work, where kernel TCP and UDP spend theirs, is charged to no process; "other" is everything outside this benchmark):',
+    'CPU during those runs (Burrow processes: % of one core, averaged over the runs; softirq, where the kernel\'s TCP and UDP work mostly lands, is charged to no process and is machine-wide; "other" is every process outside this benchmark):',
     '',
     cpuTable(results, true),
     '',
