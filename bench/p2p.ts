@@ -189,6 +189,35 @@ async function measurePaths(ctx: Ctx, a: LabHost, b: LabHost, link: string, w: W
   return out;
 }
 
+/** Both bulk clients under --cpu-prof for one direct iperf3 run; `started` hands the running clients back for cleanup. */
+async function profileDirect(ctx: Ctx, a: LabHost, b: LabHost, started: (serving: NetnsBurrow | undefined, visiting: NetnsBurrow | undefined) => void): Promise<NonNullable<P2pResults['profile']>> {
+  log('profile: both clients under --cpu-prof, one direct iperf3 run on the unshaped link');
+  const profDir = { visiting: path.join(ctx.dir, 'prof-visiting'), serving: path.join(ctx.dir, 'prof-serving') };
+  const serving = await startServing(ctx, a, 'bulk', `127.0.0.1:${IPERF_PORT}`, profDir.serving);
+  started(serving, undefined);
+  const visiting = await startBulkVisitor(ctx, b, 2, profDir.visiting);
+  started(serving, visiting);
+  await sleep(300);
+  const from = Number(process.hrtime.bigint() / 1000n);
+  const mb = await runIperfIn(b.ns, '127.0.0.1', DIRECT_BIND, ctx.opts.iperfSeconds);
+  const to = Number(process.hrtime.bigint() / 1000n);
+  // the profile is written at a clean exit (SIGTERM); give a loaded machine time for it
+  await Promise.all([visiting.stop(30_000), serving.stop(30_000)]);
+  const keepDir = path.join(distBench, 'p2p-profiles');
+  mkdirSync(keepDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const profiles = (['visiting', 'serving'] as const).map((role) => {
+    const file = findCpuProfile(profDir[role]);
+    const proc = (role === 'visiting' ? visiting : serving).proc;
+    if (!file) throw new Error(`the ${role} client wrote no CPU profile (it ${proc.hasExited() ? 'exited' : 'did not exit'}; output: ${proc.output().trim().split('\n').slice(-3).join(' | ').slice(-400)})`);
+    const saved = path.join(keepDir, `${role}-client-${stamp}.cpuprofile`);
+    copyFileSync(file, saved);
+    return { role, saved: path.relative(repoRoot, saved), summary: summarizeCpuProfile(file, repoRoot, 15, { fromUs: from, toUs: to }) };
+  });
+  log(`  ${mb.toFixed(1)} MB/s under the profiler; profiles kept in ${keepDir}`);
+  return { mbPerSec: mb, profiles };
+}
+
 async function throughputPhase(ctx: Ctx, results: P2pResults): Promise<void> {
   const [a, b] = [ctx.lab.hosts[0]!, ctx.lab.hosts[1]!];
   const iperf = await startIperfServerIn(ctx.lab, a.ns, IPERF_PORT);
@@ -204,28 +233,17 @@ async function throughputPhase(ctx: Ctx, results: P2pResults): Promise<void> {
     if (ctx.opts.profile) {
       await visiting.stop();
       await serving.stop();
-      log('profile: both clients under --cpu-prof, one direct iperf3 run on the unshaped link');
-      const profDir = { visiting: path.join(ctx.dir, 'prof-visiting'), serving: path.join(ctx.dir, 'prof-serving') };
-      serving = await startServing(ctx, a, 'bulk', `127.0.0.1:${IPERF_PORT}`, profDir.serving);
-      visiting = await startBulkVisitor(ctx, b, 2, profDir.visiting);
-      await sleep(300);
-      const from = Number(process.hrtime.bigint() / 1000n);
-      const mb = await runIperfIn(b.ns, '127.0.0.1', DIRECT_BIND, ctx.opts.iperfSeconds);
-      const to = Number(process.hrtime.bigint() / 1000n);
-      await visiting.stop(20_000);
-      await serving.stop(20_000);
-      const keepDir = path.join(distBench, 'p2p-profiles');
-      mkdirSync(keepDir, { recursive: true });
-      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      const summaries = (['visiting', 'serving'] as const).map((role) => {
-        const file = findCpuProfile(profDir[role]);
-        if (!file) throw new Error(`the ${role} client wrote no CPU profile`);
-        const saved = path.join(keepDir, `${role}-client-${stamp}.cpuprofile`);
-        copyFileSync(file, saved);
-        return { role, saved: path.relative(repoRoot, saved), summary: summarizeCpuProfile(file, repoRoot, 15, { fromUs: from, toUs: to }) };
-      });
-      results.profile = { mbPerSec: mb, profiles: summaries };
-      log(`  ${mb.toFixed(1)} MB/s under the profiler; profiles kept in ${keepDir}`);
+      try {
+        results.profile = await profileDirect(ctx, a, b, (s, v) => {
+          serving = s;
+          visiting = v;
+        });
+      } catch (err) {
+        results.errors.push(`profile: ${message(err).split('\n').slice(0, 3).join(' | ')}`);
+        log(`  profile failed: ${message(err).split('\n')[0]}`);
+      }
+      await visiting?.stop();
+      await serving?.stop();
       serving = await startServing(ctx, a, 'bulk', `127.0.0.1:${IPERF_PORT}`);
       visiting = await startBulkVisitor(ctx, b, 3);
     }
