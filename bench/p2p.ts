@@ -28,6 +28,7 @@ import { killTree } from './lib/proc.js';
 import { P2P_MARKERS, renderP2pMarkdown, renderP2pText, type LinkThroughput, type P2pResults, type PunchSample } from './lib/p2p-report.js';
 import { procTicks, watchCpu, watchSoftirq } from './lib/cpu-load.js';
 import { parseUdpConntrack, remappedFlows } from './lib/conntrack.js';
+import { parseUdpSnmp } from './lib/udp-snmp.js';
 import { parseP2pArgs, P2P_USAGE, type P2pOptions } from './lib/p2p-options.js';
 import { distBench, repoRoot } from './lib/root.js';
 import { sleep } from './lib/stats.js';
@@ -158,6 +159,11 @@ interface Watched {
 
 const TICKS_PER_S = 100; // USER_HZ
 
+/** UDP datagrams the kernels of these hosts dropped for a full socket receive buffer, so far. */
+function udpDrops(ctx: Ctx, hosts: LabHost[]): number {
+  return hosts.reduce((sum, h) => sum + parseUdpSnmp(ctx.lab.exec(h.ns, 'cat', ['/proc/net/snmp'])).rcvbufErrors, 0);
+}
+
 async function measurePaths(ctx: Ctx, a: LabHost, b: LabHost, link: string, w: Watched): Promise<Omit<LinkThroughput, 'link'>> {
   const targets: Record<PathName, [string, number]> = { kernel: [a.ip, IPERF_PORT], direct: ['127.0.0.1', DIRECT_BIND], relay: ['127.0.0.1', RELAY_BIND] };
   const out: Omit<LinkThroughput, 'link'> = { kernel: { runs: [], cpu: [] }, direct: { runs: [], cpu: [] }, relay: { runs: [], cpu: [] } };
@@ -169,6 +175,7 @@ async function measurePaths(ctx: Ctx, a: LabHost, b: LabHost, link: string, w: W
       const before = procs.map((x) => procTicks(x.proc.pid, false));
       const load = watchCpu([...procs.map((x) => x.proc.pid), ...w.helpers]);
       const softirq = watchSoftirq();
+      const drops0 = udpDrops(ctx, [a, b]);
       const t0 = performance.now();
       try {
         const mb = await runIperfIn(b.ns, host, port, ctx.opts.iperfSeconds);
@@ -176,9 +183,10 @@ async function measurePaths(ctx: Ctx, a: LabHost, b: LabHost, link: string, w: W
         const pct = procs.map((x, i) => (100 * (procTicks(x.proc.pid, false) - before[i]!)) / TICKS_PER_S / seconds);
         const l = load();
         const irq = softirq();
+        const drops = udpDrops(ctx, [a, b]) - drops0;
         out[p].runs.push(mb);
-        out[p].cpu!.push({ visiting: pct[0]!, serving: pct[1]!, server: pct[2]!, otherPct: l.otherPct, stealPct: l.stealPct, softirqPct: irq });
-        log(`  ${link} ${p} run ${r + 1}: ${mb.toFixed(1)} MB/s; CPU visiting ${pct[0]!.toFixed(0)} %, serving ${pct[1]!.toFixed(0)} %, server ${pct[2]!.toFixed(0)} % (of one core); softirq ${irq.toFixed(0)} %, other processes ${l.otherPct.toFixed(0)} % of the machine`);
+        out[p].cpu!.push({ visiting: pct[0]!, serving: pct[1]!, server: pct[2]!, otherPct: l.otherPct, stealPct: l.stealPct, softirqPct: irq, udpRcvbufDrops: drops });
+        log(`  ${link} ${p} run ${r + 1}: ${mb.toFixed(1)} MB/s; CPU visiting ${pct[0]!.toFixed(0)} %, serving ${pct[1]!.toFixed(0)} %, server ${pct[2]!.toFixed(0)} % (of one core); softirq ${irq.toFixed(0)} %, UDP receive-buffer drops ${drops}, other processes ${l.otherPct.toFixed(0)} % of the machine`);
       } catch (err) {
         out[p].error = message(err).split('\n')[0];
         log(`  ${link} ${p} run ${r + 1} failed: ${out[p].error}`);
@@ -444,8 +452,8 @@ async function main(): Promise<number> {
   const meta = { started, env, mode, opts };
   process.stdout.write(`\n${renderP2pText(results, meta)}\n`);
   if (opts.writeDocs) {
-    const date = started.toISOString().slice(0, 10);
-    const key = `${date} ${mode}`;
+    // one section per run (date and time): runs on a shared machine vary, and every one is kept
+    const key = `${started.toISOString().slice(0, 16).replace('T', ' ')} ${mode}`;
     const file = path.join(repoRoot, 'docs', 'BENCHMARKS.md');
     writeMarkedSection(file, P2P_MARKERS, key, renderP2pMarkdown(results, meta));
     log(`wrote section "${key}" to ${file}`);

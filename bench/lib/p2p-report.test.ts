@@ -112,3 +112,19 @@ describe('conntrack reading', () => {
     expect(remappedFlows(flows, '10.0.5.2', '203.0.113.1')).toEqual([]);
   });
 });
+
+describe('UDP counters of a namespace', () => {
+  it('reads the receive-buffer drops from /proc/net/snmp', async () => {
+    const { parseUdpSnmp } = await import('./udp-snmp.js');
+    const text = [
+      'Tcp: RtoAlgorithm RtoMin',
+      'Tcp: 1 200',
+      'Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors',
+      'Udp: 812345 3 17 790000 17 2 0 0 0',
+      'UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors',
+      'UdpLite: 0 0 0 0 0 0 0 0 0',
+    ].join('\n');
+    expect(parseUdpSnmp(text)).toEqual({ inDatagrams: 812345, rcvbufErrors: 17, sndbufErrors: 2 });
+    expect(parseUdpSnmp('')).toEqual({ inDatagrams: 0, rcvbufErrors: 0, sndbufErrors: 0 });
+  });
+});

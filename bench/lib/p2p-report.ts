@@ -20,6 +20,8 @@ export interface RunCpu {
   stealPct: number;
   /** Machine-wide irq + softirq (the kernel's network stack, charged to no process), % of the machine. */
   softirqPct?: number;
+  /** UDP datagrams both hosts' kernels dropped for a full socket receive buffer during the run. */
+  udpRcvbufDrops?: number;
 }
 
 export interface LinkThroughput {
@@ -232,10 +234,10 @@ export function cpuTable(results: P2pResults, md: boolean): string {
   const rows = results.throughput.flatMap((t) =>
     (['kernel', 'direct', 'relay'] as const).map((p) => {
       const c = t[p].cpu ?? [];
-      return { cells: [t.link, p, avg(c.map((x) => x.visiting)), avg(c.map((x) => x.serving)), avg(c.map((x) => x.server)), avg(c.flatMap((x) => (x.softirqPct !== undefined ? [x.softirqPct] : []))), avg(c.map((x) => x.otherPct))] };
+      return { cells: [t.link, p, avg(c.map((x) => x.visiting)), avg(c.map((x) => x.serving)), avg(c.map((x) => x.server)), avg(c.flatMap((x) => (x.softirqPct !== undefined ? [x.softirqPct] : []))), c.some((x) => x.udpRcvbufDrops !== undefined) ? c.map((x) => String(x.udpRcvbufDrops ?? '?')).join(' / ') : '—', avg(c.map((x) => x.otherPct))] };
     }),
   );
-  return table(['link', 'path', 'visiting client CPU', 'serving client CPU', 'server CPU', 'softirq (% of machine)', 'other processes (% of machine)'], rows, md);
+  return table(['link', 'path', 'visiting client CPU', 'serving client CPU', 'server CPU', 'softirq (% of machine)', 'UDP rcvbuf drops per run', 'other processes (% of machine)'], rows, md);
 }
 
 export function renderP2pText(results: P2pResults, meta: P2pMeta): string {
@@ -268,9 +270,8 @@ export function renderP2pText(results: P2pResults, meta: P2pMeta): string {
 
 export function renderP2pMarkdown(results: P2pResults, meta: P2pMeta): string {
   const notes = failureNotes(results);
-  const date = meta.started.toISOString().slice(0, 10);
   return [
-    `### Peer-to-peer benchmark — ${date}${meta.mode === 'full' ? '' : ` (${meta.mode})`}`,
+    `### Peer-to-peer benchmark — ${meta.started.toISOString().slice(0, 16).replace('T', ' ')} UTC${meta.mode === 'full' ? '' : ` (${meta.mode})`}`,
     '',
     `Run ${meta.started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${meta.env}. ${runLine(meta)}.`,
     ...warningLines(results, true),
