@@ -34,7 +34,7 @@ import { distBench, repoRoot } from './lib/root.js';
 import { sleep } from './lib/stats.js';
 import { makeTempDir } from './lib/tempdir.js';
 import { findCpuProfile } from './lib/turn-servers.js';
-import { shapeHost, unshapeHost } from './lib/shaping.js';
+import { shapeHost, tbfDrops, unshapeHost } from './lib/shaping.js';
 
 const log = (msg: string): void => {
   process.stderr.write(`[bench:p2p ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -164,7 +164,8 @@ function udpDrops(ctx: Ctx, hosts: LabHost[]): number {
   return hosts.reduce((sum, h) => sum + parseUdpSnmp(ctx.lab.exec(h.ns, 'cat', ['/proc/net/snmp'])).rcvbufErrors, 0);
 }
 
-async function measurePaths(ctx: Ctx, a: LabHost, b: LabHost, link: string, w: Watched): Promise<Omit<LinkThroughput, 'link'>> {
+async function measurePaths(ctx: Ctx, a: LabHost, b: LabHost, link: string, w: Watched, shaped = false): Promise<Omit<LinkThroughput, 'link'>> {
+  const queueDrops = (): number => (shaped ? tbfDrops(ctx.lab, a) + tbfDrops(ctx.lab, b) : 0);
   const targets: Record<PathName, [string, number]> = { kernel: [a.ip, IPERF_PORT], direct: ['127.0.0.1', DIRECT_BIND], relay: ['127.0.0.1', RELAY_BIND] };
   const out: Omit<LinkThroughput, 'link'> = { kernel: { runs: [], cpu: [] }, direct: { runs: [], cpu: [] }, relay: { runs: [], cpu: [] } };
   const procs = [w.visiting, w.serving, w.server];
@@ -176,6 +177,7 @@ async function measurePaths(ctx: Ctx, a: LabHost, b: LabHost, link: string, w: W
       const load = watchCpu([...procs.map((x) => x.proc.pid), ...w.helpers]);
       const softirq = watchSoftirq();
       const drops0 = udpDrops(ctx, [a, b]);
+      const queue0 = queueDrops();
       const t0 = performance.now();
       try {
         const mb = await runIperfIn(b.ns, host, port, ctx.opts.iperfSeconds);
@@ -184,9 +186,10 @@ async function measurePaths(ctx: Ctx, a: LabHost, b: LabHost, link: string, w: W
         const l = load();
         const irq = softirq();
         const drops = udpDrops(ctx, [a, b]) - drops0;
+        const queue = queueDrops() - queue0;
         out[p].runs.push(mb);
-        out[p].cpu!.push({ visiting: pct[0]!, serving: pct[1]!, server: pct[2]!, otherPct: l.otherPct, stealPct: l.stealPct, softirqPct: irq, udpRcvbufDrops: drops });
-        log(`  ${link} ${p} run ${r + 1}: ${mb.toFixed(1)} MB/s; CPU visiting ${pct[0]!.toFixed(0)} %, serving ${pct[1]!.toFixed(0)} %, server ${pct[2]!.toFixed(0)} % (of one core); softirq ${irq.toFixed(0)} %, UDP receive-buffer drops ${drops}, other processes ${l.otherPct.toFixed(0)} % of the machine`);
+        out[p].cpu!.push({ visiting: pct[0]!, serving: pct[1]!, server: pct[2]!, otherPct: l.otherPct, stealPct: l.stealPct, softirqPct: irq, udpRcvbufDrops: drops, ...(shaped ? { tbfDrops: queue } : {}) });
+        log(`  ${link} ${p} run ${r + 1}: ${mb.toFixed(1)} MB/s; CPU visiting ${pct[0]!.toFixed(0)} %, serving ${pct[1]!.toFixed(0)} %, server ${pct[2]!.toFixed(0)} % (of one core); softirq ${irq.toFixed(0)} %, UDP receive-buffer drops ${drops}${shaped ? `, tbf drops ${queue}` : ''}, other processes ${l.otherPct.toFixed(0)} % of the machine`);
       } catch (err) {
         out[p].error = message(err).split('\n')[0];
         log(`  ${link} ${p} run ${r + 1} failed: ${out[p].error}`);
@@ -260,7 +263,7 @@ async function throughputPhase(ctx: Ctx, results: P2pResults): Promise<void> {
     shapeHost(ctx.lab, a, ctx.opts.rateMbit);
     shapeHost(ctx.lab, b, ctx.opts.rateMbit);
     try {
-      results.throughput.push({ link: `tbf ${ctx.opts.rateMbit} Mbit/s`, ...(await measurePaths(ctx, a, b, 'shaped', watched())) });
+      results.throughput.push({ link: `tbf ${ctx.opts.rateMbit} Mbit/s`, ...(await measurePaths(ctx, a, b, 'shaped', watched(), true)) });
     } finally {
       unshapeHost(ctx.lab, a);
       unshapeHost(ctx.lab, b);

@@ -22,6 +22,8 @@ export interface RunCpu {
   softirqPct?: number;
   /** UDP datagrams both hosts' kernels dropped for a full socket receive buffer during the run. */
   udpRcvbufDrops?: number;
+  /** Packets the shaping qdiscs dropped during the run (shaped link only). */
+  tbfDrops?: number;
 }
 
 export interface LinkThroughput {
@@ -234,10 +236,10 @@ export function cpuTable(results: P2pResults, md: boolean): string {
   const rows = results.throughput.flatMap((t) =>
     (['kernel', 'direct', 'relay'] as const).map((p) => {
       const c = t[p].cpu ?? [];
-      return { cells: [t.link, p, avg(c.map((x) => x.visiting)), avg(c.map((x) => x.serving)), avg(c.map((x) => x.server)), avg(c.flatMap((x) => (x.softirqPct !== undefined ? [x.softirqPct] : []))), c.some((x) => x.udpRcvbufDrops !== undefined) ? c.map((x) => String(x.udpRcvbufDrops ?? '?')).join(' / ') : '—', avg(c.map((x) => x.otherPct))] };
+      return { cells: [t.link, p, avg(c.map((x) => x.visiting)), avg(c.map((x) => x.serving)), avg(c.map((x) => x.server)), avg(c.flatMap((x) => (x.softirqPct !== undefined ? [x.softirqPct] : []))), c.some((x) => x.udpRcvbufDrops !== undefined) ? c.map((x) => String(x.udpRcvbufDrops ?? '?')).join(' / ') : '—', c.some((x) => x.tbfDrops !== undefined) ? c.map((x) => String(x.tbfDrops ?? '?')).join(' / ') : '—', avg(c.map((x) => x.otherPct))] };
     }),
   );
-  return table(['link', 'path', 'visiting client CPU', 'serving client CPU', 'server CPU', 'softirq (% of machine)', 'UDP rcvbuf drops per run', 'other processes (% of machine)'], rows, md);
+  return table(['link', 'path', 'visiting client CPU', 'serving client CPU', 'server CPU', 'softirq (% of machine)', 'UDP rcvbuf drops per run', 'tbf drops per run', 'other processes (% of machine)'], rows, md);
 }
 
 export function renderP2pText(results: P2pResults, meta: P2pMeta): string {

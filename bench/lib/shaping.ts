@@ -33,3 +33,13 @@ export function unshapeHost(lab: BenchLab, host: LabHost): void {
     }
   }
 }
+
+/** Packets the tbf qdiscs on both ends of the host's veth have dropped so far (queue full). */
+export function tbfDrops(lab: BenchLab, host: LabHost): number {
+  let sum = 0;
+  for (const e of ends(lab, host)) {
+    const m = /dropped (\d+)/.exec(lab.exec(e.ns, 'tc', ['-s', 'qdisc', 'show', 'dev', e.dev, 'root']));
+    sum += m ? Number(m[1]) : 0;
+  }
+  return sum;
+}
