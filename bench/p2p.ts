@@ -213,14 +213,15 @@ async function profileDirect(ctx: Ctx, a: LabHost, b: LabHost, started: (serving
   const mb = await runIperfIn(b.ns, '127.0.0.1', DIRECT_BIND, ctx.opts.iperfSeconds);
   const to = Number(process.hrtime.bigint() / 1000n);
   // the profile is written at a clean exit (SIGTERM); give a loaded machine time for it
-  await Promise.all([visiting.stop(30_000), serving.stop(30_000)]);
+  const [visitingClean, servingClean] = await Promise.all([visiting.stop(30_000), serving.stop(30_000)]);
+  const clean = { visiting: visitingClean, serving: servingClean };
   const keepDir = path.join(distBench, 'p2p-profiles');
   mkdirSync(keepDir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const profiles = (['visiting', 'serving'] as const).map((role) => {
     const file = findCpuProfile(profDir[role]);
     const proc = (role === 'visiting' ? visiting : serving).proc;
-    if (!file) throw new Error(`the ${role} client wrote no CPU profile (it ${proc.hasExited() ? 'exited' : 'did not exit'}; output: ${proc.output().trim().split('\n').slice(-3).join(' | ').slice(-400)})`);
+    if (!file) throw new Error(`the ${role} client wrote no CPU profile (${clean[role] ? 'it exited by itself' : 'it did not exit within 30 s of SIGTERM and was killed'}; last output: ${proc.output().trim().split('\n').slice(-2).join(' | ').slice(-300)})`);
     const saved = path.join(keepDir, `${role}-client-${stamp}.cpuprofile`);
     copyFileSync(file, saved);
     return { role, saved: path.relative(repoRoot, saved), summary: summarizeCpuProfile(file, repoRoot, 15, { fromUs: from, toUs: to }) };

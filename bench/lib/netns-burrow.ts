@@ -24,8 +24,8 @@ export interface NetnsBurrow {
   proc: Tracked;
   /** Every JSON log line so far (stdout and stderr). */
   logs: LogLine[];
-  /** SIGTERM, wait up to `graceMs` for a clean exit (a --cpu-prof profile is written then), then kill. */
-  stop(graceMs?: number): Promise<void>;
+  /** SIGTERM, wait up to `graceMs` for a clean exit (a --cpu-prof profile is written then), then kill. True if it exited by itself in time. */
+  stop(graceMs?: number): Promise<boolean>;
 }
 
 export interface LaunchOptions {
@@ -68,7 +68,9 @@ export function startBurrowIn(ns: string, role: 'server' | 'client', dir: string
         }
         await Promise.race([proc.exited, sleep(graceMs)]);
       }
+      const clean = proc.hasExited();
       await killTree(proc, 1000);
+      return clean;
     },
   };
 }
