@@ -14,6 +14,20 @@ interface Snap {
   ours: number;
 }
 
+/** Machine-wide softirq (+ irq) time as % of all cores from now until the returned function is called: where the kernel's network stack spends most of its time, charged to no process. */
+export function watchSoftirq(): () => number {
+  const read = (): { irq: number; total: number } => {
+    const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + (b || 0), 0);
+    return { irq: (f[5] ?? 0) + (f[6] ?? 0), total };
+  };
+  const a = read();
+  return () => {
+    const b = read();
+    return (100 * (b.irq - a.irq)) / Math.max(1, b.total - a.total);
+  };
+}
+
 function machine(): { busy: number; steal: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line

@@ -144,6 +144,22 @@ function isMeta(name: string): boolean {
   return name === '(idle)' || name === '(program)' || name === '(garbage collector)' || name === '(root)';
 }
 
+/** The npm package a file belongs to ("@scope/name" or "name"), wherever node_modules lives (a worktree's is a symlink elsewhere). */
+function dependencyOf(file: string): string | undefined {
+  const parts = file.split(path.sep);
+  const i = parts.lastIndexOf('node_modules');
+  if (i < 0 || i + 1 >= parts.length) return undefined;
+  const first = parts[i + 1]!;
+  return first.startsWith('@') && parts[i + 2] ? `${first}/${parts[i + 2]}` : first;
+}
+
+/** Repo-relative path; files under some node_modules are shown from there ("node_modules/pkg/…"). */
+function displayPath(file: string, repoRoot: string): string {
+  const parts = file.split(path.sep);
+  const i = parts.lastIndexOf('node_modules');
+  return i >= 0 ? parts.slice(i).join('/') : path.relative(repoRoot, file);
+}
+
 function categorize(frame: CallFrame, file: string, repoRoot: string): string {
   const name = frame.functionName;
   if (name === '(garbage collector)') return 'garbage collector';
@@ -157,8 +173,9 @@ function categorize(frame: CallFrame, file: string, repoRoot: string): string {
     if (/timers/.test(frame.url)) return 'node:timers';
     return 'node internals (other)';
   }
+  const dep = dependencyOf(file);
+  if (dep) return `dependency: ${dep}`;
   const rel = path.relative(repoRoot, file);
-  if (rel.startsWith('node_modules')) return `dependency: ${rel.split(path.sep)[1] ?? '?'}`;
   const top = rel.split(path.sep).slice(0, 2).join('/');
   return `burrow: ${top}`;
 }
@@ -213,7 +230,7 @@ export function summarizeCpuProfile(file: string, repoRoot: string, topN = 15, w
       const js = fileURLToPath(f.url);
       const mapped = mapPosition(js, f.lineNumber, f.columnNumber);
       srcFile = mapped?.file ?? js;
-      location = `${path.relative(repoRoot, srcFile)}:${mapped?.line ?? f.lineNumber + 1}`;
+      location = `${displayPath(srcFile, repoRoot)}:${mapped?.line ?? f.lineNumber + 1}`;
     } else if (f.url) {
       srcFile = f.url;
       location = `${f.url}:${f.lineNumber + 1}`;
@@ -225,7 +242,7 @@ export function summarizeCpuProfile(file: string, repoRoot: string, topN = 15, w
     const e = byFn.get(key) ?? { functionName: name, location, hits: 0 };
     e.hits += hits;
     byFn.set(key, e);
-    const fileKey = srcFile ? (srcFile.startsWith('/') ? path.relative(repoRoot, srcFile) : srcFile) : name;
+    const fileKey = srcFile ? (srcFile.startsWith('/') ? displayPath(srcFile, repoRoot) : srcFile) : name;
     byFile.set(fileKey, (byFile.get(fileKey) ?? 0) + hits);
     const cat = categorize(f, srcFile, repoRoot);
     byCat.set(cat, (byCat.get(cat) ?? 0) + hits);
