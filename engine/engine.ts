@@ -129,7 +129,11 @@ export class Engine {
     const stunPort = this.control.stunPort;
     const unknown = this.p2pStack!.UNKNOWN_NAT; // asked by the puncher only: loaded
     if (stunPort === undefined) return Promise.resolve(unknown);
-    this.natReport ??= discoverNat({ host: parseHostPort(this.config.server)!.host, port: stunPort }, { rtoMs: 100, hairpinTimeoutMs: 500 }).then(
+    this.natReport ??= discoverNat({ host: parseHostPort(this.config.server)!.host, port: stunPort }, {
+        rtoMs: 100,
+        // the strategy needs mapping and filtering only; a NAT that does not hairpin made every first offer wait 500 ms for this test
+        hairpin: false,
+      }).then(
       (r) => ({ mapping: r.mapping, filtering: r.filtering, portAllocation: r.portAllocation }),
       (err: Error) => {
         this.logger.warn({ err: err.message }, 'NAT detection failed; peer-to-peer attempts assume nothing about this NAT');
@@ -201,6 +205,7 @@ export class Engine {
     const serving = this.p2pServing.get(name);
     if (!serving || !this.p2pState) return undefined;
     const attempts = [...this.p2pState.manager.attempts(name)];
+    const strategies = this.p2pState.manager.strategies(name);
     const live = [...serving.transports].find((t) => !t.closed);
     const cfg = this.tunnels.get(name)?.config;
     const udp = cfg?.type === 'p2p' && cfg.protocol === 'udp';
@@ -212,6 +217,7 @@ export class Engine {
       ...(p ? { pair: { local: `${p.local.ip}:${p.local.port}`, remote: `${p.remote.ip}:${p.remote.port}` }, rttMs: p.rttMs } : {}),
       ...(nat ? { nat } : {}),
       attempts,
+      ...(strategies.length > 0 ? { strategies } : {}),
       rejectedProbes: this.p2pState.manager.rejectedProbes(name),
       direct: { ...serving.direct },
       relay,

@@ -201,6 +201,13 @@ describe.skipIf(UNAVAILABLE !== null && !REQUIRED)(suiteName, () => {
         // each engine detected its own NAT in the lab
         expect(after.nat).toEqual({ local: REPORT[v], remote: REPORT[s] });
         expect((expected === 'direct' ? last : after.attempts[0]!).reason).toBe(strategy.reason);
+        // which strategy worked for this pair of public addresses
+        expect(after.strategies?.[0]).toMatchObject({
+          local: expect.stringMatching(/^203\.0\.113\.\d+$/),
+          remote: expect.stringMatching(/^203\.0\.113\.\d+$/),
+          strategy: strategy.path === 'direct' ? strategy.mode : 'relay',
+          lastOutcome: expected,
+        });
         // nobody in this lab forges probes: the peer's own (duplicates included) are never counted as rejected
         expect(after.rejectedProbes).toBe(0);
       });

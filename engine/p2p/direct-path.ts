@@ -11,6 +11,7 @@
  * Types only. Both halves are tested on their own: the transport over two UDX sockets on loopback
  * (a PunchedPath made by hand), the punching with a recording fake instead of the transport.
  */
+import type { P2pPairRecord } from '../../shared/types/status.js';
 import type { UdxSocket } from 'udx-native';
 import type { P2pNatReport } from '../../shared/protocol/p2p-messages.js';
 import type { PunchAttemptStatus } from '../../shared/types/status.js';
@@ -60,6 +61,8 @@ export interface DirectPathDialer {
   nat(tunnel: string): { readonly local: P2pNatReport; readonly remote: P2pNatReport } | undefined;
   /** Datagrams that looked like probes but were not valid ones of this tunnel's sessions, so far. */
   rejectedProbes(tunnel: string): number;
+  /** Per address pair: the strategy tried and how its attempts ended (pair-record.ts). */
+  strategies?(tunnel: string): readonly P2pPairRecord[];
 }
 
 /** The serving side: every path a visitor punched to one of our p2p tunnels. */

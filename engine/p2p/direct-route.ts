@@ -75,6 +75,7 @@ export class DirectRoute {
 
   status(relay: PathCounters): P2pStatus {
     const attempts = [...this.deps.dialer.attempts(this.deps.tunnel)];
+    const strategies = [...(this.deps.dialer.strategies?.(this.deps.tunnel) ?? [])];
     const up = this.usable();
     const p = this.path;
     const nat = this.deps.dialer.nat(this.deps.tunnel) ?? (p ? { local: p.localNat, remote: p.remoteNat } : undefined);
@@ -83,6 +84,7 @@ export class DirectRoute {
       ...(up && p ? { pair: { local: `${p.local.ip}:${p.local.port}`, remote: `${p.remote.ip}:${p.remote.port}` }, rttMs: p.rttMs } : {}),
       ...(nat ? { nat } : {}),
       attempts,
+      ...(strategies.length > 0 ? { strategies } : {}),
       rejectedProbes: this.deps.dialer.rejectedProbes(this.deps.tunnel),
       direct: { ...this.directCounters },
       relay: { ...relay },

@@ -25,7 +25,8 @@ import { localAddressToward, resolveHost } from '../stun/stun-client.js';
 import type { DirectPathDialer, DirectPathListener, PunchAttempt, PunchedPath } from './direct-path.js';
 import { PunchDriver } from './punch-driver.js';
 import { PunchSession, type PunchSchedule } from './punch-session.js';
-import { chooseStrategy } from './strategy.js';
+import { chooseStrategy, type PunchStrategy } from './strategy.js';
+import { PairRecords, type PairRecord } from './pair-record.js';
 import { udxStunBinding } from './udx-stun.js';
 
 export const UNKNOWN_NAT: P2pNatReport = { mapping: 'unknown', filtering: 'unknown', portAllocation: 'unknown' };
@@ -75,6 +76,8 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
   private readonly history = new Map<string, PunchAttempt[]>();
   private readonly pathListeners = new Map<string, Array<(p: PunchedPath) => void>>();
   private readonly natPairs = new Map<string, { local: P2pNatReport; remote: P2pNatReport }>();
+  /** Per tunnel: which strategy worked for which address pair (pair-record.ts). */
+  private readonly pairRecords = new Map<string, PairRecords>();
   /** Rejected probes per tunnel: of ended sessions, and the live sessions of punched paths (still counting). */
   private readonly rejectedDone = new Map<string, number>();
   private readonly liveSessions = new Map<string, Set<PunchSession>>();
@@ -110,6 +113,11 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
 
   attempts(tunnel: string): readonly PunchAttempt[] {
     return this.history.get(tunnel) ?? [];
+  }
+
+  /** Per address pair, most recent first: the strategy tried and how its attempts ended. */
+  strategies(tunnel: string): PairRecord[] {
+    return this.pairRecords.get(tunnel)?.list() ?? [];
   }
 
   nat(tunnel: string): { local: P2pNatReport; remote: P2pNatReport } | undefined {
@@ -169,6 +177,7 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
       const { answer, start } = reply;
       this.natPairs.set(tunnel, { local: nat, remote: answer.nat });
       const strategy = chooseStrategy(nat, answer.nat);
+      record.pair(publicIp(candidates), publicIp(answer.candidates), strategy);
       if (strategy.path === 'relay') {
         this.report(sessionId, 'relay', strategy.reason);
         return record.end('relay', strategy.reason), null;
@@ -256,6 +265,7 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
     const record = this.record(w.tunnel, w.offer.sessionId);
     const strategy = chooseStrategy(w.nat, w.offer.nat);
     this.natPairs.set(w.tunnel, { local: w.nat, remote: w.offer.nat });
+    record.pair(publicIp(w.candidates), publicIp(w.offer.candidates), strategy);
     const sessionIdBytes = Buffer.from(w.offer.sessionId, 'hex');
     let keep = false;
     try {
@@ -373,8 +383,20 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
     let entry: PunchAttempt = { sessionId, startedAt, outcome: 'connecting' };
     list.push(entry);
     if (list.length > MAX_ATTEMPTS_KEPT) list.shift();
+    let pair: { local: string; remote: string; strategy: string } | undefined;
     return {
+      /** The address pair and strategy, once both sides' candidates and reports are known. */
+      pair: (local: string | undefined, remote: string | undefined, strategy: PunchStrategy) => {
+        if (local && remote) pair = { local, remote, strategy: strategy.path === 'relay' ? 'relay' : strategy.mode };
+      },
       end: (outcome: PunchAttempt['outcome'], reason: string, durationMs?: number, rttMs?: number) => {
+        // the first ending of an attempt with a known pair counts for it ('lost' later does not)
+        if (pair && (outcome === 'direct' || outcome === 'failed' || outcome === 'relay')) {
+          let records = this.pairRecords.get(tunnel);
+          if (!records) this.pairRecords.set(tunnel, (records = new PairRecords()));
+          records.record(pair.local, pair.remote, pair.strategy, outcome, Date.now(), outcome === 'direct' ? durationMs : undefined);
+          pair = undefined;
+        }
         const i = list.indexOf(entry);
         entry = {
           sessionId,
@@ -390,6 +412,11 @@ export class P2pManager implements DirectPathDialer, DirectPathListener {
       },
     };
   }
+}
+
+/** The public IP a side's candidates show: its server-reflexive one, else (no NAT, or no STUN answer) its host one. */
+function publicIp(candidates: readonly P2pCandidate[]): string | undefined {
+  return (candidates.find((c) => c.type === 'srflx') ?? candidates[0])?.ip;
 }
 
 function rejectedOf(session: PunchSession): number {

@@ -47,6 +47,8 @@ export interface NatDiscoveryOptions {
   lifetime?: boolean | { probesMs: number[] };
   /** How long the hairpinning test waits (ms). Default 2000. */
   hairpinTimeoutMs?: number;
+  /** Run the hairpinning test (default true); without it the report says `hairpinning: 'unknown'`. */
+  hairpin?: boolean;
   signal?: AbortSignal;
 }
 
@@ -225,7 +227,7 @@ export async function discoverNat(server: StunServerAddress, opts: NatDiscoveryO
       await Promise.all(tests);
     })();
     const hairpin = (async () => {
-      if (isObservation(t1)) obs.hairpinning = await hairpinTest(m, t1.mapped, localIp, opts.hairpinTimeoutMs ?? 2000, signal);
+      if (isObservation(t1) && opts.hairpin !== false) obs.hairpinning = await hairpinTest(m, t1.mapped, localIp, opts.hairpinTimeoutMs ?? 2000, signal);
     })();
     await Promise.all([mappingTests, filteringTests, hairpin]);
     if (lifetime) obs.lifetime = await lifetime;

@@ -39,6 +39,21 @@ export const P2pStatusSchema = z.object({
       rttMs: z.number().optional(),
     }),
   ),
+  strategies: z
+    .array(
+      z.object({
+        local: z.string(),
+        remote: z.string(),
+        strategy: z.string(),
+        direct: z.number().int().nonnegative(),
+        failed: z.number().int().nonnegative(),
+        relay: z.number().int().nonnegative(),
+        lastOutcome: z.enum(['direct', 'failed', 'relay']),
+        lastAt: z.number(),
+        bestPunchMs: z.number().optional(),
+      }),
+    )
+    .optional(),
   rejectedProbes: z.number().int().nonnegative(),
   direct: pathCounters,
   relay: pathCounters,

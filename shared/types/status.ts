@@ -34,6 +34,23 @@ export interface PathCounters {
   connections: number;
 }
 
+/** Which strategy worked for one address pair: our public IP and the peer's, as the NATs showed the server. */
+export interface P2pPairRecord {
+  local: string;
+  remote: string;
+  /** The latest attempt's strategy: `simultaneous`, `learn-peer-port`, `symmetric-to-cone` or `relay`. */
+  strategy: string;
+  /** Attempts with this pair that ended direct, whose punch failed, or that the strategy sent to the relay. */
+  direct: number;
+  failed: number;
+  relay: number;
+  lastOutcome: 'direct' | 'failed' | 'relay';
+  /** Wall clock, ms since the epoch. */
+  lastAt: number;
+  /** The fastest punch that worked (ms). */
+  bestPunchMs?: number;
+}
+
 /** Peer-to-peer state of a p2p visitor or tunnel (issue 9). */
 export interface P2pStatus {
   /** direct: a punched path is up and new connections take it; relay: none is; connecting: the first attempt runs. */
@@ -45,6 +62,8 @@ export interface P2pStatus {
   /** Both sides' NAT reports from the latest attempt that got that far. */
   nat?: { local: P2pNatReport; remote: P2pNatReport };
   attempts: PunchAttemptStatus[];
+  /** Per address pair, most recent first: which strategy was tried and how its attempts ended. */
+  strategies?: P2pPairRecord[];
   /**
    * Datagrams that looked like punch probes but were not valid ones of this tunnel's sessions (wrong
    * session, wrong MAC, malformed: someone without the secret), dropped, summed over attempts and

@@ -261,6 +261,12 @@ describe.skipIf(!HAS_COTURN && !process.env.CI)('STUN/TURN clients against cotur
     expect(r.mappedAddress).toBe(r.localAddress);
   });
 
+  it('discoverNat without the hairpinning test (what the p2p engine asks for): the same verdict, hairpinning unknown', async () => {
+    const r = await discoverNat(server(), { localIp: '127.0.0.1', hairpin: false });
+    expect(r.classicName).toBe('open internet');
+    expect(r.hairpinning).toBe('unknown');
+  });
+
   it('discoverNat on loopback, RFC 5780 (coturn on two IPs): endpoint-independent everything, hairpinning, lifetime probes', async (ctx) => {
     if (coturn.ips.length !== 2) return ctx.skip(NO_SECOND_LOOPBACK);
     const r = await discoverNat(server(), { localIp: '127.0.0.1', lifetime: { probesMs: [200, 400] } });

@@ -59,6 +59,11 @@ describe('p2p tunnel and visitor', () => {
     const tunnel = owner.status().tunnels[0]!;
     expect(tunnel.p2p?.path).toBe('direct');
     expect(tunnel.p2p?.direct.bytesIn).toBe(payload.length);
+    // which strategy worked for this address pair, on both sides
+    const direct = { strategy: 'simultaneous', direct: 1, failed: 0, relay: 0, lastOutcome: 'direct', local: '127.0.0.1', remote: '127.0.0.1' };
+    expect(after.strategies).toEqual([expect.objectContaining(direct)]);
+    expect(after.strategies![0]!.bestPunchMs).toBeGreaterThanOrEqual(0);
+    expect(tunnel.p2p?.strategies).toEqual([expect.objectContaining(direct)]);
     // the relay carried nothing; the server heard both sides' results
     expect(server.snapshot().clients.flatMap((c) => c.tunnels).find((t) => t.name === "nas")?.bytesIn).toBe(0);
     await waitFor(() => server.p2p.results().length >= 2, 'both results at the server');
