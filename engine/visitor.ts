@@ -16,10 +16,13 @@ import type { ConnectionState, PathCounters, VisitorStatus } from '../shared/typ
 import type { Clock } from '../shared/clock.js';
 import type { DirectRoute } from './p2p/direct-route.js';
 import { DEFAULT_P2P_UDP_IDLE_S } from './p2p/udp-serving.js';
-import type { ServerDialer } from './server-dialer.js';
+import type { ServerConnection, ServerDialer } from './server-dialer.js';
+
 import { UdpVisitorPort } from './udp-visitor.js';
 
 const VISITOR_REPLY_TIMEOUT_MS = 10_000;
+/** Longest fallbackTimeout for which the relay is dialled while waiting (the server's handshake timeout is longer). */
+const PREDIAL_MAX_WAIT_MS = 5_000;
 
 export interface VisitorDeps {
   dialer: ServerDialer;
@@ -124,6 +127,7 @@ export class Visitor {
   }
 
   private async onLocal(local: Socket): Promise<void> {
+    let predial: Promise<ServerConnection | undefined> | undefined;
     local.on('error', () => {});
     this.sockets.add(local);
     local.once('close', () => this.sockets.delete(local));
@@ -131,9 +135,15 @@ export class Visitor {
     if (direct) {
       // the first connection never waits longer than fallbackTimeout for punching
       // (with no attempt in flight it does not wait at all, unless fallback is none: then there is nothing else to take)
-      const transport = await direct.get((this.config.fallbackTimeout ?? 1) * 1000, this.config.fallback === 'none');
+      const fallbackMs = (this.config.fallbackTimeout ?? 1) * 1000;
+      // While it waits for a punch, the relay connection is dialled alongside (TCP, TLS, the server's
+      // challenge): a fallback then costs one request round trip, not a handshake more. Nothing is
+      // asked of the tunnel's owner unless the relay is taken; unused, it is just closed.
+      predial = this.config.fallback !== 'none' && fallbackMs <= PREDIAL_MAX_WAIT_MS && direct.pending ? this.deps.dialer.open().catch(() => undefined) : undefined;
+      const transport = await direct.get(fallbackMs, this.config.fallback === 'none');
       const stream = transport && (await transport.openStream().catch(() => undefined));
       if (stream) {
+        void predial?.then((d) => d?.conn.socket.destroy());
         this.stats.opened();
         direct.directCounters.connections++;
         this.sockets.add(stream);
@@ -150,16 +160,20 @@ export class Visitor {
         resetStream(local);
         return;
       }
-      if (local.destroyed) return;
+      if (local.destroyed) {
+        void predial?.then((d) => d?.conn.socket.destroy());
+        return;
+      }
     }
     this.relay.connections++;
     if (!this.deps.sessionId()) {
+      void predial?.then((d) => d?.conn.socket.destroy());
       local.destroy();
       return;
     }
     let relay: Duplex;
     try {
-      relay = await this.openRelay();
+      relay = await this.openRelay(predial);
     } catch (err) {
       this.state = 'error';
       this.error = (err as Error).message;
@@ -181,10 +195,13 @@ export class Visitor {
   }
 
   /** A new connection through the server's relay to the tunnel, after the server's OK; rejects with the server's reason. */
-  private async openRelay(): Promise<Duplex> {
+  private async openRelay(predialed?: Promise<ServerConnection | undefined>): Promise<Duplex> {
     const sessionId = this.deps.sessionId();
     if (!sessionId) throw new Error('not logged in to the server');
-    const { conn, challenge } = await this.deps.dialer.open();
+    const early = await predialed;
+    const usable = early && !early.conn.socket.destroyed ? early : undefined;
+    if (early && !usable) early.conn.socket.destroy();
+    const { conn, challenge } = usable ?? (await this.deps.dialer.open());
     this.sockets.add(conn.socket);
     conn.socket.once('close', () => this.sockets.delete(conn.socket));
     try {

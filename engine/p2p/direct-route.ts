@@ -99,6 +99,11 @@ export class DirectRoute {
     for (const w of [...this.waiters]) w();
   }
 
+  /** Whether get() would wait now: no live path, and an attempt in flight that may bring one. */
+  get pending(): boolean {
+    return !this.usable() && this.attempting;
+  }
+
   private usable(): boolean {
     return this.transport !== undefined && !this.transport.closed;
   }
