@@ -45,7 +45,7 @@ import type { StunConfig } from '../../shared/config/server-config.js';
 import { parseHostPort } from '../../shared/net/address.js';
 import { ErrorCode, StunClass, StunMethod } from '../../shared/stun/constants.js';
 import {
-  decodeChannelData,
+  decodeChannelDataView,
   decodeStun,
   encodeStun,
   isChannelData,
@@ -59,6 +59,7 @@ import type { TurnHandler } from './client-transport.js';
 import { StreamConnection, type StreamOwner, type StreamSide } from './stream-connection.js';
 import { fmt, transportAddress } from './transport-address.js';
 import { UdpTransport, type Bit, type UdpRole } from './udp-transport.js';
+import { UdpTransportCache } from './udp-transport-cache.js';
 import { StreamAdmission } from './stream-admission.js';
 import { DeadlineTimer, type TimerFunctions } from '../../io/deadline-timer.js';
 import { monotonicClock } from '../../io/clock.js';
@@ -152,6 +153,8 @@ export class StunTurnListener implements StreamOwner {
   private readonly streams: StreamSide[] = [];
   private readonly connections = new Set<StreamConnection>();
   private readonly counters = { udp: newStats(), tcp: newStats(), tls: newStats() };
+  /** One UdpTransport per recently seen 5-tuple, not one per datagram. */
+  private readonly udpTransports = new UdpTransportCache();
   private readonly closedStreams = { invalid: 0, timeout: 0, idle: 0, evicted: 0, refused: 0 };
   private readonly admission: StreamAdmission<StreamConnection>;
   private readonly idleTimer: DeadlineTimer;
@@ -396,6 +399,7 @@ export class StunTurnListener implements StreamOwner {
   }
 
   private async closeAll(): Promise<void> {
+    this.udpTransports.clear();
     for (const r of this.udp.splice(0)) {
       try {
         r.socket.close();
@@ -414,7 +418,7 @@ export class StunTurnListener implements StreamOwner {
     const stats = this.counters.udp;
     let transport: UdpTransport;
     try {
-      transport = new UdpTransport(role, rinfo);
+      transport = this.udpTransports.get(role, rinfo.address, rinfo.port);
     } catch {
       stats.dropped++;
       return;
@@ -435,7 +439,8 @@ export class StunTurnListener implements StreamOwner {
           stats.dropped++;
           return;
         }
-        const frame = decodeChannelData(msg);
+        // A view, not a copy: every datagram has a buffer of its own, and the relay only sends it on.
+        const frame = decodeChannelDataView(msg);
         this.deps.turn.handleChannelData(frame.channel, frame.data, transport);
       } else {
         stats.dropped++;

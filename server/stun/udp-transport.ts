@@ -1,5 +1,5 @@
 /** The ClientTransport of one UDP 5-tuple of the STUN listener: answers go out of the socket it arrived on. */
-import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import type { TransportAddress } from '../../shared/stun/message.js';
 import type { BindingContext } from './binding-handler.js';
 import type { ClientTransport } from './client-transport.js';
@@ -24,12 +24,14 @@ export class UdpTransport implements ClientTransport {
   readonly key: string;
   readonly pendingBytes = 0;
 
+  /** `address`/`port`: the datagram's source as the socket reports it (RemoteInfo). */
   constructor(
     readonly role: UdpRole,
-    private readonly rinfo: RemoteInfo,
+    private readonly address: string,
+    private readonly port: number,
   ) {
     this.local = role.local;
-    this.remote = transportAddress(rinfo.address, rinfo.port);
+    this.remote = transportAddress(address, port);
     this.key = transportKey('udp', this.remote, this.local);
   }
 
@@ -40,7 +42,7 @@ export class UdpTransport implements ClientTransport {
   /** Sends from `socket` (another socket of the grid, for CHANGE-REQUEST) to the client, or to `toPort`. */
   sendVia(socket: UdpSocket, bytes: Uint8Array, toPort: number | undefined): void {
     try {
-      socket.send(bytes, toPort ?? this.rinfo.port, this.rinfo.address);
+      socket.send(bytes, toPort ?? this.port, this.address);
     } catch {
       // the socket is closed
     }

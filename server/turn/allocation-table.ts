@@ -26,8 +26,11 @@ export class AllocationTable {
   private readonly byClient = new Map<string, Allocation>();
   private readonly byId = new Map<number, Allocation>();
   private readonly perUser = new Map<string, number>();
-  /** Live allocations by relayed transport address ("udp|ip|port", as advertised). */
-  private readonly byRelayed = new Map<string, Allocation>();
+  /**
+   * Live allocations by relayed transport address (as advertised): transport -> port -> IP. Looked
+   * up for every datagram a client sends to a peer, so no key string is built.
+   */
+  private readonly byRelayed = new Map<RelayTransport, Map<number, Map<string, Allocation>>>();
   /** How many live relayed addresses use each IP (as advertised). */
   private readonly relayIps = new Map<string, number>();
   /** Allocations being set up (relay sockets being bound): they count against quotas too. */
@@ -85,7 +88,7 @@ export class AllocationTable {
     this.perUser.set(allocation.quotaKey, (this.perUser.get(allocation.quotaKey) ?? 0) + 1);
     for (const r of allocation.relayed) {
       const ip = canonicalIp(r.address) ?? r.address;
-      this.byRelayed.set(relayedKey(allocation.transport, ip, r.port), allocation);
+      this.setRelayed(allocation.transport, ip, r.port, allocation);
       this.relayIps.set(ip, (this.relayIps.get(ip) ?? 0) + 1);
     }
   }
@@ -100,7 +103,7 @@ export class AllocationTable {
     else this.perUser.delete(allocation.quotaKey);
     for (const r of allocation.relayed) {
       const ip = canonicalIp(r.address) ?? r.address;
-      this.byRelayed.delete(relayedKey(allocation.transport, ip, r.port));
+      this.deleteRelayed(allocation.transport, ip, r.port, allocation);
       const left = (this.relayIps.get(ip) ?? 1) - 1;
       if (left > 0) this.relayIps.set(ip, left);
       else this.relayIps.delete(ip);
@@ -108,9 +111,25 @@ export class AllocationTable {
     return true;
   }
 
+  private setRelayed(transport: RelayTransport, ip: string, port: number, allocation: Allocation): void {
+    let byPort = this.byRelayed.get(transport);
+    if (!byPort) this.byRelayed.set(transport, (byPort = new Map()));
+    let byIp = byPort.get(port);
+    if (!byIp) byPort.set(port, (byIp = new Map()));
+    byIp.set(ip, allocation);
+  }
+
+  private deleteRelayed(transport: RelayTransport, ip: string, port: number, allocation: Allocation): void {
+    const byPort = this.byRelayed.get(transport);
+    const byIp = byPort?.get(port);
+    if (!byPort || !byIp || byIp.get(ip) !== allocation) return;
+    byIp.delete(ip);
+    if (byIp.size === 0) byPort.delete(port);
+  }
+
   /** The live allocation whose relayed address (as advertised) is `ip`:`port`, if any. `ip` canonical. */
   relayedAt(transport: RelayTransport, ip: string, port: number): Allocation | undefined {
-    return this.byRelayed.get(relayedKey(transport, ip, port));
+    return this.byRelayed.get(transport)?.get(port)?.get(ip);
   }
 
   /**
@@ -119,7 +138,7 @@ export class AllocationTable {
    */
   isRelayed(ip: string, port?: number): boolean {
     if (port === undefined) return this.relayIps.has(ip);
-    return this.byRelayed.has(relayedKey('udp', ip, port)) || this.byRelayed.has(relayedKey('tcp', ip, port));
+    return this.relayedAt('udp', ip, port) !== undefined || this.relayedAt('tcp', ip, port) !== undefined;
   }
 
   /** The earliest expiry (ms) of any allocation, permission or channel binding; undefined when empty. */
@@ -153,6 +172,3 @@ export class AllocationTable {
   }
 }
 
-function relayedKey(transport: RelayTransport, ip: string, port: number): string {
-  return `${transport}|${ip}|${port}`;
-}

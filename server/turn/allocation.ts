@@ -102,7 +102,8 @@ export class Allocation {
   /** Canonical peer IP -> expiry (ms). */
   private readonly permissions = new Map<string, number>();
   private readonly channels = new Map<number, Channel>();
-  private readonly channelByPeer = new Map<string, Channel>();
+  /** Peer port -> canonical peer IP -> channel: looked up per relayed datagram, so no key string is built. */
+  private readonly channelByPeer = new Map<number, Map<string, Channel>>();
   private readonly toPeerBucket: TokenBucket | undefined;
   private readonly fromPeerBucket: TokenBucket | undefined;
   /** nextExpiry()'s answer, until a lifetime, permission or channel changes (undefined: recompute). */
@@ -221,7 +222,7 @@ export class Allocation {
   bindChannel(channel: number, peer: PeerAddress, now: number): ChannelBindResult {
     const key = peerKey(peer);
     const byNumber = this.liveChannel(channel, now);
-    const byPeer = this.liveChannelForPeer(key, now);
+    const byPeer = this.liveChannelForPeer(peer.address, peer.port, now);
     if (byNumber && byNumber.peerKey !== key) return 'channel-in-use';
     if (byPeer && byPeer.number !== channel) return 'peer-bound';
     if (!byNumber && this.channels.size >= this.limits.maxChannels) return 'capacity';
@@ -234,7 +235,9 @@ export class Allocation {
     }
     const entry: Channel = { number: channel, peer, peerKey: key, expiresAt: now + CHANNEL_LIFETIME_MS };
     this.channels.set(channel, entry);
-    this.channelByPeer.set(key, entry);
+    let byAddress = this.channelByPeer.get(peer.port);
+    if (!byAddress) this.channelByPeer.set(peer.port, (byAddress = new Map()));
+    byAddress.set(peer.address, entry);
     return 'bound';
   }
 
@@ -245,7 +248,7 @@ export class Allocation {
 
   /** The channel bound to this peer transport address, if any. */
   channelFor(peer: { address: string; port: number }, now: number): number | undefined {
-    return this.liveChannelForPeer(peerKey(peer), now)?.number;
+    return this.liveChannelForPeer(peer.address, peer.port, now)?.number;
   }
 
   get channelCount(): number {
@@ -261,8 +264,8 @@ export class Allocation {
     return entry;
   }
 
-  private liveChannelForPeer(key: string, now: number): Channel | undefined {
-    const entry = this.channelByPeer.get(key);
+  private liveChannelForPeer(address: string, port: number, now: number): Channel | undefined {
+    const entry = this.channelByPeer.get(port)?.get(address);
     if (entry && entry.expiresAt <= now) {
       this.unbind(entry);
       return undefined;
@@ -273,7 +276,11 @@ export class Allocation {
   private unbind(entry: Channel): void {
     this.deadline = undefined;
     if (this.channels.get(entry.number) === entry) this.channels.delete(entry.number);
-    if (this.channelByPeer.get(entry.peerKey) === entry) this.channelByPeer.delete(entry.peerKey);
+    const byAddress = this.channelByPeer.get(entry.peer.port);
+    if (byAddress?.get(entry.peer.address) === entry) {
+      byAddress.delete(entry.peer.address);
+      if (byAddress.size === 0) this.channelByPeer.delete(entry.peer.port);
+    }
   }
 
   /** Drops expired permissions and channel bindings; returns how many of each went. */

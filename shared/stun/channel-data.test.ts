@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { channelDataPadding, channelDataStreamLength, decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
+import { channelDataPadding, channelDataStreamLength, decodeChannelData, channelDataLength, decodeChannelDataView, encodeChannelData, encodeChannelDataInto, isChannelData } from './channel-data.js';
 import { firstByteKind } from './stream.js';
 import { StunError } from './errors.js';
 import { isStunMessage } from './message.js';
@@ -48,6 +48,51 @@ describe('ChannelData (RFC 8656 §12.4/§12.5)', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('decodeChannelDataView gives the same data as a view into the datagram; decodeChannelData a copy', () => {
+    const bytes = Uint8Array.from([0x40, 0x01, 0, 3, 7, 8, 9, 0]);
+    const view = decodeChannelDataView(bytes);
+    const copy = decodeChannelData(bytes);
+    expect(view).toEqual({ channel: 0x4001, data: Uint8Array.from([7, 8, 9]) });
+    expect(copy).toEqual(view);
+    expect(view.data.buffer).toBe(bytes.buffer);
+    expect(view.data.byteOffset).toBe(4);
+    bytes[4] = 1;
+    expect(view.data[0]).toBe(1);
+    expect(copy.data[0]).toBe(7);
+  });
+
+  it('decodeChannelDataView rejects exactly what decodeChannelData rejects (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+        const view = code(() => decodeChannelDataView(bytes));
+        expect(view).toBe(code(() => decodeChannelData(bytes)));
+        if (view === undefined) expect(decodeChannelDataView(bytes)).toEqual(decodeChannelData(bytes));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('encodeChannelDataInto writes exactly what encodeChannelData returns, over any old bytes (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0x4000, max: 0x7fff }), fc.uint8Array({ maxLength: 64 }), fc.boolean(), (channel, data, pad) => {
+        // A dirty buffer, as Buffer.allocUnsafe hands out: the padding must not leak it.
+        const out = new Uint8Array(channelDataLength(data.length, pad)).fill(0xee);
+        expect(encodeChannelDataInto(out, channel, data, pad)).toBe(out);
+        expect(out).toEqual(encodeChannelData(channel, data, pad));
+      }),
+      { numRuns: 500 },
+    );
+    expect(channelDataLength(1, true)).toBe(8);
+    expect(channelDataLength(1)).toBe(5);
+  });
+
+  it('encodeChannelDataInto refuses an output of the wrong size and bad input like encodeChannelData', () => {
+    expect(code(() => encodeChannelDataInto(new Uint8Array(6), 0x4000, new Uint8Array(1)))).toBe('bad-channel-data');
+    expect(code(() => encodeChannelDataInto(new Uint8Array(5), 0x4000, new Uint8Array(1), true))).toBe('bad-channel-data');
+    expect(code(() => encodeChannelDataInto(new Uint8Array(4), 0x3fff, new Uint8Array(0)))).toBe('bad-channel-data');
+    expect(code(() => encodeChannelDataInto(new Uint8Array(0x10004), 0x4000, new Uint8Array(0x10000)))).toBe('bad-channel-data');
   });
 
   it('rejects what is not ChannelData', () => {

@@ -33,19 +33,41 @@ export function isChannelData(bytes: Uint8Array): boolean {
  * the ChannelData message [...] Over UDP, the padding is not required but MAY be included."
  */
 export function encodeChannelData(channel: number, data: Uint8Array, padToFour = false): Uint8Array {
-  if (!Number.isInteger(channel) || channel < CHANNEL_MIN || channel > CHANNEL_MAX_RFC5766) {
-    throw new StunError('bad-channel-data', `channel ${String(channel)} is not in 0x4000-0x7FFF`);
-  }
-  if (!(data instanceof Uint8Array)) throw new StunError('bad-channel-data', 'data must be a Uint8Array');
-  if (data.length > 0xffff) throw new StunError('bad-channel-data', `${data.length} bytes do not fit the length field`);
+  checkChannelData(channel, data);
+  return encodeChannelDataInto(new Uint8Array(channelDataLength(data.length, padToFour)), channel, data, padToFour);
+}
+
+/** How many bytes encodeChannelData(channel, data of `dataLength` bytes, padToFour) returns. */
+export function channelDataLength(dataLength: number, padToFour = false): number {
+  const total = CHANNEL_DATA_HEADER_LENGTH + dataLength;
+  return padToFour ? (total + 3) & ~3 : total;
+}
+
+/**
+ * encodeChannelData into `out` (exactly channelDataLength(data.length, padToFour) bytes, e.g. from
+ * a pool: any padding is zeroed, nothing of its old content is left) and returns `out`. Same checks.
+ */
+export function encodeChannelDataInto(out: Uint8Array, channel: number, data: Uint8Array, padToFour = false): Uint8Array {
+  checkChannelData(channel, data);
   const total = CHANNEL_DATA_HEADER_LENGTH + data.length;
-  const out = new Uint8Array(padToFour ? (total + 3) & ~3 : total);
+  if (!(out instanceof Uint8Array) || out.length !== channelDataLength(data.length, padToFour)) {
+    throw new StunError('bad-channel-data', `the output must be ${channelDataLength(data.length, padToFour)} bytes`);
+  }
   out[0] = channel >> 8;
   out[1] = channel & 0xff;
   out[2] = data.length >> 8;
   out[3] = data.length & 0xff;
   out.set(data, CHANNEL_DATA_HEADER_LENGTH);
+  if (out.length > total) out.fill(0, total);
   return out;
+}
+
+function checkChannelData(channel: number, data: Uint8Array): void {
+  if (!Number.isInteger(channel) || channel < CHANNEL_MIN || channel > CHANNEL_MAX_RFC5766) {
+    throw new StunError('bad-channel-data', `channel ${String(channel)} is not in 0x4000-0x7FFF`);
+  }
+  if (!(data instanceof Uint8Array)) throw new StunError('bad-channel-data', 'data must be a Uint8Array');
+  if (data.length > 0xffff) throw new StunError('bad-channel-data', `${data.length} bytes do not fit the length field`);
 }
 
 /**
@@ -72,6 +94,16 @@ export function channelDataPadding(bytes: Uint8Array): number {
  * ChannelData message" is discarded: here StunError('truncated').
  */
 export function decodeChannelData(bytes: Uint8Array): ChannelData {
+  const frame = decodeChannelDataView(bytes);
+  return { channel: frame.channel, data: copyBytes(frame.data) };
+}
+
+/**
+ * decodeChannelData without the copy: `data` is a view into `bytes` (same checks, same errors).
+ * For a relay that hands the bytes straight to a socket and keeps nothing: a server's UDP socket
+ * gives every datagram a buffer of its own, so nothing else writes there.
+ */
+export function decodeChannelDataView(bytes: Uint8Array): ChannelData {
   if (!(bytes instanceof Uint8Array)) throw new StunError('bad-channel-data', 'input is not a Uint8Array');
   if (bytes.length < CHANNEL_DATA_HEADER_LENGTH) throw new StunError('truncated', 'shorter than the ChannelData header');
   if ((bytes[0]! & 0xc0) !== 0x40) throw new StunError('bad-channel-data', 'the first two bits are not 0b01');
@@ -80,5 +112,5 @@ export function decodeChannelData(bytes: Uint8Array): ChannelData {
   if (bytes.length < CHANNEL_DATA_HEADER_LENGTH + length) {
     throw new StunError('truncated', `ChannelData length ${length} needs ${CHANNEL_DATA_HEADER_LENGTH + length} bytes, have ${bytes.length}`);
   }
-  return { channel, data: copyBytes(bytes, CHANNEL_DATA_HEADER_LENGTH, CHANNEL_DATA_HEADER_LENGTH + length) };
+  return { channel, data: bytes.subarray(CHANNEL_DATA_HEADER_LENGTH, CHANNEL_DATA_HEADER_LENGTH + length) };
 }

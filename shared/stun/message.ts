@@ -13,7 +13,7 @@ import type { StunAttribute } from './attribute-types.js';
 
 export { StunClass, StunMethod } from './constants.js';
 // Convenience re-exports (the ChannelData codec lives in channel-data.ts).
-export { channelDataPadding, channelDataStreamLength, decodeChannelData, encodeChannelData, isChannelData, type ChannelData } from './channel-data.js';
+export { channelDataPadding, channelDataStreamLength, decodeChannelData, decodeChannelDataView, encodeChannelData, isChannelData, type ChannelData } from './channel-data.js';
 export type { StunAttribute, TransportAddress } from './attribute-types.js';
 
 type AttributeFor<A, T> = A extends { type: infer U } ? (T extends U ? A & { type: T } : never) : never;
