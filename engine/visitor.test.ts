@@ -9,25 +9,14 @@ import type { Message } from '../shared/protocol/messages.js';
 import type { DirectRoute } from './p2p/direct-route.js';
 import type { ServerConnection, ServerDialer } from './server-dialer.js';
 import { Visitor } from './visitor.js';
+import { loopbackPair } from '../io/loopback-pair.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-/** A connected loopback TCP pair. */
-async function tcpPair(): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-  const client = net.connect({ port: (server.address() as net.AddressInfo).port, host: '127.0.0.1' });
-  await once(client, 'connect');
-  const [other] = await accepted;
-  server.close();
-  cleanups.push(() => (client.destroy(), other.destroy()));
-  return [client, other];
-}
+const tcpPair = () => loopbackPair((f) => cleanups.push(f));
 
 /** A dialer whose connections end at a fake server: what each received is recorded. */
 function recordingDialer() {

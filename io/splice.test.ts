@@ -9,6 +9,7 @@ import { ensureSelfSignedIdentity } from './tls-identity.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loopbackPair } from './loopback-pair.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -16,21 +17,7 @@ afterEach(async () => {
 });
 
 /** A connected loopback TCP pair, both ends half-open capable. */
-async function tcpPair(): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer({ allowHalfOpen: true });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-  const client = net.connect({ port: (server.address() as net.AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
-  await once(client, 'connect');
-  const [other] = await accepted;
-  server.close();
-  cleanups.push(() => {
-    client.destroy();
-    other.destroy();
-  });
-  return [client, other];
-}
+const tcpPair = () => loopbackPair((f) => cleanups.push(f), { allowHalfOpen: true });
 
 /** A TLS pair over loopback: the server's end as a tls.Server hands it out, the client's over a TCP socket of its own (as io/dial.ts does). */
 async function tlsPair(): Promise<[tls.TLSSocket, tls.TLSSocket]> {

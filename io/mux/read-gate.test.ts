@@ -4,28 +4,14 @@ import { once } from 'node:events';
 import { MuxFrameDecoder, MuxType, type MuxFrame } from '../../shared/mux/frame.js';
 import { splice } from '../splice.js';
 import { MuxSession } from './session.js';
+import { loopbackPair } from '../loopback-pair.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
   while (cleanups.length > 0) cleanups.pop()!();
 });
 
-async function socketPair(): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-  const client = net.connect(port, '127.0.0.1');
-  await once(client, 'connect');
-  const [serverSide] = await accepted;
-  server.close();
-  cleanups.push(() => {
-    client.destroy();
-    serverSide.destroy();
-  });
-  return [client, serverSide];
-}
+const socketPair = () => loopbackPair((f) => cleanups.push(f));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean, ms: number): Promise<void> {

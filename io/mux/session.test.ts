@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
 import { encodeFrame, encodeHeader, MUX_INITIAL_WINDOW, MuxError, MuxFlag, MuxFrameDecoder, MuxType, type MuxFrame } from '../../shared/mux/frame.js';
 import { MuxSession, type MuxSessionOptions, type MuxStream } from './session.js';
+import { loopbackPair } from '../loopback-pair.js';
 
 const W = MUX_INITIAL_WINDOW;
 const cleanups: Array<() => void> = [];
@@ -15,22 +16,7 @@ afterEach(() => {
 });
 
 /** A connected loopback TCP socket pair. */
-async function socketPair(): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-  const client = net.connect(port, '127.0.0.1');
-  await once(client, 'connect');
-  const [serverSide] = await accepted;
-  server.close();
-  cleanups.push(() => {
-    client.destroy();
-    serverSide.destroy();
-  });
-  return [client, serverSide];
-}
+const socketPair = () => loopbackPair((f) => cleanups.push(f));
 
 type Opts = Omit<MuxSessionOptions, 'client'>;
 
