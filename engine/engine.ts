@@ -331,7 +331,10 @@ export class Engine {
   private onOnline(sessionId: string): void {
     this.natReport = undefined; // a new session may be a new network
     for (const tunnel of this.tunnels.values()) this.register(tunnel);
-    for (const v of this.visitors.values()) v.directRoute?.kick();
+    for (const v of this.visitors.values()) {
+      v.sessionUp();
+      v.directRoute?.kick();
+    }
     if (this.config.mux) {
       this.muxConn = new MuxConnection(sessionId, this.workConnDeps());
       this.muxConn.start();

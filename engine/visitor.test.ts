@@ -59,9 +59,9 @@ function pendingRoute() {
   return { route: route as unknown as DirectRoute, finish: (t: unknown) => ((route.pending = false), finish(t)) };
 }
 
-async function startVisitor(direct: DirectRoute, dialer: ServerDialer): Promise<Visitor> {
-  const config = VisitorSchema.parse({ name: 'v', type: 'p2p', tunnel: 'nas', secret: 'a-shared-secret', bind: '127.0.0.1:0' });
-  const v = new Visitor(config, { dialer, token: () => 'a-long-token', sessionId: () => 'ab'.repeat(16), logger: silentLogger(), direct, clock: monotonicClock });
+async function startVisitor(direct: DirectRoute | undefined, dialer: ServerDialer, sessionId: () => string | undefined = () => 'ab'.repeat(16)): Promise<Visitor> {
+  const config = VisitorSchema.parse({ name: 'v', type: direct ? 'p2p' : 'secret', tunnel: 'nas', secret: 'a-shared-secret', bind: '127.0.0.1:0' });
+  const v = new Visitor(config, { dialer, token: () => 'a-long-token', sessionId, logger: silentLogger(), ...(direct ? { direct } : {}), clock: monotonicClock });
   await v.start();
   cleanups.push(() => v.close());
   return v;
@@ -106,5 +106,27 @@ describe('p2p visitor: the relay is dialled while a punch is in flight', () => {
     user.write('direct');
     const [echo] = (await once(user, 'data')) as [Buffer];
     expect(echo.toString()).toBe('direct');
+  });
+});
+
+describe('visitor: a connection made before the login', () => {
+  it('waits for the login instead of being cut off, then goes through', async () => {
+    const { dialer, opened } = recordingDialer();
+    let session: string | undefined;
+    const v = await startVisitor(undefined, dialer, () => session);
+    const user = net.connect({ port: v.port!, host: '127.0.0.1' });
+    cleanups.push(() => user.destroy());
+    let ended = false;
+    user.on('close', () => (ended = true));
+    user.on('error', () => {});
+    user.write('early');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ended).toBe(false); // still waiting, not reset
+    expect(opened).toHaveLength(0);
+    session = 'cd'.repeat(16);
+    v.sessionUp();
+    const [echo] = (await once(user, 'data')) as [Buffer];
+    expect(echo.toString()).toBe('early');
+    expect(opened[0]!.received[0]).toMatchObject({ type: 'NewVisitorConn', sessionId: session });
   });
 });

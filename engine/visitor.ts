@@ -23,6 +23,8 @@ import { UdpVisitorPort } from './udp-visitor.js';
 const VISITOR_REPLY_TIMEOUT_MS = 10_000;
 /** Longest fallbackTimeout for which the relay is dialled while waiting (the server's handshake timeout is longer). */
 const PREDIAL_MAX_WAIT_MS = 5_000;
+/** How long a connection made before the login waits for it. */
+const SESSION_WAIT_MS = 10_000;
 
 export interface VisitorDeps {
   dialer: ServerDialer;
@@ -47,6 +49,8 @@ export class Visitor {
   private udp: UdpVisitorPort | undefined;
   private readonly sockets = new Set<Duplex>();
   private readonly key: string;
+  /** Connections that arrived before the login, waiting for it (sessionUp). */
+  private readonly sessionWaiters = new Set<() => void>();
 
   constructor(
     readonly config: VisitorConfig,
@@ -166,7 +170,10 @@ export class Visitor {
       }
     }
     this.relay.connections++;
-    if (!this.deps.sessionId()) {
+    // A user who connects while the client is still logging in (it just started, or is
+    // reconnecting) waits for the login rather than being cut off.
+    if (!this.deps.sessionId()) await this.waitForSession(SESSION_WAIT_MS);
+    if (!this.deps.sessionId() || local.destroyed) {
       void predial?.then((d) => d?.conn.socket.destroy());
       local.destroy();
       return;
@@ -192,6 +199,23 @@ export class Visitor {
       confirmFinFromB: this.deps.peerAlive,
     });
     this.stats.closed();
+  }
+
+  /** The engine is logged in (again): connections waiting for it go on. */
+  sessionUp(): void {
+    for (const w of [...this.sessionWaiters]) w();
+  }
+
+  private waitForSession(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.sessionWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.sessionWaiters.add(done);
+    });
   }
 
   /** A new connection through the server's relay to the tunnel, after the server's OK; rejects with the server's reason. */

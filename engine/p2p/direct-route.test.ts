@@ -34,14 +34,14 @@ function fakeDialer() {
   };
 }
 
-function route(dialer: DirectPathDialer) {
+function route(dialer: DirectPathDialer, online: () => boolean = () => true) {
   return new DirectRoute({
     dialer,
     udx: {} as UDX,
     tunnel: 'nas',
     secret: 'correct horse battery staple',
     logger: silentLogger(),
-    online: () => true,
+    online,
     backoff: new Backoff({ initialMs: 2_000, maxMs: 30_000, jitter: 0 }),
   });
 }
@@ -57,6 +57,25 @@ async function settledNow(p: Promise<unknown>): Promise<boolean> {
 describe('DirectRoute: how long a connection waits for a direct path', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
+
+  it('a connection made before the login waits for it and the first attempt, not sent to the relay at once', async () => {
+    const fake = fakeDialer();
+    let online = false;
+    const r = route(fake.dialer, () => online);
+    r.kick();
+    const got = r.get(1_000);
+    expect(await settledNow(got)).toBe(false);
+    // the login: the engine kicks the route, the first attempt starts without waiting out the loop's sleep
+    online = true;
+    r.kick();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fake.dials()).toBe(1);
+    expect(await settledNow(got)).toBe(false);
+    fake.relay(); // that attempt ends without a path: the connection goes on now
+    expect(await settledNow(got)).toBe(true);
+    expect(await got).toBeUndefined();
+    r.close();
+  });
 
   it('waits up to the fallback timeout while an attempt is running, then gives up (the connection takes the relay)', async () => {
     const fake = fakeDialer();

@@ -33,6 +33,8 @@ export class DirectRoute {
   private running = false;
   /** An attempt (dial and handshake) is in flight: only then can waiting for a path pay off. */
   private attempting = false;
+  /** The loop waits for the control connection to come online; kick() ends that wait. */
+  private waitingOnline = false;
   private attemptsStarted = 0;
   private wake: (() => void) | undefined;
   private readonly waiters = new Set<Waiter>();
@@ -46,6 +48,7 @@ export class DirectRoute {
   /** Start the punching loop if it is not running (a running loop keeps its backoff: connections do not hammer a dead peer). */
   kick(): void {
     if (!this.closed && !this.running) void this.run();
+    else if (this.waitingOnline) this.wake?.();
   }
 
   /**
@@ -57,7 +60,8 @@ export class DirectRoute {
   async get(timeoutMs: number, patient = false): Promise<DirectTransport | undefined> {
     if (this.usable()) return this.transport;
     this.kick();
-    if (timeoutMs <= 0 || (!this.attempting && !patient)) return undefined;
+    // Not yet online: the first attempt starts at login, and the relay needs the login too.
+    if (timeoutMs <= 0 || (!this.attempting && !this.waitingOnline && !patient)) return undefined;
     await new Promise<void>((resolve) => {
       const done: Waiter = Object.assign(
         () => {
@@ -113,7 +117,9 @@ export class DirectRoute {
     try {
       while (!this.closed) {
         if (!this.deps.online()) {
+          this.waitingOnline = true;
           await this.sleep(1_000);
+          this.waitingOnline = false;
           continue;
         }
         this.attemptsStarted++;
