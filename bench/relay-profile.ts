@@ -1,15 +1,22 @@
 /**
  * Where the relay's time goes: Burrow's server and client (TLS + mux unless told otherwise) under
- * `node --cpu-prof` while one iperf3 stream runs through them; prints both processes' top
- * self-time functions for the iperf3 phase only.
+ * `node --cpu-prof` while one phase of the relay benchmark runs through them; prints both
+ * processes' top self-time functions for that phase only.
  *
- *   npm run build && node dist/bench/relay-profile.js [--seconds 5] [--plain] [--no-mux] [--streams 1]
+ *   npm run build && node dist/bench/relay-profile.js [--phase iperf|connrate|latency] [--seconds 5]
+ *     [--plain] [--no-mux] [--streams 1] [--rate 4000] [--no-prof]
+ *
+ * --phase iperf (default): iperf3 with --streams streams; connrate: new connections (32 workers,
+ * connect, 1 byte echoed, close); latency: open-loop requests at --rate per second over 16
+ * connections (prints p50/p99/max). --no-prof runs the same without the profiler.
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startBurrow } from './lib/burrow.js';
 import { renderProfile, summarizeCpuProfile } from './lib/cpuprofile.js';
+import { runConnRate } from './lib/conn-rate.js';
 import { runIperf } from './lib/iperf.js';
+import { runLatency } from './lib/latency.js';
 import { runBench } from './lib/lifecycle.js';
 import { freePort } from './lib/ports.js';
 import { distBench, repoRoot } from './lib/root.js';
@@ -32,6 +39,10 @@ async function main(): Promise<number> {
   };
   const seconds = num('--seconds', 5);
   const streams = num('--streams', 1);
+  const rate = num('--rate', 4000);
+  const pi = argv.indexOf('--phase');
+  const phase = pi >= 0 ? argv[pi + 1] : 'iperf';
+  if (phase !== 'iperf' && phase !== 'connrate' && phase !== 'latency') throw new Error(`--phase must be iperf, connrate or latency, got ${phase}`);
   const tls = !argv.includes('--plain');
   const mux = !argv.includes('--no-mux');
   const dir = makeTempDir('relay-prof-');
@@ -50,11 +61,22 @@ async function main(): Promise<number> {
     });
     try {
       await sleep(500);
-      log(`iperf3 ${streams} stream(s), ${seconds} s, burrow ${tls ? 'tls' : 'plain'}${mux ? '+mux' : ', mux off'}`);
+      const what = `burrow ${tls ? 'tls' : 'plain'}${mux ? '+mux' : ', mux off'}`;
       const from = nowUs();
-      const r = await runIperf(running.iperfPort, streams, seconds);
+      if (phase === 'iperf') {
+        log(`iperf3 ${streams} stream(s), ${seconds} s, ${what}`);
+        const r = await runIperf(running.iperfPort, streams, seconds);
+        log(`  ${r.mbPerSec.toFixed(0)} MB/s`);
+      } else if (phase === 'connrate') {
+        log(`new connections, 32 workers, ${seconds} s, ${what}`);
+        const r = await runConnRate({ port: running.echoPort, seconds, workers: 32 });
+        log(`  ${r.perSec.toFixed(0)} connections/s (${r.ok} ok, ${r.errors} errors${r.firstError ? `, first: ${r.firstError}` : ''})`);
+      } else {
+        log(`latency at ${rate} req/s, ${seconds} s over 16 connections, ${what}`);
+        const r = await runLatency({ port: running.echoPort, rate, seconds, warmupSeconds: 1, connections: 16 });
+        log(`  p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, max ${r.maxMs.toFixed(2)} ms, ${r.lost} lost, send lag p99 ${r.sendLagP99Ms.toFixed(2)} ms`);
+      }
       window = { fromUs: from, toUs: nowUs() };
-      log(`  ${r.mbPerSec.toFixed(0)} MB/s (under the profiler)`);
     } finally {
       await running.stop();
     }
@@ -73,7 +95,7 @@ async function main(): Promise<number> {
     const saved = path.join(outDir, `burrow-${role}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
     copyFileSync(file, saved);
     const summary = summarizeCpuProfile(file, repoRoot, 15, window);
-    process.stdout.write(`\n### burrow ${role} (${saved})\n\n${renderProfile(summary).replace(/^Relay phase only \(from the end of uclient's connect phase to its exit\)/, 'iperf3 phase only')}\n`);
+    process.stdout.write(`\n### burrow ${role} (${saved})\n\n${renderProfile(summary).replace(/^Relay phase only \(from the end of uclient's connect phase to its exit\)/, `${phase} phase only`)}\n`);
   }
   return 0;
 }
