@@ -187,6 +187,23 @@ async function burst(server: Server, o: Options): Promise<BurstResult> {
   return { drops: socketDrops(server.port) - drops0, received: after.received - before.received, sendSeconds };
 }
 
+/** Echoes of one datagram each of these sizes: an implementation that truncates shows it here. */
+const INTEGRITY_SIZES = [1500, 2049, 4000, 9000, 65_000];
+
+async function integrity(server: Server): Promise<string> {
+  const client = await bindClient();
+  const got: number[] = [];
+  client.on('message', (m) => got.push(m.length));
+  for (const n of INTEGRITY_SIZES) {
+    client.send(Buffer.alloc(n, 0x40), server.port, '127.0.0.1');
+    await sleep(20);
+  }
+  await sleep(100);
+  client.close();
+  const bad = INTEGRITY_SIZES.filter((n, i) => got[i] !== n).map((n) => `${n} B came back as ${got[INTEGRITY_SIZES.indexOf(n)] ?? 'nothing'}`);
+  return bad.length === 0 ? 'intact' : bad.join(', ');
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -200,11 +217,13 @@ async function main(): Promise<void> {
   const floods = new Map<string, FloodResult[]>(o.impls.map((i) => [i, []]));
   const bursts = new Map<string, BurstResult[]>(o.impls.map((i) => [i, []]));
   const rcvbuf = new Map<string, number>();
+  const intact = new Map<string, string>();
   for (let r = 1; r <= o.runs; r++) {
     for (const impl of o.impls) {
       const server = await Server.start(impl);
       rcvbuf.set(impl, server.rcvbuf);
       try {
+        if (r === 1) intact.set(impl, await integrity(server));
         const f = await flood(server, o);
         floods.get(impl)!.push(f);
         const b = await burst(server, o);
@@ -219,13 +238,13 @@ async function main(): Promise<void> {
     }
   }
   console.log('\nmedians:');
-  console.log('| implementation | server CPU µs/datagram (flood) | datagrams/s (flood) | burst drops (runs) | SO_RCVBUF granted |');
-  console.log('| --- | ---: | ---: | --- | ---: |');
+  console.log(`| implementation | server CPU µs/datagram (flood) | datagrams/s (flood) | burst drops (runs) | SO_RCVBUF granted | datagrams of ${INTEGRITY_SIZES.join('/')} B |`);
+  console.log('| --- | ---: | ---: | --- | ---: | --- |');
   for (const impl of o.impls) {
     const f = floods.get(impl)!;
     const b = bursts.get(impl)!;
     console.log(
-      `| ${impl} | ${median(f.map((x) => x.usPerDatagram)).toFixed(2)} (${f.map((x) => x.usPerDatagram.toFixed(1)).join(', ')}) | ${Math.round(median(f.map((x) => x.pps)))} | ${b.map((x) => x.drops).join(', ')} | ${rcvbuf.get(impl)} |`,
+      `| ${impl} | ${median(f.map((x) => x.usPerDatagram)).toFixed(2)} (${f.map((x) => x.usPerDatagram.toFixed(1)).join(', ')}) | ${Math.round(median(f.map((x) => x.pps)))} | ${b.map((x) => x.drops).join(', ')} | ${rcvbuf.get(impl)} | ${intact.get(impl)} |`,
     );
   }
 }
