@@ -5,12 +5,13 @@
  * same for every implementation.
  *
  *   node dist/bench/udp-io.js [--runs 5] [--messages 200000] [--window 64] [--size 174]
- *                             [--burst 22000] [--impl dgram,udx,dgram-batch,udx-batch]
+ *                             [--burst 22000] [--burst-ms 0] [--impl dgram,udx,dgram-batch,udx-batch]
  *
  * flood: `messages` datagrams of `size` bytes (174 = a 170-byte ChannelData payload + its header,
  *        as the flood scenario of bench:turn), at most `window` unanswered at once (closed loop).
  *        Figure: the server's user+system CPU over the run / datagrams it received.
- * burst: `burst` datagrams sent back to back from 2 sockets (open loop), then 1 s to drain.
+ * burst: `burst` datagrams sent from 2 sockets (open loop), back to back or spread evenly over
+ *        `burst-ms` (issue 12's burst: 22,000 in 600 ms), then 1 s to drain.
  *        Figure: datagrams the server's socket dropped (its /proc/net/udp "drops" column).
  * Runs alternate between the implementations (a, b, c, a, b, c, ...), each with a fresh server;
  * medians are printed. The server is pinned to core 1 and this process to core 0 (taskset).
@@ -30,17 +31,23 @@ interface Options {
   window: number;
   size: number;
   burst: number;
+  /** Spread the burst over this many ms (0: back to back). */
+  burstMs: number;
   impls: string[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { runs: 5, messages: 200_000, window: 64, size: 174, burst: 22_000, impls: ['dgram', 'udx', 'dgram-batch', 'udx-batch'] };
+  const o: Options = { runs: 5, messages: 200_000, window: 64, size: 174, burst: 22_000, burstMs: 0, impls: ['dgram', 'udx', 'dgram-batch', 'udx-batch'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[++i];
     if (v === undefined) throw new Error(`${a} needs a value`);
     if (a === '--impl') o.impls = v.split(',');
-    else if (a === '--runs' || a === '--messages' || a === '--window' || a === '--size' || a === '--burst') {
+    else if (a === '--burst-ms') {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${a}: not a whole number: ${v}`);
+      o.burstMs = n;
+    } else if (a === '--runs' || a === '--messages' || a === '--window' || a === '--size' || a === '--burst') {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1) throw new Error(`${a}: not a positive integer: ${v}`);
       o[a.slice(2) as 'runs' | 'messages' | 'window' | 'size' | 'burst'] = n;
@@ -171,7 +178,22 @@ async function burst(server: Server, o: Options): Promise<BurstResult> {
   const drops0 = socketDrops(server.port);
   const before = await server.mark();
   const t0 = performance.now();
-  for (let i = 0; i < o.burst; i++) senders[i & 1]!.send(payload, server.port, '127.0.0.1');
+  if (o.burstMs === 0) {
+    for (let i = 0; i < o.burst; i++) senders[i & 1]!.send(payload, server.port, '127.0.0.1');
+  } else {
+    // Paced: every ms, as many as keep the burst on schedule.
+    let i = 0;
+    await new Promise<void>((resolve) => {
+      const tick = setInterval(() => {
+        const due = Math.min(o.burst, Math.ceil(((performance.now() - t0) / o.burstMs) * o.burst));
+        for (; i < due; i++) senders[i & 1]!.send(payload, server.port, '127.0.0.1');
+        if (i >= o.burst) {
+          clearInterval(tick);
+          resolve();
+        }
+      }, 1);
+    });
+  }
   // Sends that did not go out at once are queued in libuv: wait for them too.
   await new Promise<void>((resolve) => {
     const check = (): void => {
@@ -213,7 +235,7 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   spawnSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
-  console.log(`udp-io: ${o.runs} runs x [${o.impls.join(', ')}], flood ${o.messages} x ${o.size} B window ${o.window}, burst ${o.burst}; node ${process.version}`);
+  console.log(`udp-io: ${o.runs} runs x [${o.impls.join(', ')}], flood ${o.messages} x ${o.size} B window ${o.window}, burst ${o.burst} in ${o.burstMs || 'no'} ms; node ${process.version}`);
   const floods = new Map<string, FloodResult[]>(o.impls.map((i) => [i, []]));
   const bursts = new Map<string, BurstResult[]>(o.impls.map((i) => [i, []]));
   const rcvbuf = new Map<string, number>();
