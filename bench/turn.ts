@@ -45,16 +45,23 @@ import {
 } from './lib/turn-servers.js';
 import { runUclient, uclientHelp, type UclientResult } from './lib/uclient.js';
 import { UdpDropWatcher } from './lib/udp-drops.js';
+import { sendBurst } from './lib/turn-burst.js';
 
 const SCENARIO_IDS: readonly ScenarioId[] = ['udp', 'flood', 'tcp'];
+/** --burst: spread over this long, starting this long after uclient's connect phase ended. */
+const BURST_SPREAD_MS = 600;
+const BURST_DELAY_MS = 3000;
 
-const USAGE = `usage: npm run bench:turn -- [--quick] [--profile] [--only udp,flood,tcp] [--burrow PATH] [--docs | --no-docs]
+const USAGE = `usage: npm run bench:turn -- [--quick] [--profile] [--only udp,flood,tcp] [--burrow PATH] [--burst N] [--docs | --no-docs]
   --quick    smaller runs (smoke test); does not write docs unless --docs
   --profile  also run Burrow's server under node --cpu-prof for the (1) UDP scenario and print
              where its time goes (top self-time functions, by category and by file)
   --only     run only these scenarios (does not write docs unless --docs)
   --burrow   PATH of another build's bin/burrow.js to measure instead of this repository's
              (A/B runs, e.g. a git worktree; does not write docs unless --docs)
+  --burst N  also send N STUN Binding requests at the server's listening port, spread over
+             ${BURST_SPREAD_MS} ms, ${BURST_DELAY_MS / 1000} s after uclient's connect phase (issue 12's burst: 22000);
+             the listening socket's drops are in the table (does not write docs unless --docs)
   --docs     write docs/BENCHMARKS.md even for --quick / --only runs
   --no-docs  never write docs/BENCHMARKS.md`;
 
@@ -64,6 +71,8 @@ interface Options {
   only: ScenarioId[];
   /** Another bin/burrow.js to measure. */
   burrow?: string;
+  /** Binding requests to burst at the listening port during each run. */
+  burst?: number;
   writeDocs: boolean;
 }
 
@@ -73,9 +82,15 @@ function parseArgs(argv: string[]): Options {
   let docs: boolean | undefined;
   let only: ScenarioId[] = [...SCENARIO_IDS];
   let burrow: string | undefined;
+  let burst: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') quick = true;
+    else if (a === '--burst' || a.startsWith('--burst=')) {
+      const v = a === '--burst' ? argv[++i] : a.slice('--burst='.length);
+      burst = Number(v);
+      if (!Number.isInteger(burst) || burst < 1 || burst > 1_000_000) throw new Error(`--burst needs a count of datagrams (1..1000000), got ${String(v)}\n${USAGE}`);
+    }
     else if (a === '--burrow' || a.startsWith('--burrow=')) {
       burrow = a === '--burrow' ? argv[++i] : a.slice('--burrow='.length);
       if (!burrow) throw new Error(`--burrow needs the path of a bin/burrow.js\n${USAGE}`);
@@ -93,8 +108,8 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--help' || a === '-h') throw new Error(USAGE);
     else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
-  const full = !quick && only.length === SCENARIO_IDS.length && burrow === undefined;
-  return { quick, profile, only, ...(burrow ? { burrow } : {}), writeDocs: docs ?? full };
+  const full = !quick && only.length === SCENARIO_IDS.length && burrow === undefined && burst === undefined;
+  return { quick, profile, only, ...(burrow ? { burrow } : {}), ...(burst ? { burst } : {}), writeDocs: docs ?? full };
 }
 
 const log = (msg: string): void => {
@@ -175,6 +190,8 @@ async function choosePinning(): Promise<Pinning> {
 let clkTck = 100;
 /** --burrow: the bin/burrow.js to measure (default: this repository's). */
 let burrowCliOverride: string | undefined;
+/** --burst N. */
+let burstCount: number | undefined;
 
 /** Start one server, run one scenario against it, stop it. Never throws. */
 async function measure(
@@ -199,6 +216,7 @@ async function measure(
     // Server CPU is counted from the end of uclient's connect phase (allocations, permissions and
     // channel binds done), so it is the cost of relaying.
     let cpu0 = procTicks(server.pid, false);
+    let burst: Promise<void> | undefined;
     log(`  ${scenario.title} ${label} (pid ${server.pid}, :${server.port}, relay ${server.relayPorts.join('-')})`);
     const uc: UclientResult = await runUclient({
       args: scenario.args(server.port),
@@ -209,6 +227,15 @@ async function measure(
         if (/Total connect time is/.test(text)) {
           cpu0 = procTicks(server.pid, false);
           fromUs = nowUs();
+          if (burstCount !== undefined && !burst) {
+            const count = burstCount;
+            burst = sleep(BURST_DELAY_MS)
+              .then(() => sendBurst({ host: HOST, port: server.port, count, spreadMs: BURST_SPREAD_MS }))
+              .then((b) => {
+                run.burst = b;
+              })
+              .catch((err: unknown) => log(`    burst failed: ${message(err)}`));
+          }
         }
       },
       onTick: (uclientPid) => {
@@ -218,6 +245,8 @@ async function measure(
       },
     });
     const cpu1 = procTicks(server.pid, false);
+    await burst;
+    drops.sample();
     run.window = { fromUs, toUs: nowUs() };
     run.drops = drops.counts();
     run.uc = uc;
@@ -230,6 +259,7 @@ async function measure(
         `${uc.pktPerSec?.toFixed(0) ?? '?'} packets/s (peak ${uc.peakPktPerSec?.toFixed(0) ?? '?'}), RTT ${uc.rttAvgMs?.toFixed(2) ?? '?'} ms` +
         `${uc.timedOut ? ' [TIMED OUT]' : uc.complete ? '' : ' [INCOMPLETE]'}`,
     );
+    if (run.burst) log(`    burst: ${run.burst.sent} Binding requests in ${(run.burst.sendMs / 1000).toFixed(2)} s, ${run.burst.answered} answered; listening socket dropped ${run.drops.listen}, relay sockets ${run.drops.relay}, uclient ${run.drops.client}`);
   } catch (err) {
     run.error = message(err).split('\n').slice(0, 6).join(' | ').slice(0, 800);
     log(`  ${scenario.title} ${label} failed: ${message(err).split('\n')[0]}`);
@@ -276,6 +306,7 @@ npm run bench:turn -- --profile         # the same plus a CPU profile of Burrow 
 npm run bench:turn -- --quick           # smoke run with small loads (no docs unless --docs)
 npm run bench:turn -- --only udp        # some scenarios: udp, flood, tcp (no docs unless --docs)
 npm run bench:turn -- --burrow ../wt/bin/burrow.js  # A/B: measure another build (no docs unless --docs)
+npm run bench:turn -- --only flood --burst 22000  # plus 22,000 Binding requests in 0.6 s at the listening port during the run (no docs unless --docs)
 \`\`\`
 
 Compares Burrow's TURN server (\`burrow server\` with \`stun:\` and \`turn:\` sections, \`tls: false\`)
@@ -341,6 +372,7 @@ async function main(): Promise<number> {
   const started = new Date();
   const sizes = opts.quick ? QUICK : FULL;
   burrowCliOverride = opts.burrow;
+  burstCount = opts.burst;
   const pin = await choosePinning();
   const tck = await runToEnd('getconf', 'getconf', ['CLK_TCK'], 5000).catch(() => undefined);
   if (tck && Number(tck.stdout.trim()) > 0) clkTck = Number(tck.stdout.trim());
@@ -388,7 +420,7 @@ async function main(): Promise<number> {
   if (prof?.savedAs) notes.push(`CPU profile saved as ${path.relative(repoRoot, prof.savedAs)} (open it in Chrome DevTools > Performance, or VS Code).`);
   if (prof?.error) notes.push(`Profile: ERROR: ${prof.error}`);
   const warning = turnLoadWarning(results);
-  const mode = `${opts.quick ? 'quick' : 'full'}${opts.only.length < SCENARIO_IDS.length ? ` --only ${opts.only.join(',')}` : ''}${opts.profile ? ' --profile' : ''}${opts.burrow ? ` --burrow ${opts.burrow}` : ''}`;
+  const mode = `${opts.quick ? 'quick' : 'full'}${opts.only.length < SCENARIO_IDS.length ? ` --only ${opts.only.join(',')}` : ''}${opts.profile ? ' --profile' : ''}${opts.burrow ? ` --burrow ${opts.burrow}` : ''}${opts.burst ? ` --burst ${opts.burst}` : ''}`;
 
   const out = [
     '',

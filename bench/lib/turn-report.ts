@@ -28,6 +28,8 @@ export interface ServerRun {
   command?: string;
   /** Kernel UDP receive-buffer drops on the server's and uclient's sockets. */
   drops?: DropCounts;
+  /** `--burst`: the Binding burst sent at the listening port during the run. */
+  burst?: { sent: number; answered: number; sendMs: number };
   /** The relay phase, CLOCK_MONOTONIC µs (to cut a CPU profile to it). */
   window?: { fromUs: number; toUs: number };
   error?: string;
@@ -162,6 +164,10 @@ export function turnNotes(results: ScenarioResult[]): string[] {
         out.push(`${p}: ${parts.join(', ')}`);
         if (uc.timedOut) out.push(`${p}: ERROR: uclient did not finish in time and was killed; last output: ${uc.tail}`);
         else if (!uc.complete) out.push(`${p}: ERROR: uclient exited (${uc.exit}) without a summary; last output: ${uc.tail}`);
+      }
+      if (r.burst) {
+        const b = r.burst;
+        out.push(`${p}: burst of ${b.sent} Binding requests in ${(b.sendMs / 1000).toFixed(2)} s during the run: ${b.answered} answered; the listening socket dropped ${r.drops?.listen ?? '?'} datagrams in the run`);
       }
       if (r.error) out.push(`${p}: ERROR: ${r.error}`);
     }

@@ -1,0 +1,94 @@
+/**
+ * The server side of `bench/udp-io.ts`: one UDP socket on 127.0.0.1 that sends every datagram it
+ * receives back to its source (one receive + one send per datagram, the TURN relay's hot path
+ * without the TURN logic), through one of the socket implementations being compared:
+ *
+ *   dgram   node:dgram as server/stun/stun-listener.ts uses it: recvBufferSize 4 MiB, the
+ *           literal lookup, `send(buf, port, address)` without a callback.
+ *   udx     udx-native's UDXSocket raw messages: `on('message', (buf, {host, port}))`, `trySend`.
+ *   dgram-batch, udx-batch  the same, but the replies of one event-loop turn are sent after the
+ *           turn (setImmediate), to see whether deferring the sends changes the cost or the drops.
+ *
+ * Run as a forked child: `node dist/bench/lib/udp-io-server.js IMPL`. It sends
+ * `{ ready, port, rcvbuf }` once bound, and answers every `'mark'` message with
+ * `{ mark, user, system, received }` (process.cpuUsage in µs, datagrams received so far).
+ */
+import dgram from 'node:dgram';
+import { createRequire } from 'node:module';
+import { literalLookup, UDP_BURST_BUFFER_BYTES } from '../../io/literal-lookup.js';
+
+interface RawUdxSocket {
+  bind(port: number, host: string): void;
+  address(): { host: string; port: number };
+  on(event: 'message', listener: (buf: Buffer, from: { host: string; port: number }) => void): void;
+  trySend(buf: Uint8Array, port: number, host: string): void;
+  setRecvBufferSize(n: number): number;
+  getRecvBufferSize(): number;
+  readonly packetsDroppedByKernel: number;
+}
+
+const impl = process.argv[2] ?? 'dgram';
+let received = 0;
+let kernelDrops = (): number => 0;
+
+function reply(msg: Record<string, unknown>): void {
+  process.send!(msg);
+}
+
+if (impl === 'dgram' || impl === 'dgram-batch') {
+  const socket = dgram.createSocket({ type: 'udp4', lookup: literalLookup, recvBufferSize: UDP_BURST_BUFFER_BYTES });
+  if (impl === 'dgram') {
+    socket.on('message', (msg, rinfo) => {
+      received++;
+      socket.send(msg, rinfo.port, rinfo.address);
+    });
+  } else {
+    const queue: Array<{ buf: Buffer; port: number; host: string }> = [];
+    const flush = (): void => {
+      for (const q of queue) socket.send(q.buf, q.port, q.host);
+      queue.length = 0;
+    };
+    socket.on('message', (msg, rinfo) => {
+      received++;
+      if (queue.length === 0) setImmediate(flush);
+      queue.push({ buf: msg, port: rinfo.port, host: rinfo.address });
+    });
+  }
+  socket.on('error', () => {});
+  socket.bind(0, '127.0.0.1', () => reply({ ready: true, port: socket.address().port, rcvbuf: socket.getRecvBufferSize() }));
+} else if (impl === 'udx' || impl === 'udx-batch') {
+  const require = createRequire(import.meta.url);
+  const UDX = require('udx-native') as new () => { createSocket(): RawUdxSocket };
+  const socket = new UDX().createSocket();
+  socket.bind(0, '127.0.0.1');
+  socket.setRecvBufferSize(UDP_BURST_BUFFER_BYTES);
+  kernelDrops = () => socket.packetsDroppedByKernel;
+  if (impl === 'udx') {
+    socket.on('message', (buf, from) => {
+      received++;
+      socket.trySend(buf, from.port, from.host);
+    });
+  } else {
+    const queue: Array<{ buf: Buffer; port: number; host: string }> = [];
+    const flush = (): void => {
+      for (const q of queue) socket.trySend(q.buf, q.port, q.host);
+      queue.length = 0;
+    };
+    socket.on('message', (buf, from) => {
+      received++;
+      if (queue.length === 0) setImmediate(flush);
+      queue.push({ buf, port: from.port, host: from.host });
+    });
+  }
+  reply({ ready: true, port: socket.address().port, rcvbuf: socket.getRecvBufferSize() });
+} else {
+  reply({ error: `unknown implementation ${impl}` });
+  process.exit(2);
+}
+
+process.on('message', (m) => {
+  if (m === 'mark') {
+    const c = process.cpuUsage();
+    reply({ mark: true, user: c.user, system: c.system, received, kernelDrops: kernelDrops() });
+  } else if (m === 'exit') process.exit(0);
+});
