@@ -35,25 +35,33 @@ function reply(msg: Record<string, unknown>): void {
   process.send!(msg);
 }
 
+/**
+ * The handler every implementation uses: counts the datagram and sends it back at once, or, with
+ * `batch`, queues the reply and sends the turn's replies after it (setImmediate).
+ */
+function echoer(send: (buf: Buffer, port: number, host: string) => void, batch: boolean): (buf: Buffer, port: number, host: string) => void {
+  if (!batch) {
+    return (buf, port, host) => {
+      received++;
+      send(buf, port, host);
+    };
+  }
+  const queue: Array<{ buf: Buffer; port: number; host: string }> = [];
+  const flush = (): void => {
+    for (const q of queue) send(q.buf, q.port, q.host);
+    queue.length = 0;
+  };
+  return (buf, port, host) => {
+    received++;
+    if (queue.length === 0) setImmediate(flush);
+    queue.push({ buf, port, host });
+  };
+}
+
 if (impl === 'dgram' || impl === 'dgram-batch') {
   const socket = dgram.createSocket({ type: 'udp4', lookup: literalLookup, recvBufferSize: UDP_BURST_BUFFER_BYTES });
-  if (impl === 'dgram') {
-    socket.on('message', (msg, rinfo) => {
-      received++;
-      socket.send(msg, rinfo.port, rinfo.address);
-    });
-  } else {
-    const queue: Array<{ buf: Buffer; port: number; host: string }> = [];
-    const flush = (): void => {
-      for (const q of queue) socket.send(q.buf, q.port, q.host);
-      queue.length = 0;
-    };
-    socket.on('message', (msg, rinfo) => {
-      received++;
-      if (queue.length === 0) setImmediate(flush);
-      queue.push({ buf: msg, port: rinfo.port, host: rinfo.address });
-    });
-  }
+  const onDatagram = echoer((buf, port, host) => socket.send(buf, port, host), impl === 'dgram-batch');
+  socket.on('message', (msg, rinfo) => onDatagram(msg, rinfo.port, rinfo.address));
   socket.on('error', () => {});
   socket.bind(0, '127.0.0.1', () => reply({ ready: true, port: socket.address().port, rcvbuf: socket.getRecvBufferSize() }));
 } else if (impl === 'udx' || impl === 'udx-batch') {
@@ -63,23 +71,8 @@ if (impl === 'dgram' || impl === 'dgram-batch') {
   socket.bind(0, '127.0.0.1');
   socket.setRecvBufferSize(UDP_BURST_BUFFER_BYTES);
   kernelDrops = () => socket.packetsDroppedByKernel;
-  if (impl === 'udx') {
-    socket.on('message', (buf, from) => {
-      received++;
-      socket.trySend(buf, from.port, from.host);
-    });
-  } else {
-    const queue: Array<{ buf: Buffer; port: number; host: string }> = [];
-    const flush = (): void => {
-      for (const q of queue) socket.trySend(q.buf, q.port, q.host);
-      queue.length = 0;
-    };
-    socket.on('message', (buf, from) => {
-      received++;
-      if (queue.length === 0) setImmediate(flush);
-      queue.push({ buf, port: from.port, host: from.host });
-    });
-  }
+  const onDatagram = echoer((buf, port, host) => socket.trySend(buf, port, host), impl === 'udx-batch');
+  socket.on('message', (buf, from) => onDatagram(buf, from.port, from.host));
   reply({ ready: true, port: socket.address().port, rcvbuf: socket.getRecvBufferSize() });
 } else {
   reply({ error: `unknown implementation ${impl}` });
