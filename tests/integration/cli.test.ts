@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientStatus } from '../../shared/types/status.js';
 import { connectTcp, echoServer, roundTrip, tempDir } from './harness.js';
@@ -23,8 +24,8 @@ interface Run {
   exit: Promise<number | null>;
 }
 
-function burrow(args: string[]): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function burrow(args: string[], opts: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Run {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -169,6 +170,33 @@ describe('burrow server + client processes', () => {
     client.child.kill('SIGHUP');
     await until(tunnelsOnline(['web', 'nas']), `p2p tunnel online; client stderr: ${client.stderr()}`);
     expect((await nativeP2p()).length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('a server whose config has no stun section does not load the STUN/TURN stack or SASLprep (about 2 MB of heap); with one it does', async () => {
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    // A module loader hook that appends every module URL the process loads to $BURROW_LOAD_LOG.
+    const hooks = join(dir.path, 'hooks.mjs');
+    await writeFile(hooks, `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) {\n  appendFileSync(process.env.BURROW_LOAD_LOG, url + '\\n');\n  return next(url, context);\n}\n`);
+    const register = join(dir.path, 'register.mjs');
+    await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+    const loaded = async (stun: string): Promise<string[]> => {
+      const controlPort = await freePort();
+      const serverFile = join(dir.path, 'server.yaml');
+      const log = join(dir.path, `loaded-${controlPort}.txt`);
+      await writeFile(serverFile, `listen: 127.0.0.1:${controlPort}\ntoken: cli-test-token-123\nstateDir: server-state\nlog: { level: warn }\n${stun}`);
+      const server = burrow(['server', '--config', serverFile], { nodeArgs: ['--import', register], env: { BURROW_LOAD_LOG: log } });
+      await until(() => connectTcp(controlPort).then((s) => (s.destroy(), true), () => false), `server listening; stderr: ${server.stderr()}`);
+      server.child.kill('SIGTERM');
+      await server.exit;
+      return (await readFile(log, 'utf8')).split('\n');
+    };
+    const stunStack = (urls: string[]) => urls.filter((u) => /\/server\/stun\/|\/saslprep\//.test(u));
+    const without = await loaded('');
+    expect(without.some((u) => u.endsWith('/dist/server/burrow-server.js'))).toBe(true);
+    expect(stunStack(without)).toEqual([]);
+    const withStun = await loaded('stun: { listen: "127.0.0.1:0", tlsListen: false }\n');
+    expect(stunStack(withStun).length).toBeGreaterThan(0);
   }, 60_000);
 
   it('status without a running client says so and exits 1', async () => {
