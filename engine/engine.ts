@@ -25,7 +25,6 @@ import type { DirectTransport } from './p2p/direct-transport.js';
 import type { P2pManager } from './p2p/p2p-manager.js';
 import { serveDirectDatagrams } from './p2p/udp-serving.js';
 import type { PunchedPath } from './p2p/direct-path.js';
-import { discoverNat } from './stun/nat-discovery.js';
 import { Visitor } from './visitor.js';
 import type UDX from 'udx-native';
 import { connect as tcpConnect } from 'node:net';
@@ -129,11 +128,17 @@ export class Engine {
     const stunPort = this.control.stunPort;
     const unknown = this.p2pStack!.UNKNOWN_NAT; // asked by the puncher only: loaded
     if (stunPort === undefined) return Promise.resolve(unknown);
-    this.natReport ??= discoverNat({ host: parseHostPort(this.config.server)!.host, port: stunPort }, {
-        rtoMs: 100,
-        // the strategy needs mapping and filtering only; a NAT that does not hairpin made every first offer wait 500 ms for this test
-        hairpin: false,
-      }).then(
+    // The STUN client (and SASLprep's Unicode tables under its codecs, about 2 MB of heap) is
+    // loaded with the first report: a client without p2p never needs it.
+    this.natReport ??= import('./stun/nat-discovery.js')
+      .then(({ discoverNat }) =>
+        discoverNat({ host: parseHostPort(this.config.server)!.host, port: stunPort }, {
+          rtoMs: 100,
+          // the strategy needs mapping and filtering only; a NAT that does not hairpin made every first offer wait 500 ms for this test
+          hairpin: false,
+        }),
+      )
+      .then(
       (r) => ({ mapping: r.mapping, filtering: r.filtering, portAllocation: r.portAllocation }),
       (err: Error) => {
         this.logger.warn({ err: err.message }, 'NAT detection failed; peer-to-peer attempts assume nothing about this NAT');

@@ -18,7 +18,7 @@ import { BURROW_VERSION } from '../shared/version.js';
 import { AuthFailureLimiter } from './auth-failure-limiter.js';
 import { ControlSession } from './control-session.js';
 import { handshake, type HandshakeContext } from './handshake.js';
-import { StunTurnService } from './stun-turn-service.js';
+import type { StunTurnService } from './stun-turn-service.js';
 import { serverTunnelTypes } from './tunnels/registry.js';
 import { P2pSignalling } from './p2p-signalling.js';
 import { VisitorTargets } from './visitor-targets.js';
@@ -134,6 +134,9 @@ export class BurrowServer {
       const identity = tlsListen ? (this.identity ?? (await this.loadIdentity())) : undefined;
       const config = { ...this.config, stun: { ...this.config.stun, tlsListen } };
       try {
+        // Loaded only when the config has a `stun` section: the STUN/TURN codecs and SASLprep's
+        // Unicode tables (about 2 MB of heap on their own) are not needed by a relay without it.
+        const { StunTurnService } = await import('./stun-turn-service.js');
         this.stunTurn = await StunTurnService.start(config, { logger: this.logger, tls: identity });
       } catch (err) {
         await new Promise<void>((resolve) => server.close(() => resolve()));

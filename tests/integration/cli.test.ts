@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientStatus } from '../../shared/types/status.js';
 import { connectTcp, echoServer, roundTrip, tempDir } from './harness.js';
@@ -23,8 +24,8 @@ interface Run {
   exit: Promise<number | null>;
 }
 
-function burrow(args: string[]): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function burrow(args: string[], opts: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Run {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -54,6 +55,26 @@ async function fetchStatus(adminPort: number): Promise<ClientStatus | undefined>
   } catch {
     return undefined;
   }
+}
+
+/** The STUN/TURN modules (server or client side, the codecs) and SASLprep among loaded module URLs. */
+const stunStack = (urls: string[]) => urls.filter((u) => /\/(server|engine|shared)\/stun\/|\/saslprep\//.test(u));
+
+/**
+ * A module loader hook (node --import) that appends every module URL a process loads to a file:
+ * `launch(name)` gives burrow()'s options for one process and a reader of what it loaded so far.
+ */
+async function moduleRecorder(dir: string) {
+  const hooks = join(dir, 'hooks.mjs');
+  await writeFile(hooks, `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) {\n  appendFileSync(process.env.BURROW_LOAD_LOG, url + '\\n');\n  return next(url, context);\n}\n`);
+  const register = join(dir, 'register.mjs');
+  await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  return {
+    launch: (name: string) => {
+      const log = join(dir, `loaded-${name}.txt`);
+      return { nodeArgs: ['--import', register], env: { BURROW_LOAD_LOG: log }, modules: async () => (await readFile(log, 'utf8')).split('\n') };
+    },
+  };
 }
 
 async function until<T>(f: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
@@ -169,6 +190,45 @@ describe('burrow server + client processes', () => {
     client.child.kill('SIGHUP');
     await until(tunnelsOnline(['web', 'nas']), `p2p tunnel online; client stderr: ${client.stderr()}`);
     expect((await nativeP2p()).length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('a server whose config has no stun section does not load the STUN/TURN stack or SASLprep (about 2 MB of heap); with one it does', async () => {
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    const recorder = await moduleRecorder(dir.path);
+    const loaded = async (stun: string): Promise<string[]> => {
+      const controlPort = await freePort();
+      const serverFile = join(dir.path, 'server.yaml');
+      await writeFile(serverFile, `listen: 127.0.0.1:${controlPort}\ntoken: cli-test-token-123\nstateDir: server-state\nlog: { level: warn }\n${stun}`);
+      const run = recorder.launch(`server-${controlPort}`);
+      const server = burrow(['server', '--config', serverFile], run);
+      await until(() => connectTcp(controlPort).then((s) => (s.destroy(), true), () => false), `server listening; stderr: ${server.stderr()}`);
+      return run.modules();
+    };
+    const without = await loaded('');
+    expect(without.some((u) => u.endsWith('/dist/server/burrow-server.js'))).toBe(true);
+    expect(stunStack(without)).toEqual([]);
+    const withStun = await loaded('stun: { listen: "127.0.0.1:0", tlsListen: false }\n');
+    expect(stunStack(withStun).length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('a client whose config has no p2p does not load the STUN client or SASLprep (about 2 MB of heap)', async () => {
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    const recorder = await moduleRecorder(dir.path);
+    const [controlPort, adminPort] = [await freePort(), await freePort()];
+    const serverFile = join(dir.path, 'server.yaml');
+    await writeFile(serverFile, `listen: 127.0.0.1:${controlPort}\ntoken: cli-test-token-123\nstateDir: server-state\nproxyBind: 127.0.0.1\nlog: { level: warn }\nstun: { listen: "127.0.0.1:0", tlsListen: false }\n`);
+    const server = burrow(['server', '--config', serverFile]);
+    await until(() => connectTcp(controlPort).then((s) => (s.destroy(), true), () => false), `server listening; stderr: ${server.stderr()}`);
+    const clientFile = join(dir.path, 'client.yaml');
+    await writeFile(clientFile, clientYaml(controlPort, adminPort, join(dir.path, 'client-state'), `  - { name: web, type: tcp, local: "127.0.0.1:9", remotePort: 0 }\n`));
+    const run = recorder.launch('client');
+    const client = burrow(['client', '--config', clientFile], run);
+    await until(async () => (await fetchStatus(adminPort))?.tunnels.find((t) => t.name === 'web')?.state === 'online', `tunnel online; client stderr: ${client.stderr()}`);
+    const modules = await run.modules();
+    expect(modules.some((u) => u.endsWith('/dist/engine/engine.js'))).toBe(true);
+    expect(stunStack(modules)).toEqual([]);
   }, 60_000);
 
   it('status without a running client says so and exits 1', async () => {
