@@ -13,7 +13,8 @@
 // system time per MB read), and grown 4 MiB at a time.
 // MALLOC_MMAP_THRESHOLD_=65536 would give a burst's memory back at once (the read buffers are
 // then mmapped) but doubles the system time of every 64 KiB read, so it is not set here.
-import { main } from '../dist/cli/main.js';
+// The command runs from its bundle (build/bundle-cli.config.mjs): ~10 MB less RSS per process than ~600 modules from dist/.
+import { main } from '../dist/bundle/burrow/main.js';
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientStatus } from '../../shared/types/status.js';
 import { connectTcp, echoServer, roundTrip, tempDir } from './harness.js';
@@ -61,6 +61,19 @@ async function fetchStatus(adminPort: number): Promise<ClientStatus | undefined>
 const stunStack = (urls: string[]) => urls.filter((u) => /\/(server|engine|shared)\/stun\/|\/saslprep\//.test(u));
 
 /**
+ * The loaded URLs plus, for each chunk of the command's bundle (build/bundle-cli.config.mjs),
+ * the modules inside it: rolldown heads each with a `// dist/…` or `// node_modules/…` comment.
+ */
+async function withBundled(urls: string[]): Promise<string[]> {
+  const inside = await Promise.all(
+    urls
+      .filter((u) => u.startsWith('file:') && u.includes('/dist/bundle/'))
+      .map(async (u) => [...(await readFile(fileURLToPath(u), 'utf8')).matchAll(/^\/\/ ((?:dist|node_modules)\/\S+\.m?js)$/gm)].map((m) => `bundled:/${m[1]}`)),
+  );
+  return [...urls, ...inside.flat()];
+}
+
+/**
  * A module loader hook (node --import) that appends every module URL a process loads to a file:
  * `launch(name)` gives burrow()'s options for one process and a reader of what it loaded so far.
  */
@@ -72,7 +85,7 @@ async function moduleRecorder(dir: string) {
   return {
     launch: (name: string) => {
       const log = join(dir, `loaded-${name}.txt`);
-      return { nodeArgs: ['--import', register], env: { BURROW_LOAD_LOG: log }, modules: async () => (await readFile(log, 'utf8')).split('\n') };
+      return { nodeArgs: ['--import', register], env: { BURROW_LOAD_LOG: log }, modules: async () => withBundled((await readFile(log, 'utf8')).split('\n')) };
     },
   };
 }
