@@ -100,6 +100,10 @@ async function until<T>(f: () => Promise<T | undefined | false>, what: string, t
   }
 }
 
+/** Until a `burrow server` accepts TCP on its control port (its stderr in the failure). */
+const serverListening = (controlPort: number, server: Run): Promise<true> =>
+  until(() => connectTcp(controlPort).then((s) => (s.destroy(), true as const), () => false), `server listening; stderr: ${server.stderr()}`);
+
 const clientYaml = (controlPort: number, adminPort: number, stateDir: string, tunnels: string) => `
 server: 127.0.0.1:${controlPort}
 token: cli-test-token-123
@@ -120,7 +124,7 @@ describe('burrow server + client processes', () => {
     const serverFile = join(dir.path, 'server.yaml');
     await writeFile(serverFile, `listen: 127.0.0.1:${controlPort}\ntoken: cli-test-token-123\nstateDir: server-state\nproxyBind: 127.0.0.1\nlog: { level: warn }\n`);
     const server = burrow(['server', '--config', serverFile]);
-    await until(() => connectTcp(controlPort).then((s) => (s.destroy(), true), () => false), `server listening; stderr: ${server.stderr()}`);
+    await serverListening(controlPort, server);
 
     const clientFile = join(dir.path, 'client.yaml');
     const local = `"127.0.0.1:${echo.port}"`;
@@ -184,7 +188,7 @@ describe('burrow server + client processes', () => {
     const serverFile = join(dir.path, 'server.yaml');
     await writeFile(serverFile, `listen: 127.0.0.1:${controlPort}\ntoken: cli-test-token-123\nstateDir: server-state\nproxyBind: 127.0.0.1\nlog: { level: warn }\n`);
     const server = burrow(['server', '--config', serverFile]);
-    await until(() => connectTcp(controlPort).then((s) => (s.destroy(), true), () => false), `server listening; stderr: ${server.stderr()}`);
+    await serverListening(controlPort, server);
     const clientFile = join(dir.path, 'client.yaml');
     const tcp = `  - { name: web, type: tcp, local: "127.0.0.1:9", remotePort: 0 }\n`;
     await writeFile(clientFile, clientYaml(controlPort, adminPort, join(dir.path, 'client-state'), tcp));
@@ -215,7 +219,7 @@ describe('burrow server + client processes', () => {
       await writeFile(serverFile, `listen: 127.0.0.1:${controlPort}\ntoken: cli-test-token-123\nstateDir: server-state\nlog: { level: warn }\n${stun}`);
       const run = recorder.launch(`server-${controlPort}`);
       const server = burrow(['server', '--config', serverFile], run);
-      await until(() => connectTcp(controlPort).then((s) => (s.destroy(), true), () => false), `server listening; stderr: ${server.stderr()}`);
+      await serverListening(controlPort, server);
       return run.modules();
     };
     const without = await loaded('');
@@ -233,7 +237,7 @@ describe('burrow server + client processes', () => {
     const serverFile = join(dir.path, 'server.yaml');
     await writeFile(serverFile, `listen: 127.0.0.1:${controlPort}\ntoken: cli-test-token-123\nstateDir: server-state\nproxyBind: 127.0.0.1\nlog: { level: warn }\nstun: { listen: "127.0.0.1:0", tlsListen: false }\n`);
     const server = burrow(['server', '--config', serverFile]);
-    await until(() => connectTcp(controlPort).then((s) => (s.destroy(), true), () => false), `server listening; stderr: ${server.stderr()}`);
+    await serverListening(controlPort, server);
     const clientFile = join(dir.path, 'client.yaml');
     await writeFile(clientFile, clientYaml(controlPort, adminPort, join(dir.path, 'client-state'), `  - { name: web, type: tcp, local: "127.0.0.1:9", remotePort: 0 }\n`));
     const run = recorder.launch('client');
@@ -262,7 +266,7 @@ describe('no secret in logs or status output (canary)', () => {
     const serverFile = join(dir.path, 'server.yaml');
     await writeFile(serverFile, `listen: 127.0.0.1:${controlPort}\ntoken: ${CANARY}\nstateDir: server-state\ntls: false\nlog: { level: info }\n`);
     const server = burrow(['server', '--config', serverFile, '--json-logs']);
-    await until(() => connectTcp(controlPort).then((s) => (s.destroy(), true), () => false), `server listening; stderr: ${server.stderr()}`);
+    await serverListening(controlPort, server);
     // Not a mapping: the whole file is one string, token included.
     await writeFile(serverFile, `listen=127.0.0.1:${controlPort} token=${CANARY}\n`);
     server.child.kill('SIGHUP');
@@ -283,7 +287,7 @@ describe('no secret in logs or status output (canary)', () => {
     const serverFile = join(dir.path, 'server.yaml');
     await writeFile(serverFile, `listen: 127.0.0.1:${controlPort}\ntoken: the-right-token-123\nstateDir: server-state\ntls: false\nlog: { level: debug }\n`);
     const server = burrow(['server', '--config', serverFile, '--json-logs']);
-    await until(() => connectTcp(controlPort).then((s) => (s.destroy(), true), () => false), `server listening; stderr: ${server.stderr()}`);
+    await serverListening(controlPort, server);
     const clientFile = join(dir.path, 'client.yaml');
     await writeFile(
       clientFile,
