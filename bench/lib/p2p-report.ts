@@ -2,7 +2,7 @@
 import { renderProfile, type ProfileSummary } from './cpuprofile.js';
 import type { SectionMarkers } from './docs.js';
 import type { P2pOptions } from './p2p-options.js';
-import { percentile, sortedCopy } from './stats.js';
+import { median, percentile, sortedCopy } from './stats.js';
 
 export interface PathRuns {
   /** MB/s (10^6 bytes) per iperf3 run. */
@@ -55,12 +55,7 @@ export interface P2pMeta {
   opts: P2pOptions;
 }
 
-export const median = (xs: readonly number[]): number => {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
+export { median };
 
 const f0 = (v: number): string => (Number.isFinite(v) ? v.toFixed(0) : '—');
 const f1 = (v: number): string => (Number.isFinite(v) ? v.toFixed(1) : '—');

@@ -1,4 +1,4 @@
-/** What one benchmark run collects per path. */
+/** What one round of a benchmark run collects per path (memory phases: last round only). */
 import type { ActiveResult } from './active-conns.js';
 import type { BurstResult } from './burst.js';
 import type { ConnRateResult } from './conn-rate.js';
@@ -22,6 +22,8 @@ export interface PhaseError {
 export interface PathResult {
   id: PathId;
   label: string;
+  /** Which round of the run (0-based) this result is from. */
+  round: number;
   /** MB/s (10^6 bytes) received by iperf3 -s. */
   tput1?: number;
   tput8?: number;
@@ -43,8 +45,8 @@ export interface PathResult {
   errors: PhaseError[];
 }
 
-export function emptyResult(id: PathId, label: string): PathResult {
-  return { id, label, latency: new Map(), notes: [], errors: [] };
+export function emptyResult(id: PathId, label: string, round = 0): PathResult {
+  return { id, label, round, latency: new Map(), notes: [], errors: [] };
 }
 
 export function phaseFailed(r: PathResult, phase: Phase): boolean {
