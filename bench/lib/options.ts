@@ -25,10 +25,12 @@ export interface Options {
   writeDocs: boolean;
   /** Busy-poll the latency generator instead of using 1 ms timers. */
   spin: boolean;
+  /** Rounds of the rate phases (each path started fresh per round, order rotated); memory phases run in the last round only. */
+  rounds: number;
   phases: Phases;
 }
 
-export const USAGE = `usage: npm run bench:relay -- [--quick] [--only a,b,c,d,e,f,g] [--docs | --no-docs] [--spin] [--no-burst]
+export const USAGE = `usage: npm run bench:relay -- [--quick] [--only a,b,c,d,e,f,g] [--docs | --no-docs] [--spin] [--no-burst] [--rounds N]
   (a) direct  (b) burrow tls:false  (c) burrow tls  (d) ssh -R  (e) socat
   (f) burrow tls:false, mux off  (g) burrow tls, mux off  ((b) and (c) use the default, mux on)
   --quick    shorten every phase (smoke run); does not write docs unless --docs
@@ -37,6 +39,10 @@ export const USAGE = `usage: npm run bench:relay -- [--quick] [--only a,b,c,d,e,
   --no-docs  never write docs/BENCHMARKS.md
   --no-burst skip the burst phase (5000 connections x 64 KiB at once, then 60 s of waiting
              to see the memory given back; run on (b), (c), (d), (f), (g))
+  --rounds N measure throughput, latency and new connections N times (default 3; 1 with
+             --quick), interleaved: round r starts every path fresh, in an order rotated by
+             r; the table shows medians with min-max and medians of per-round ratios.
+             Memory phases (active connections, burst) run once, in the last round
   --spin     latency generator busy-polls instead of using 1 ms timers: tighter send
              timing, but it burns one core that the relays under test then lack`;
 
@@ -71,6 +77,7 @@ export function parseArgs(argv: string[]): Options {
   let docs: boolean | undefined;
   let spin = false;
   let burst = true;
+  let rounds: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') quick = true;
@@ -78,7 +85,12 @@ export function parseArgs(argv: string[]): Options {
     else if (a === '--no-docs') docs = false;
     else if (a === '--spin') spin = true;
     else if (a === '--no-burst') burst = false;
-    else if (a === '--only' || a.startsWith('--only=')) {
+    else if (a === '--rounds' || a.startsWith('--rounds=')) {
+      const v = a === '--rounds' ? argv[++i] : a.slice('--rounds='.length);
+      const n = Number(v);
+      if (v === undefined || !/^\d+$/.test(v) || n < 1 || n > MAX_ROUNDS) throw new Error(`--rounds needs a whole number from 1 to ${MAX_ROUNDS}, got ${v ?? 'nothing'}\n${USAGE}`);
+      rounds = n;
+    } else if (a === '--only' || a.startsWith('--only=')) {
       const list = a === '--only' ? argv[++i] : a.slice('--only='.length);
       if (!list) throw new Error(`--only needs a list like a,b,e\n${USAGE}`);
       const ids = list.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
@@ -93,5 +105,17 @@ export function parseArgs(argv: string[]): Options {
   }
   const full = !quick && only.length === PATH_IDS.length;
   const phases = { ...(quick ? QUICK : FULL), ...(burst ? {} : { burstConnections: 0 }) };
-  return { quick, only, writeDocs: docs ?? (full && !spin && burst), spin, phases };
+  return { quick, only, writeDocs: docs ?? (full && !spin && burst), spin, rounds: rounds ?? (quick ? 1 : 3), phases };
+}
+
+export const MAX_ROUNDS = 20;
+
+/**
+ * The run's overall time limit (the watchdog), from the flags: the memory phases once (burst
+ * about 70 s a path) plus the rate phases per round (about 35 s a path at full length, 15 s quick),
+ * with generous slack for slow starts.
+ */
+export function timeLimitMinutes(opts: Pick<Options, 'quick' | 'rounds' | 'only'>): number {
+  const perRound = ((opts.quick ? 15 : 35) * opts.only.length) / 60;
+  return Math.ceil((opts.quick ? 14 : 20) + 2 * perRound * opts.rounds);
 }
