@@ -1,7 +1,12 @@
 /**
  * Relay benchmark: direct vs Burrow (plain / TLS) vs ssh -R vs socat, all on loopback.
  *
- *   npm run bench:relay [-- --quick] [-- --only a,b,e] [-- --docs | --no-docs]
+ *   npm run bench:relay [-- --quick] [-- --only a,b,e] [-- --rounds 3] [-- --docs | --no-docs]
+ *
+ * The rate phases (throughput, latency, new connections) run in --rounds interleaved rounds: every
+ * round starts each path fresh and runs them in a rotated order; the memory phases (active
+ * connections, burst) run once, in the last round. The report gives medians, min–max and medians
+ * of per-round ratios (bench/lib/rounds.ts).
  *
  * See docs/BENCHMARKS.md for what is measured and how to read it.
  */
@@ -17,12 +22,13 @@ import { watchCpu } from './lib/cpu-load.js';
 import { describeEnvironment } from './lib/env.js';
 import { runIperf } from './lib/iperf.js';
 import { runLatency } from './lib/latency.js';
-import { parseArgs, USAGE, type Options } from './lib/options.js';
+import { parseArgs, timeLimitMinutes, USAGE, type Options } from './lib/options.js';
 import type { PathSpec, RunningPath } from './lib/path.js';
 import { freePort } from './lib/ports.js';
-import { buildTable, checkTargets, loadWarning, pathNotes, renderMarkdown, renderTargets, renderText } from './lib/report.js';
+import { buildTable, checkTargets, loadWarning, pathNotes, renderMarkdown, renderTargets, renderText, roundsLine } from './lib/report.js';
 import { emptyResult, type Phase, type PathResult } from './lib/results.js';
 import { repoRoot } from './lib/root.js';
+import { roundOrder } from './lib/rounds.js';
 import { maxSample, sampleMemory, type MemSample } from './lib/rss.js';
 import { socatPath } from './lib/socat.js';
 import { sshPath } from './lib/ssh.js';
@@ -46,20 +52,24 @@ async function phase<T>(result: PathResult, name: Phase, fn: () => Promise<T>): 
     return await fn();
   } catch (err) {
     result.errors.push({ phase: name, message: message(err).split('\n').slice(0, 6).join(' | ') });
-    log(`  (${result.id}) ${name} failed: ${message(err).split('\n')[0]}`);
+    log(`  (${result.id}, round ${result.round + 1}) ${name} failed: ${message(err).split('\n')[0]}`);
     return undefined;
   }
 }
 
-async function benchPath(spec: PathSpec, opts: Options, echo: Target, iperfTargetPort: number): Promise<PathResult> {
+/**
+ * Start one path, run the rate phases (and, when `memory`, the memory phases), stop it.
+ * `round` is 0-based.
+ */
+async function benchPath(spec: PathSpec, opts: Options, echo: Target, iperfTargetPort: number, round: number, memory: boolean): Promise<PathResult> {
   const p = opts.phases;
-  const result = emptyResult(spec.id, spec.label);
+  const result = emptyResult(spec.id, spec.label, round);
   // A fresh iperf3 server per path, so a test wedged by a broken path cannot block the next.
   let iperf: Target | undefined;
   let running: RunningPath | undefined;
   const cpu = watchCpu([echo.proc.pid]);
   try {
-    log(`(${spec.id}) ${spec.label}: starting`);
+    log(`(${spec.id}) ${spec.label}: starting (round ${round + 1}/${opts.rounds}${memory ? ', with the memory phases' : ''})`);
     try {
       iperf = await startIperfServer(iperfTargetPort);
       running = await spec.start({ iperf: iperfTargetPort, echo: echo.port });
@@ -92,6 +102,12 @@ async function benchPath(spec: PathSpec, opts: Options, echo: Target, iperfTarge
     log(`  (${spec.id}) new connections, ${p.connRateWorkers} workers, ${p.connRateSeconds} s`);
     result.connRate = await phase(result, 'connRate', () => runConnRate({ port: path.echoPort, seconds: p.connRateSeconds, workers: p.connRateWorkers }));
     await sleep(500);
+
+    if (!memory) {
+      const dead = path.health();
+      if (dead) result.errors.push({ phase: 'health', message: `a process of this path died during the run: ${dead}` });
+      return result;
+    }
 
     log(`  (${spec.id}) ${p.activeConnections} active connections, hold ${p.activeHoldSeconds} s`);
     let serverPeak: MemSample | undefined;
@@ -145,7 +161,7 @@ async function main(): Promise<number> {
   }
   const specs = ALL_PATHS.filter((s) => opts.only.includes(s.id));
   const started = new Date();
-  log(`relay benchmark${opts.quick ? ' (quick)' : ''}: paths ${specs.map((s) => s.id).join(',')}`);
+  log(`relay benchmark${opts.quick ? ' (quick)' : ''}: paths ${specs.map((s) => s.id).join(',')}, ${opts.rounds} round${opts.rounds === 1 ? '' : 's'}`);
 
   const env = await describeEnvironment();
   const echo = await startEchoServer();
@@ -159,18 +175,27 @@ async function main(): Promise<number> {
   await runConnRate({ port: echo.port, seconds: opts.quick ? 0.3 : 1 }).catch(() => undefined);
   await sleep(500);
 
-  const results: PathResult[] = [];
+  // rounds[r] lists the paths in selection order, whatever order they ran in.
+  const rounds: PathResult[][] = [];
   try {
-    for (const spec of specs) results.push(await benchPath(spec, opts, echo, iperfTargetPort));
+    for (let r = 0; r < opts.rounds; r++) {
+      const order = roundOrder(specs, r);
+      const memory = r === opts.rounds - 1;
+      log(`round ${r + 1}/${opts.rounds}: ${order.map((s) => s.id).join(',')}${memory ? ' (with the memory phases)' : ''}`);
+      const got = new Map<string, PathResult>();
+      for (const spec of order) got.set(spec.id, await benchPath(spec, opts, echo, iperfTargetPort, r, memory));
+      rounds.push(specs.map((s) => got.get(s.id)!));
+    }
   } finally {
     await echo.stop();
   }
 
-  const table = buildTable(results, opts.phases);
-  const checks = checkTargets(results, opts.phases);
-  const notes = pathNotes(results);
-  const warning = loadWarning(results);
-  const mode = `${opts.quick ? 'quick' : 'full'}${opts.only.length < ALL_PATHS.length ? ` --only ${opts.only.join(',')}` : ''}${opts.spin ? ' --spin' : ''}`;
+  const table = buildTable(rounds, opts.phases);
+  const checks = checkTargets(rounds, opts.phases);
+  const notes = pathNotes(rounds);
+  const warning = loadWarning(rounds);
+  const defaultRounds = opts.quick ? 1 : 3;
+  const mode = `${opts.quick ? 'quick' : 'full'}${opts.only.length < ALL_PATHS.length ? ` --only ${opts.only.join(',')}` : ''}${opts.spin ? ' --spin' : ''}${opts.rounds !== defaultRounds ? ` --rounds ${opts.rounds}` : ''}`;
 
   const out = [
     '',
@@ -181,6 +206,7 @@ async function main(): Promise<number> {
     renderText(table),
     '',
     'Ratios are path / (a) direct (for latency, lower is better). MB = 10^6 bytes. RSS sums children for sshd and socat.',
+    roundsLine(opts.rounds),
     '',
     'Targets:',
     renderTargets(checks, false),
@@ -198,12 +224,13 @@ async function main(): Promise<number> {
       `## Relay benchmark — ${date}${mode === 'full' ? '' : ` (${mode})`}`,
       '',
       `Run ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${env}.`,
-      `Phases: iperf3 ${opts.phases.iperfSeconds} s per test; latency ${opts.phases.latencySeconds} s per rate (after ${opts.phases.latencyWarmupSeconds} s warm-up) over ${opts.phases.latencyConnections} connections (${opts.spin ? 'busy-polling' : '1 ms timer'} generator); new connections ${opts.phases.connRateSeconds} s with ${opts.phases.connRateWorkers} workers; ${opts.phases.activeConnections} active connections held ${opts.phases.activeHoldSeconds} s (peak memory of samples every 0.5 s)${opts.phases.burstConnections > 0 ? `; a burst of ${opts.phases.burstConnections} connections opened at once, each sending ${opts.phases.burstBytes / 1024} KiB and reading its echo, on (b), (c), (d), (f), (g), with RSS read before, at the peak and ${opts.phases.burstSettleSeconds} s after the last connection closed` : ''}.`,
+      `Phases, in ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} (every path started fresh each round, order rotated; memory phases in the last round only): iperf3 ${opts.phases.iperfSeconds} s per test; latency ${opts.phases.latencySeconds} s per rate (after ${opts.phases.latencyWarmupSeconds} s warm-up) over ${opts.phases.latencyConnections} connections (${opts.spin ? 'busy-polling' : '1 ms timer'} generator); new connections ${opts.phases.connRateSeconds} s with ${opts.phases.connRateWorkers} workers; ${opts.phases.activeConnections} active connections held ${opts.phases.activeHoldSeconds} s (peak memory of samples every 0.5 s)${opts.phases.burstConnections > 0 ? `; a burst of ${opts.phases.burstConnections} connections opened at once, each sending ${opts.phases.burstBytes / 1024} KiB and reading its echo, on (b), (c), (d), (f), (g), with RSS read before, at the peak and ${opts.phases.burstSettleSeconds} s after the last connection closed` : ''}.`,
       ...(warning ? ['', `> **${warning}**`] : []),
       '',
       renderMarkdown(table),
       '',
-      'Ratios are path / (a) direct, measured in the same run (for latency, lower is better). MB = 10^6 bytes. RSS and PSS include children for sshd and socat (socat forks one process per connection; RSS counts shared pages once per process, PSS splits them).',
+      'Ratios are path / (a) direct, measured in the same round (for latency, lower is better). MB = 10^6 bytes. RSS and PSS include children for sshd and socat (socat forks one process per connection; RSS counts shared pages once per process, PSS splits them).',
+      roundsLine(opts.rounds),
       '',
       '### Targets',
       '',
@@ -222,4 +249,10 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runBench('bench', main, process.argv.includes('--quick') ? 14 : 32, log);
+let limit: number;
+try {
+  limit = timeLimitMinutes(parseArgs(process.argv.slice(2)));
+} catch {
+  limit = 5; // main() reports the bad flag and exits at once
+}
+runBench('bench', main, limit, log);
