@@ -15,7 +15,8 @@ const INTRO = `# Burrow benchmarks
 ## How to run
 
 \`\`\`sh
-npm run bench:relay                  # full run, about 3 minutes; writes a section below
+npm run bench:relay                  # full run, 3 rounds, about 20 minutes; writes a section below
+npm run bench:relay -- --rounds 5    # more rounds (median and spread of 5)
 npm run bench:relay -- --quick       # smoke run with short phases (no docs unless --docs)
 npm run bench:relay -- --only a,b,e  # a subset of paths (no docs unless --docs)
 npm run bench:relay -- --help        # all flags
@@ -43,9 +44,18 @@ give its p99 ("generator send lag"). \`--spin\` busy-polls instead, at the cost 
 Each run also reports how much CPU *other* processes used while each path was measured; a
 non-idle machine makes the figures meaningless, and the run says so.
 
+Throughput, latency and new connections are measured in rounds (\`--rounds N\`, default 3, 1 with
+\`--quick\`): each round starts every path fresh and runs them in an order rotated by one, so no
+path always goes first or after the same neighbour. On 2 shared cores one run of a path can
+differ from the next by 2× (the scheduler places the processes differently), so the table gives
+the median with min–max in brackets, and each ratio is taken within a round (path and baseline
+measured minutes apart) before the median of those ratios is taken. A target is met on the
+median, and the report says in how many rounds it was met. The memory phases (1000 active
+connections, the burst) run once per path, in the last round.
+
 Absolute numbers depend heavily on the machine (these runs use a **2-core** machine, where
 load generator, target and relay share the cores), so read them as **ratios against the
-baseline (a) measured in the same run**. Each section below is one run; newer runs come first.
+baseline (a) measured in the same round**. Each section below is one run; newer runs come first.
 
 ${SECTIONS}
 `;
