@@ -153,6 +153,12 @@ describe('relay report over rounds: targets', () => {
     expect(find(threeRounds(), '(c) >= 2000 new connections/s')).toMatchObject({ verdict: 'met', detail: 'median 2300/s, 2/2 rounds met (2100–2500); no sample in round 2, left out' });
   });
 
+  it('says why a target was not measured: a path not run, or its phase failing in every round', () => {
+    expect(find(threeRounds(), '(b) throughput >= 1.5x (d), 1 stream')).toMatchObject({ verdict: 'not measured', detail: 'path (b) not run' });
+    const noConn = threeRounds().map((round) => round.map((r) => (r.id === 'c' ? res('c', r.round, { tput1: 1, tput8: 1, p99: 1 }) : r)));
+    expect(find(noConn, '(c) new connections/s >= 3x (d)')).toMatchObject({ verdict: 'not measured', detail: 'phase failed in every round' });
+  });
+
   it('keeps memory targets on the last round and one-round details as before', () => {
     expect(find(threeRounds(), '(c) server RSS <= 80 MB at 1000 active connections')).toMatchObject({ verdict: 'met', detail: '61.2 MB' });
     expect(find([threeRounds()[0]!], '(c) throughput >= 1.2x (d), 1 stream')).toMatchObject({ verdict: 'met', detail: '1.30x ssh -R' });

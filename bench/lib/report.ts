@@ -176,7 +176,10 @@ export function checkTargets(rounds: Rounds, phases: Phases): TargetCheck[] {
     const v = verdictOverRounds(samples, ok);
     const gap = v.missing.length > 0 ? `; no sample in ${roundList(v.missing)}, left out` : '';
     if (!v.spread) {
-      out.push({ name, verdict: 'not measured', detail: `path not run or phase failed${many ? ` in every round` : ''}` });
+      // Every target's name spells the paths it compares as "(x)".
+      const absent = [...name.matchAll(/\(([a-g])\)/g)].map((m) => m[1] as PathId).filter((id) => !has(id));
+      const detail = absent.length > 0 ? `path ${absent.map((id) => `(${id})`).join(', ')} not run` : `phase failed${many ? ' in every round' : ''}`;
+      out.push({ name, verdict: 'not measured', detail });
       return;
     }
     const s = v.spread;
