@@ -90,7 +90,13 @@ const COPY_LIMIT = 4096;
 const SEND_QUEUE_LIMIT = 512 * 1024;
 /** Queued writes totalling up to this are merged into one Data frame. */
 const COALESCE_LIMIT = 16 * 1024;
-/** Size of the blocks a stream copies payload into while its consumer is behind. */
+/**
+ * Blocks a stream copies small pieces of payload into while its consumer is behind: the first is
+ * small (a slice of Node's shared pool), each next one twice the last, up to HELD_BLOCK, so an
+ * occasional fragment costs no block of its own and a stalled stream fed tiny frames still holds
+ * them in a few blocks.
+ */
+const HELD_FIRST_BLOCK = 2048;
 const HELD_BLOCK = 64 * 1024;
 /**
  * Replies the peer provokes (Ping ACKs, RSTs refusing its SYNs) are skipped while this much is
@@ -143,14 +149,15 @@ export class MuxStream extends Duplex {
   private pushedBytes = 0;
   private consumedBytes = 0;
   /**
-   * Payload that arrived while the consumer was behind (the last push() returned false), copied
-   * into blocks: a stalled stream then holds at most its window in a few blocks, rather than
-   * pinning the socket's chunks its pieces are views of, or one object per tiny frame.
+   * Small pieces of payload that arrived while the consumer was behind (the last push() returned
+   * false) are copied into `block` (see deliver): `heldBytes` of it, from `blockStart`, are not yet
+   * pushed. A stalled stream then holds at most its window in a few blocks, rather than pinning a
+   * socket chunk per small piece, or one object per tiny frame.
    */
-  private readonly held: Array<{ buf: Buffer; used: number }> = [];
+  private block: Buffer | undefined;
+  private blockStart = 0;
   private heldBytes = 0;
   private backedUp = false;
-  private endAfterHeld = false;
 
   /** @internal */
   constructor(host: StreamHost, state: MuxStreamState) {
@@ -280,45 +287,47 @@ export class MuxStream extends Duplex {
   }
 
   /**
-   * A Data payload for the consumer: a view of the socket's chunk if it keeps up, or if the piece is
-   * at least half its chunk (a bulk stream's frames fill whole TLS records: copying them cost the relay
-   * a third of its throughput in memcpy and GC); else a copy into the held blocks, so small pieces
-   * never pin a chunk each.
+   * A Data payload for the consumer. A view of the socket's chunk while the consumer keeps up, and
+   * also while it is behind if the piece is at least a quarter of its chunk: a bulk stream's frames
+   * fill whole TLS records and most of a TCP read, and copying them cost the relay a third of its
+   * throughput in memcpy and GC. Small pieces that arrive while it is behind are copied into a
+   * block instead (a frame's head or tail, or tiny frames), so none pins a chunk of its own.
    */
   private deliver(p: Uint8Array): void {
-    if (this.heldBytes === 0 && (!this.backedUp || p.length * 2 >= p.buffer.byteLength)) {
+    if (p.length * 4 >= p.buffer.byteLength || (!this.backedUp && this.heldBytes === 0)) {
+      if (this.heldBytes > 0) this.pushHeld(); // what was copied before it goes first
       this.pushedBytes += p.length;
       // The decoder's pieces are views of the socket's Buffers, so usually Buffers already.
       this.backedUp = !this.push(Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.length));
       return;
     }
-    let last = this.held[this.held.length - 1];
-    if (!last || last.buf.length - last.used < p.length) {
-      last = { buf: Buffer.allocUnsafe(Math.max(HELD_BLOCK, p.length)), used: 0 };
-      this.held.push(last);
+    let block = this.block;
+    const used = this.blockStart + this.heldBytes;
+    if (block === undefined || block.length - used < p.length) {
+      if (this.heldBytes > 0) this.pushHeld(); // the full block's part goes out as one chunk
+      const size = block === undefined ? HELD_FIRST_BLOCK : Math.min(HELD_BLOCK, 2 * block.length);
+      block = this.block = Buffer.allocUnsafe(Math.max(size, p.length));
+      this.blockStart = 0;
     }
-    last.buf.set(p, last.used);
-    last.used += p.length;
+    block.set(p, this.blockStart + this.heldBytes);
     this.heldBytes += p.length;
   }
 
-  /** The consumer reads again: hand it the held blocks (a few large copies at most: the window bounds them). */
+  /** The copied part of the block not yet pushed goes to the Readable, in order (the block keeps filling after it). */
+  private pushHeld(): void {
+    const part = this.block!.subarray(this.blockStart, this.blockStart + this.heldBytes);
+    this.blockStart += this.heldBytes;
+    this.heldBytes = 0;
+    this.pushedBytes += part.length;
+    this.backedUp = !this.push(part);
+  }
+
+  /** The consumer reads again: hand it what was copied, and start small again next time it falls behind. */
   private flushHeld(): void {
-    if (this.held.length === 0) {
-      this.backedUp = this.readableLength >= this.readableHighWaterMark;
-      return;
-    }
-    let more = true;
-    for (const block of this.held.splice(0)) {
-      this.heldBytes -= block.used;
-      this.pushedBytes += block.used;
-      more = this.push(block.buf.subarray(0, block.used));
-    }
-    this.backedUp = !more;
-    if (this.endAfterHeld) {
-      this.endAfterHeld = false;
-      this.push(null);
-    }
+    if (this.heldBytes > 0) this.pushHeld();
+    this.block = undefined;
+    this.blockStart = 0;
+    this.backedUp = this.readableLength >= this.readableHighWaterMark;
   }
 
   /** Whatever the consumer took since last time becomes window credit (sent once it reaches half the window). */
@@ -336,6 +345,8 @@ export class MuxStream extends Duplex {
     this.outCb = undefined;
     this.outChunk = undefined;
     this.outChunks = undefined;
+    this.block = undefined;
+    this.heldBytes = 0;
     const flags = this.state.reset();
     if (flags !== undefined && !this.host.dead) this.host.sendFrame(MuxType.WindowUpdate, flags, this.id, 0);
     this.host.forget(this);
@@ -356,8 +367,8 @@ export class MuxStream extends Duplex {
       return;
     }
     if (outcome.remoteFinished && !this.destroyed) {
-      if (this.heldBytes > 0) this.endAfterHeld = true;
-      else this.push(null);
+      if (this.heldBytes > 0) this.pushHeld();
+      this.push(null);
     }
     if (outcome.closed) this.host.forget(this);
     if (frame.type === MuxType.WindowUpdate && frame.length > 0) this.pump();
