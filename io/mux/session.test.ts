@@ -497,7 +497,7 @@ describe('MuxSession wire behaviour', () => {
     const session = new MuxSession(socket, { client: true, keepAliveMs: 0 });
     cleanups.push(() => session.destroy());
     const accepted = once(session, 'stream') as Promise<[MuxStream]>;
-    const read: Buffer[] = [];
+    const read: Uint8Array[] = [];
     for (let i = 0; i < 4; i++) {
       const header = { type: MuxType.Data, flags: i === 0 ? MuxFlag.SYN : 0, streamId: 2, length: 32 * 1024 };
       read.push(encodeFrame(header, Buffer.alloc(32 * 1024, i)));
