@@ -7,6 +7,7 @@
  *                                                    [--count 5000] [--settle 60] [--active 1000]
  *                                                    [--node-flags '--flag …'] (added after the shebang's)
  *                                                    [--iperf SECONDS] (1 then 8 iperf3 streams first, as the relay bench does)
+ *                                                    [--smaps] (C heap, anonymous and file-backed RSS at each step)
  */
 import { readFileSync } from 'node:fs';
 import { holdActive } from './lib/active-conns.js';
@@ -98,6 +99,11 @@ async function main(): Promise<number> {
         await sleep(2000);
       };
       log(`burrow ${tls ? 'tls' : 'plain'}${mux ? '+mux' : ', mux off'}, malloc ${malloc}: idle RSS server ${mb(idle[0]!)} MB, client ${mb(idle[1]!)} MB`);
+      // --smaps: where each process's RSS is (C heap, anonymous, files) at each step.
+      const smaps = (when: string): void => {
+        if (argv.includes('--smaps')) for (const pr of probes) log(`${pr.label} ${when}: ${smapsSummary(pr.pid)}`);
+      };
+      smaps('idle');
       let throughput: number[] = [];
       if (iperfSeconds > 0) {
         // CPU time per MB moved (server + client) is far steadier than MB/s on a shared machine.
@@ -113,6 +119,7 @@ async function main(): Promise<number> {
         const after = probes.map((p) => sampleMemory(p.pid, false));
         await signalProbes();
         log(`iperf3 ${iperfSeconds} s: 1 stream ${throughput[0]!.toFixed(0)} MB/s, 8 streams ${throughput[1]!.toFixed(0)} MB/s; RSS after server ${mb(after[0]!)} MB, client ${mb(after[1]!)} MB`);
+        smaps('after iperf3');
         await sleep(2000);
       }
       let peaks: Array<MemSample | undefined> = [undefined, undefined];
@@ -124,6 +131,7 @@ async function main(): Promise<number> {
           onSample: () => (peaks = probes.map((p, i) => maxSample(peaks[i], sampleMemory(p.pid, false)))),
         });
         log(`${active} active (${r.aliveAtHold} alive, echoed ${r.echoedPerSec.toFixed(0)}/s): peak RSS server ${mb(peaks[0]!)} MB, client ${mb(peaks[1]!)} MB`);
+        smaps(`after ${active} active`);
         await sleep(3000);
       }
       const burst = await runBurst({ port: running.echoPort, count, bytes: 64 * 1024, settleSeconds: settle, probes, log });
@@ -133,7 +141,7 @@ async function main(): Promise<number> {
       process.stdout.write(
         `${JSON.stringify({ tls, mux, malloc, nodeFlags: launch.nodeFlags, throughput, idle: idle.map((s) => s.rssMB), active: peaks.map((s) => s?.rssMB), burst: burst.memory.map((m) => ({ label: m.label, before: m.before.rssMB, peak: m.peak.rssMB, after: m.after.rssMB })), completed: burst.completed })}\n`,
       );
-      if (argv.includes('--smaps')) for (const pr of probes) log(`${pr.label} after: ${smapsSummary(pr.pid)}`);
+      smaps('after the burst');
       await signalProbes();
       const dead = running.health();
       if (dead) log(`a process died: ${dead}`);

@@ -1,15 +1,22 @@
-/** Wiring: the quiet-time garbage collection of io/memory-reclaimer.ts, when node exposes `gc` (bin/burrow.js's shebang passes --expose-gc). */
+/**
+ * Wiring: the quiet-time garbage collection and heap trim of io/memory-reclaimer.ts, with node's
+ * `gc` (bin/burrow.js's shebang passes --expose-gc) and io/malloc-trim.ts's addon, whichever exist.
+ */
 import type { Logger } from '../io/logger.js';
 import { monotonicClock } from '../io/clock.js';
+import { loadHeapTrim } from '../io/malloc-trim.js';
 import { exposedGc, startMemoryReclaimer, type MemoryReclaimer } from '../io/memory-reclaimer.js';
 
 export function startReclaimer(logger: Logger): MemoryReclaimer | undefined {
   const collect = exposedGc();
-  if (!collect) return undefined;
+  const trimHeap = loadHeapTrim();
+  if (!collect && !trimHeap) return undefined;
   const mb = (n: number) => Math.round(n / 1e5) / 10;
   return startMemoryReclaimer({
     collect,
+    trimHeap,
     clock: monotonicClock,
     onCollected: (before, after) => logger.debug({ beforeMB: mb(before), afterMB: mb(after) }, 'quiet: collected garbage to give memory back'),
+    onTrimmed: (before, after) => logger.debug({ rssBeforeMB: mb(before), rssAfterMB: mb(after) }, 'quiet: gave the C heap\'s free pages back'),
   });
 }

@@ -61,4 +61,47 @@ describe('startMemoryReclaimer', () => {
     h.advance(60_000);
     expect(h.collections).toEqual([]);
   });
+
+  it('trims the C heap once a transfer is over and the process is quiet, and right after a collection', () => {
+    const clock = new ManualClock(0);
+    const proc = { heapUsed: 10 * MB, external: MB, rss: 72 * MB };
+    const trims: number[] = [];
+    const told: Array<[number, number]> = [];
+    let tick: (() => void) | undefined;
+    startMemoryReclaimer({
+      clock,
+      collect: () => {
+        proc.external = MB;
+        proc.rss -= 10 * MB; // the collection freed Buffers to glibc, some of it at the heap's top
+      },
+      trimHeap: () => {
+        trims.push(clock.now());
+        proc.rss = 80 * MB; // the holes go back
+        return true;
+      },
+      readHeap: () => ({ heapUsed: proc.heapUsed, external: proc.external }),
+      readRss: () => proc.rss,
+      every: (run) => ((tick = run), { stop: () => {} }),
+      onTrimmed: (before, after) => told.push([before, after]),
+    });
+    const step = (change: () => void = () => {}) => {
+      change();
+      clock.advance(RECLAIM_SAMPLE_MS);
+      tick!();
+    };
+    // iperf3 through it: Buffers come and go, RSS climbs to 108 MB.
+    for (let i = 0; i < 5; i++) step(() => ((proc.external = (i % 2 ? 30 : 4) * MB), (proc.rss = (90 + 4 * i) * MB)));
+    expect(trims).toEqual([]);
+    step(() => ((proc.external = 2 * MB), (proc.rss = 108 * MB)));
+    step(); // unchanged: quiet
+    expect(trims).toEqual([7 * RECLAIM_SAMPLE_MS]);
+    expect(told).toEqual([[108 * MB, 80 * MB]]);
+    for (let i = 0; i < 20; i++) step(); // staying at 80 MB: nothing more to do
+    expect(trims).toHaveLength(1);
+    // A burst's garbage (the collection's case): collected, then trimmed at once.
+    step(() => ((proc.external = 154 * MB), (proc.rss = 240 * MB)));
+    step();
+    expect(trims).toHaveLength(2);
+    expect(told[1]).toEqual([230 * MB, 80 * MB]);
+  });
 });

@@ -1,19 +1,31 @@
 /**
  * I/O adapter: every few seconds, read the heap's figures and run a full garbage collection when
- * shared/memory-reclaim.ts says the process is quiet with garbage to free. The collection itself
- * is passed in (the hosts give `globalThis.gc`, which node exposes with `--expose-gc`, as
- * bin/burrow.js's shebang sets); without one there is nothing to start.
+ * shared/memory-reclaim.ts says the process is quiet with garbage to free, then (and whenever its
+ * HeapTrimPolicy says so) hand the C heap's free pages back. Both are passed in: the hosts give
+ * `globalThis.gc`, which node exposes with `--expose-gc` (bin/burrow.js's shebang sets it), and
+ * io/malloc-trim.ts's trim when its addon was built.
  */
 import { getHeapStatistics } from 'node:v8';
 import type { Clock } from '../shared/clock.js';
-import { MemoryReclaimPolicy, type HeapReading, type MemoryReclaimOptions } from '../shared/memory-reclaim.js';
+import {
+  HeapTrimPolicy,
+  MemoryReclaimPolicy,
+  type HeapReading,
+  type HeapTrimOptions,
+  type MemoryReclaimOptions,
+  type ProcessReading,
+} from '../shared/memory-reclaim.js';
 
 /** How often the heap's figures are read (a read costs microseconds and allocates almost nothing). */
 export const RECLAIM_SAMPLE_MS = 2000;
 
 export interface MemoryReclaimerDeps {
-  /** Runs a full, synchronous garbage collection. */
-  collect: () => void;
+  /** Runs a full, synchronous garbage collection; none without it. */
+  collect?: () => void;
+  /** Hands the C heap's free pages back (malloc_trim); none without it. */
+  trimHeap?: () => boolean;
+  /** Resident set size, bytes; default process.memoryUsage.rss(). */
+  readRss?: () => number;
   clock: Clock;
   /** JavaScript heap in use and external (ArrayBuffer) memory, bytes; default from node:v8. */
   readHeap?: () => { heapUsed: number; external: number };
@@ -21,7 +33,10 @@ export interface MemoryReclaimerDeps {
   every?: (run: () => void, ms: number) => { stop(): void };
   /** Told after each collection: bytes of footprint before and after. */
   onCollected?: (before: number, after: number) => void;
+  /** Told after each trim: RSS in bytes before and after. */
+  onTrimmed?: (before: number, after: number) => void;
   options?: MemoryReclaimOptions;
+  trimOptions?: HeapTrimOptions;
 }
 
 function v8Heap(): { heapUsed: number; external: number } {
@@ -41,15 +56,30 @@ export interface MemoryReclaimer {
 
 export function startMemoryReclaimer(deps: MemoryReclaimerDeps): MemoryReclaimer {
   const readHeap = deps.readHeap ?? v8Heap;
+  const readRss = deps.readRss ?? (() => process.memoryUsage.rss());
   const read = (): HeapReading => ({ now: deps.clock.now(), ...readHeap() });
+  const readProcess = (): ProcessReading => ({ ...read(), rss: readRss() });
+  const { collect, trimHeap } = deps;
   const policy = new MemoryReclaimPolicy(read(), deps.options);
+  const trimPolicy = trimHeap ? new HeapTrimPolicy(readProcess(), deps.trimOptions) : undefined;
   const timer = (deps.every ?? nodeEvery)(() => {
     const before = read();
-    if (!policy.sample(before)) return;
-    deps.collect();
-    const after = read();
-    policy.collected(after);
-    deps.onCollected?.(before.heapUsed + before.external, after.heapUsed + after.external);
+    let collected = false;
+    if (collect && policy.sample(before)) {
+      collect();
+      const after = read();
+      policy.collected(after);
+      collected = true;
+      deps.onCollected?.(before.heapUsed + before.external, after.heapUsed + after.external);
+    }
+    if (!trimHeap || !trimPolicy) return;
+    // What a collection just freed went to glibc: trim right after it.
+    const r = readProcess();
+    if (!trimPolicy.sample(r) && !collected) return;
+    trimHeap();
+    const after = readProcess();
+    trimPolicy.trimmed(after);
+    deps.onTrimmed?.(r.rss, after.rss);
   }, RECLAIM_SAMPLE_MS);
   return { stop: () => timer.stop() };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryReclaimPolicy, type HeapReading } from './memory-reclaim.js';
+import { HeapTrimPolicy, MemoryReclaimPolicy, type HeapReading, type ProcessReading } from './memory-reclaim.js';
 
 const MB = 1024 * 1024;
 const at = (now: number, heapMB: number, externalMB = 0): HeapReading => ({ now, heapUsed: heapMB * MB, external: externalMB * MB });
@@ -55,5 +55,51 @@ describe('MemoryReclaimPolicy', () => {
   it('rejects nonsense options', () => {
     expect(() => new MemoryReclaimPolicy(at(0, 1), { quietBytes: -1 })).toThrow(RangeError);
     expect(() => new MemoryReclaimPolicy(at(0, 1), { minIntervalMs: Number.NaN })).toThrow(RangeError);
+  });
+});
+
+const proc = (now: number, rssMB: number, heapMB = 10, externalMB = 1): ProcessReading => ({ now, rss: rssMB * MB, heapUsed: heapMB * MB, external: externalMB * MB });
+
+describe('HeapTrimPolicy', () => {
+  it('trims once a process whose RSS grew by a transfer has gone quiet', () => {
+    const p = new HeapTrimPolicy(proc(0, 72));
+    expect(p.sample(proc(2_000, 95, 12, 30))).toBe(false); // the transfer: Buffers come and go
+    expect(p.sample(proc(4_000, 100, 11, 8))).toBe(false); // still moving
+    expect(p.sample(proc(6_000, 100, 11, 8))).toBe(true); // unchanged since: quiet, 28 MB above the base
+  });
+
+  it('does not trim a busy process, even at a steady RSS (its JavaScript footprint moves)', () => {
+    const p = new HeapTrimPolicy(proc(0, 72));
+    for (let t = 2_000; t <= 60_000; t += 2_000) expect(p.sample(proc(t, 100, 11, t % 4_000 === 0 ? 30 : 5))).toBe(false);
+  });
+
+  it('does not trim for a small growth, nor again for memory that stays in use after a trim', () => {
+    const p = new HeapTrimPolicy(proc(0, 72));
+    expect(p.sample(proc(2_000, 78))).toBe(false);
+    expect(p.sample(proc(4_000, 78))).toBe(false); // 6 MB: under the 8 MiB default
+    expect(p.sample(proc(6_000, 90))).toBe(false);
+    expect(p.sample(proc(8_000, 90))).toBe(true);
+    p.trimmed(proc(8_001, 85)); // 85 MB is really in use (say 1000 open connections)
+    for (let t = 20_000; t <= 120_000; t += 2_000) expect(p.sample(proc(t, 85))).toBe(false);
+  });
+
+  it('waits the minimum interval between trims, and a lower RSS lowers the base', () => {
+    const p = new HeapTrimPolicy(proc(0, 72), { minIntervalMs: 10_000 });
+    p.sample(proc(2_000, 100));
+    expect(p.sample(proc(4_000, 100))).toBe(true);
+    p.trimmed(proc(4_000, 80));
+    p.sample(proc(6_000, 100));
+    expect(p.sample(proc(8_000, 100))).toBe(false); // 4 s after the last trim
+    expect(p.sample(proc(14_000, 100))).toBe(true);
+    p.trimmed(proc(14_000, 90));
+    p.sample(proc(16_000, 60)); // V8 and glibc gave memory back on their own
+    p.sample(proc(26_000, 70));
+    expect(p.sample(proc(28_000, 70))).toBe(true); // 10 MB above the new low, not 20 below the old base
+  });
+
+  it('rejects nonsense options', () => {
+    expect(() => new HeapTrimPolicy(proc(0, 1), { minGrowthBytes: -1 })).toThrow(RangeError);
+    expect(() => new HeapTrimPolicy(proc(0, 1), { quietBytes: Number.NaN })).toThrow(RangeError);
+    expect(() => new HeapTrimPolicy(proc(0, 1), { minIntervalMs: Infinity })).toThrow(RangeError);
   });
 });
