@@ -18,7 +18,7 @@ import { burrowPlainPath, burrowPlainPoolPath, burrowTlsPath, burrowTlsPoolPath 
 import { runConnRate } from './lib/conn-rate.js';
 import { directPath } from './lib/direct.js';
 import { writeBenchSection } from './lib/docs.js';
-import { watchCpu } from './lib/cpu-load.js';
+import { watchCpu, watchTreeCpu } from './lib/cpu-load.js';
 import { describeEnvironment } from './lib/env.js';
 import { runIperf } from './lib/iperf.js';
 import { runLatency } from './lib/latency.js';
@@ -80,6 +80,9 @@ async function benchPath(spec: PathSpec, opts: Options, echo: Target, iperfTarge
     }
     const path = running;
     result.notes.push(...path.notes);
+    // Other processes' CPU while the rate figures are measured (the memory phases come after and
+    // are left out: ssh -R's failing burst keeps its sshd children busy, which is no outside load).
+    const rateCpu = watchTreeCpu();
     if (path.server) result.idleServer = sampleMemory(path.server.pid, path.server.includeChildren);
     if (path.client) result.idleClient = sampleMemory(path.client.pid, path.client.includeChildren);
 
@@ -101,6 +104,7 @@ async function benchPath(spec: PathSpec, opts: Options, echo: Target, iperfTarge
 
     log(`  (${spec.id}) new connections, ${p.connRateWorkers} workers, ${p.connRateSeconds} s`);
     result.connRate = await phase(result, 'connRate', () => runConnRate({ port: path.echoPort, seconds: p.connRateSeconds, workers: p.connRateWorkers }));
+    result.cpu = rateCpu();
     await sleep(500);
 
     if (!memory) {
@@ -145,7 +149,8 @@ async function benchPath(spec: PathSpec, opts: Options, echo: Target, iperfTarge
     log(`  (${spec.id}) stopping`);
     await running?.stop().catch((err: unknown) => log(`  (${spec.id}) stop failed: ${message(err)}`));
     await iperf?.stop();
-    result.cpu = cpu();
+    // A path that failed before its rate phases ended is judged over all it ran.
+    result.cpu ??= cpu();
     await sleep(1000);
   }
 }

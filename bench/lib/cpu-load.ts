@@ -5,7 +5,7 @@
  * ours = this process + its reaped descendants (cutime/cstime) + long-lived helpers still
  * running (e.g. the echo server); other = whole-machine busy time - ours.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 interface Snap {
   busy: number;
@@ -57,6 +57,67 @@ export function procTicks(pid: number | 'self', withChildren: boolean): number {
 function snap(helpers: number[]): Snap {
   const m = machine();
   return { ...m, ours: procTicks('self', true) + helpers.reduce((s, p) => s + procTicks(p, false), 0) };
+}
+
+/** One process as /proc/<pid>/stat shows it: parent, own CPU ticks, and ticks of its reaped children. */
+export interface ProcTicks {
+  pid: number;
+  ppid: number;
+  own: number;
+  reaped: number;
+}
+
+/**
+ * CPU ticks of `root` and every live descendant: each one's own time plus what its reaped children
+ * used. A process that dies is then counted once, in its reaper's `reaped` (its parent's, or
+ * further up), so the difference of two readings is what the tree used in between, even for
+ * processes born or gone meanwhile (sshd's per-session children, which sshd reaps, not us).
+ */
+export function treeTicks(procs: readonly ProcTicks[], root: number): number {
+  const children = new Map<number, ProcTicks[]>();
+  for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  let sum = 0;
+  const stack = procs.filter((p) => p.pid === root);
+  const seen = new Set<number>();
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    if (seen.has(p.pid)) continue;
+    seen.add(p.pid);
+    sum += p.own + p.reaped;
+    stack.push(...(children.get(p.pid) ?? []));
+  }
+  return sum;
+}
+
+/** Every process's ticks from /proc. */
+function readProcs(): ProcTicks[] {
+  const out: ProcTicks[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      out.push({ pid: Number(name), ppid: f[1] ?? 0, own: (f[11] ?? 0) + (f[12] ?? 0), reaped: (f[13] ?? 0) + (f[14] ?? 0) });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * Like watchCpu, but "ours" is this process's whole live tree (see treeTicks), so it can be read
+ * while the path's processes still run: for the rate phases alone, before the memory phases.
+ */
+export function watchTreeCpu(): () => CpuLoad {
+  const take = () => ({ ...machine(), ours: treeTicks(readProcs(), process.pid) });
+  const a = take();
+  return () => {
+    const b = take();
+    const total = Math.max(1, b.total - a.total);
+    const other = Math.max(0, b.busy - a.busy - (b.ours - a.ours));
+    return { otherPct: (100 * other) / total, stealPct: (100 * (b.steal - a.steal)) / total };
+  };
 }
 
 export interface CpuLoad {

@@ -173,7 +173,7 @@ describe('relay report over rounds: notes and load warning', () => {
 
   it('gives per-round CPU and latency details in one line per path', () => {
     const notes = pathNotes(threeRounds());
-    expect(notes).toContain("(c) burrow tls: while measuring, other processes used 1/25/1% of the machine's CPU, steal 0/0/0% (rounds 1, 2, 3)");
+    expect(notes).toContain("(c) burrow tls: while throughput, latency and new connections were measured, other processes used 1/25/1% of the machine's CPU, steal 0/0/0% (rounds 1, 2, 3)");
     expect(notes.filter((n) => n.startsWith('(a) direct: latency @ 4000/s: r1 4000 requests'))).toHaveLength(1);
   });
 });

@@ -291,7 +291,7 @@ export function pathNotes(rounds: Rounds): string[] {
     if (cpus.length > 0) {
       const list = (get: (r: PathResult) => number): string => cpus.map((r) => get(r).toFixed(0)).join('/');
       out.push(
-        `${p}: while measuring, other processes used ${list((r) => r.cpu!.otherPct)}% of the machine's CPU, steal ${list((r) => r.cpu!.stealPct)}%${many ? ` (${roundList(cpus.map((r) => r.round))})` : ''}`,
+        `${p}: while throughput, latency and new connections were measured, other processes used ${list((r) => r.cpu!.otherPct)}% of the machine's CPU, steal ${list((r) => r.cpu!.stealPct)}%${many ? ` (${roundList(cpus.map((r) => r.round))})` : ''}`,
       );
     }
     const rates = [...new Set(all.flatMap((r) => [...r.latency.keys()]))];
