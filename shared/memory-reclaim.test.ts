@@ -68,9 +68,17 @@ describe('HeapTrimPolicy', () => {
     expect(p.sample(proc(6_000, 100, 11, 8))).toBe(true); // unchanged since: quiet, 28 MB above the base
   });
 
-  it('does not trim a busy process, even at a steady RSS (its JavaScript footprint moves)', () => {
+  it('trims a busy process (its JavaScript footprint moves) only once a minute, even at a steady RSS', () => {
     const p = new HeapTrimPolicy(proc(0, 72));
-    for (let t = 2_000; t <= 60_000; t += 2_000) expect(p.sample(proc(t, 100, 11, t % 4_000 === 0 ? 30 : 5))).toBe(false);
+    const trims: number[] = [];
+    for (let t = 2_000; t <= 180_000; t += 2_000) {
+      if (p.sample(proc(t, 100, 11, t % 4_000 === 0 ? 30 : 5))) {
+        trims.push(t);
+        p.trimmed(proc(t, 80, 11, t % 4_000 === 0 ? 30 : 5));
+      }
+    }
+    // First 50 s after the start (it starts as if a quiet interval had just passed: 60 - 10), then every 60 s.
+    expect(trims).toEqual([50_000, 110_000, 170_000]);
   });
 
   it('does not trim for a small growth, nor again for memory that stays in use after a trim', () => {
@@ -101,5 +109,6 @@ describe('HeapTrimPolicy', () => {
     expect(() => new HeapTrimPolicy(proc(0, 1), { minGrowthBytes: -1 })).toThrow(RangeError);
     expect(() => new HeapTrimPolicy(proc(0, 1), { quietBytes: Number.NaN })).toThrow(RangeError);
     expect(() => new HeapTrimPolicy(proc(0, 1), { minIntervalMs: Infinity })).toThrow(RangeError);
+    expect(() => new HeapTrimPolicy(proc(0, 1), { busyIntervalMs: -5 })).toThrow(RangeError);
   });
 });
