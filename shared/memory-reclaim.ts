@@ -43,6 +43,17 @@ export const RECLAIM_DEFAULT_MIN_INTERVAL_MS = 30_000;
 
 const footprint = (r: HeapReading): number => r.heapUsed + r.external;
 
+/** Each option's value, or its default; a RangeError names the first that is not a finite number >= 0. */
+function optionValues<K extends string>(given: Partial<Record<K, number>>, defaults: Record<K, number>): Record<K, number> {
+  const out = { ...defaults };
+  for (const name of Object.keys(defaults) as K[]) {
+    const v = given[name] ?? defaults[name];
+    if (!(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
+    out[name] = v;
+  }
+  return out;
+}
+
 export class MemoryReclaimPolicy {
   private readonly minGarbage: number;
   private readonly quiet: number;
@@ -52,16 +63,14 @@ export class MemoryReclaimPolicy {
   private lastCollection: number;
 
   constructor(first: HeapReading, options: MemoryReclaimOptions = {}) {
-    this.minGarbage = options.minGarbageBytes ?? RECLAIM_DEFAULT_MIN_GARBAGE;
-    this.quiet = options.quietBytes ?? RECLAIM_DEFAULT_QUIET;
-    this.minInterval = options.minIntervalMs ?? RECLAIM_DEFAULT_MIN_INTERVAL_MS;
-    for (const [name, v] of [
-      ['minGarbageBytes', this.minGarbage],
-      ['quietBytes', this.quiet],
-      ['minIntervalMs', this.minInterval],
-    ] as const) {
-      if (!(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
-    }
+    const o = optionValues(options, {
+      minGarbageBytes: RECLAIM_DEFAULT_MIN_GARBAGE,
+      quietBytes: RECLAIM_DEFAULT_QUIET,
+      minIntervalMs: RECLAIM_DEFAULT_MIN_INTERVAL_MS,
+    });
+    this.minGarbage = o.minGarbageBytes;
+    this.quiet = o.quietBytes;
+    this.minInterval = o.minIntervalMs;
     this.low = footprint(first);
     this.previous = this.low;
     // The first collection may come as soon as the process is quiet.
@@ -136,18 +145,16 @@ export class HeapTrimPolicy {
   private lastTrim: number;
 
   constructor(first: ProcessReading, options: HeapTrimOptions = {}) {
-    this.minGrowth = options.minGrowthBytes ?? TRIM_DEFAULT_MIN_GROWTH;
-    this.quiet = options.quietBytes ?? TRIM_DEFAULT_QUIET;
-    this.minInterval = options.minIntervalMs ?? TRIM_DEFAULT_MIN_INTERVAL_MS;
-    this.busyInterval = options.busyIntervalMs ?? TRIM_DEFAULT_BUSY_INTERVAL_MS;
-    for (const [name, v] of [
-      ['minGrowthBytes', this.minGrowth],
-      ['quietBytes', this.quiet],
-      ['minIntervalMs', this.minInterval],
-      ['busyIntervalMs', this.busyInterval],
-    ] as const) {
-      if (!(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
-    }
+    const o = optionValues(options, {
+      minGrowthBytes: TRIM_DEFAULT_MIN_GROWTH,
+      quietBytes: TRIM_DEFAULT_QUIET,
+      minIntervalMs: TRIM_DEFAULT_MIN_INTERVAL_MS,
+      busyIntervalMs: TRIM_DEFAULT_BUSY_INTERVAL_MS,
+    });
+    this.minGrowth = o.minGrowthBytes;
+    this.quiet = o.quietBytes;
+    this.minInterval = o.minIntervalMs;
+    this.busyInterval = o.busyIntervalMs;
     this.base = first.rss;
     this.previous = first;
     this.lastTrim = first.now - this.minInterval;
