@@ -17,6 +17,6 @@ export function startReclaimer(logger: Logger): MemoryReclaimer | undefined {
     trimHeap,
     clock: monotonicClock,
     onCollected: (before, after) => logger.debug({ beforeMB: mb(before), afterMB: mb(after) }, 'quiet: collected garbage to give memory back'),
-    onTrimmed: (before, after) => logger.debug({ rssBeforeMB: mb(before), rssAfterMB: mb(after) }, 'quiet: gave the C heap\'s free pages back'),
+    onTrimmed: (before, after) => logger.debug({ rssBeforeMB: mb(before), rssAfterMB: mb(after) }, 'gave the C heap\'s free pages back'),
   });
 }
