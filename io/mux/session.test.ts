@@ -516,6 +516,37 @@ describe('MuxSession wire behaviour', () => {
     expect(got.map((c, i) => c.buffer === read[i]!.buffer)).toEqual([true, true, true, true]);
   });
 
+  it('tiny pieces each in a chunk of its own (padded with frames for an unknown stream) never pin their chunks', async () => {
+    // 4000 one-byte pieces stay under the stream's high-water mark, so the consumer is never
+    // "behind"; as views they pinned one 16 KiB chunk each (64 MB).
+    const socket = new Duplex({ read() {}, write: (_c, _e, cb) => cb() });
+    const session = new MuxSession(socket, { client: true, keepAliveMs: 0 });
+    cleanups.push(() => session.destroy());
+    const accepted = once(session, 'stream') as Promise<[MuxStream]>;
+    socket.push(encodeFrame({ type: MuxType.WindowUpdate, flags: MuxFlag.SYN, streamId: 2, length: 0 }));
+    const [stream] = await accepted;
+    stream.pause();
+    const gc = global.gc;
+    if (!gc) throw new Error('needs --expose-gc (vitest.config.ts passes it to the test workers)');
+    gc();
+    const before = process.memoryUsage();
+    for (let i = 0; i < 4000; i++) {
+      const piece = encodeFrame({ type: MuxType.Data, flags: 0, streamId: 2, length: 1 }, Buffer.from([i & 0xff]));
+      const pad = encodeFrame({ type: MuxType.Data, flags: 0, streamId: 4, length: 16 * 1024 - 2 * 12 - 1 }, Buffer.alloc(16 * 1024 - 2 * 12 - 1));
+      socket.push(Buffer.concat([piece, pad])); // one 16 KiB chunk, as a socket read
+      if (i % 100 === 99) await new Promise((r) => setImmediate(r));
+    }
+    await until(() => stream.bufferedBytes === 4000);
+    gc();
+    const after = process.memoryUsage();
+    expect(after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers)).toBeLessThan(8 * 1024 * 1024);
+    const got: Buffer[] = [];
+    stream.on('data', (c: Buffer) => got.push(c));
+    stream.resume();
+    await until(() => got.reduce((n, c) => n + c.length, 0) === 4000);
+    expect([...Buffer.concat(got)]).toEqual(Array.from({ length: 4000 }, (_, i) => i & 0xff));
+  });
+
   it('whatever the frame sizes, chunking and consumer pauses, a stream reads back exactly what was sent, in order', async () => {
     // Views and copies interleave here (a frame's small head or tail copied, the rest passed as a view).
     await fc.assert(

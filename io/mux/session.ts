@@ -12,7 +12,7 @@
  * - Flow control: a stream never sends more than the peer's window. Window is granted back only as
  *   the stream's consumer reads (the Duplex's `_read`), and only once the credit reaches half the
  *   window, so a stream whose reader stops stalls that stream alone, and what it buffers stays
- *   within its window. The socket itself is read as fast as it delivers: the windows bound memory.
+ *   within its window (its payload pins at most 4× that of socket memory: see `deliver`). The socket itself is read as fast as it delivers: the windows bound memory.
  * - Batching: every frame written in one tick is corked into one socket write (writev); a Data
  *   frame's header and payload go as two buffers of that write, the payload never copied (only
  *   payloads up to COPY_LIMIT are copied next to their header).
@@ -287,14 +287,16 @@ export class MuxStream extends Duplex {
   }
 
   /**
-   * A Data payload for the consumer. A view of the socket's chunk while the consumer keeps up, and
-   * also while it is behind if the piece is at least a quarter of its chunk: a bulk stream's frames
-   * fill whole TLS records and most of a TCP read, and copying them cost the relay a third of its
-   * throughput in memcpy and GC. Small pieces that arrive while it is behind are copied into a
-   * block instead (a frame's head or tail, or tiny frames), so none pins a chunk of its own.
+   * A Data payload for the consumer. A piece that is at least a quarter of the socket chunk it is a
+   * view of goes as that view: a bulk stream's frames fill whole TLS records and most of a TCP read,
+   * and copying them cost the relay a third of its throughput in memcpy and GC. A smaller piece (a
+   * frame's head or tail, tiny frames, a piece of a chunk shared with other streams) is copied into
+   * a block, pushed at once while the consumer keeps up and held while it is behind, so no piece pins
+   * more than 4× its size of socket memory (a view of any size would let 1-byte pieces, each in a
+   * chunk of its own, pin a chunk apiece up to the high-water mark).
    */
   private deliver(p: Uint8Array): void {
-    if (p.length * 4 >= p.buffer.byteLength || (!this.backedUp && this.heldBytes === 0)) {
+    if (p.length * 4 >= p.buffer.byteLength) {
       if (this.heldBytes > 0) this.pushHeld(); // what was copied before it goes first
       this.pushedBytes += p.length;
       // The decoder's pieces are views of the socket's Buffers, so usually Buffers already.
@@ -311,6 +313,7 @@ export class MuxStream extends Duplex {
     }
     block.set(p, this.blockStart + this.heldBytes);
     this.heldBytes += p.length;
+    if (!this.backedUp) this.pushHeld();
   }
 
   /** The copied part of the block not yet pushed goes to the Readable, in order (the block keeps filling after it). */
