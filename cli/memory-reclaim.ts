@@ -12,11 +12,19 @@ export function startReclaimer(logger: Logger): MemoryReclaimer | undefined {
   const trimHeap = loadHeapTrim();
   if (!collect && !trimHeap) return undefined;
   const mb = (n: number) => Math.round(n / 1e5) / 10;
-  return startMemoryReclaimer({
-    collect,
-    trimHeap,
-    clock: monotonicClock,
-    onCollected: (before, after) => logger.debug({ beforeMB: mb(before), afterMB: mb(after) }, 'quiet: collected garbage to give memory back'),
-    onTrimmed: (before, after) => logger.debug({ rssBeforeMB: mb(before), rssAfterMB: mb(after) }, 'gave the C heap\'s free pages back'),
-  });
+  const onError = (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'memory reclaimer stopped');
+  try {
+    return startMemoryReclaimer({
+      collect,
+      trimHeap,
+      clock: monotonicClock,
+      onCollected: (before, after) => logger.debug({ beforeMB: mb(before), afterMB: mb(after) }, 'quiet: collected garbage to give memory back'),
+      onTrimmed: (before, after) => logger.debug({ rssBeforeMB: mb(before), rssAfterMB: mb(after) }, 'gave the C heap\'s free pages back'),
+      onError,
+    });
+  } catch (err) {
+    // Its first reading failed (say /proc is not mounted): the relay runs without it.
+    onError(err);
+    return undefined;
+  }
 }

@@ -98,10 +98,37 @@ describe('startMemoryReclaimer', () => {
     expect(told).toEqual([[108 * MB, 80 * MB]]);
     for (let i = 0; i < 20; i++) step(); // staying at 80 MB: nothing more to do
     expect(trims).toHaveLength(1);
-    // A burst's garbage (the collection's case): collected, then trimmed at once.
+    // A burst's garbage (the collection's case): collected, then trimmed at the next reading (V8
+    // frees the Buffers' memory partly after gc() returns).
     step(() => ((proc.external = 154 * MB), (proc.rss = 240 * MB)));
     step();
-    expect(trims).toHaveLength(2);
+    expect(trims).toHaveLength(1);
+    const collectedAt = clock.now();
+    step();
+    expect(trims).toEqual([7 * RECLAIM_SAMPLE_MS, collectedAt + RECLAIM_SAMPLE_MS]);
     expect(told[1]).toEqual([230 * MB, 80 * MB]);
+  });
+
+  it('stops, and says why, when a reading throws; the process lives on', () => {
+    let tick: (() => void) | undefined;
+    let stopped = false;
+    const errors: unknown[] = [];
+    let fail = false;
+    startMemoryReclaimer({
+      clock: new ManualClock(0),
+      trimHeap: () => true,
+      readHeap: () => ({ heapUsed: MB, external: MB }),
+      readRss: () => {
+        if (fail) throw new Error('ENOENT: /proc/self/stat');
+        return 72 * MB;
+      },
+      every: (run) => ((tick = run), { stop: () => (stopped = true) }),
+      onError: (e) => errors.push(e),
+    });
+    tick!();
+    fail = true;
+    expect(() => tick!()).not.toThrow();
+    expect(stopped).toBe(true);
+    expect(String(errors[0])).toContain('/proc/self/stat');
   });
 });

@@ -35,6 +35,8 @@ export interface MemoryReclaimerDeps {
   onCollected?: (before: number, after: number) => void;
   /** Told after each trim: RSS in bytes before and after. */
   onTrimmed?: (before: number, after: number) => void;
+  /** Told when reading the process's figures, collecting or trimming threw; the reclaimer then stops. */
+  onError?: (error: unknown) => void;
   options?: MemoryReclaimOptions;
   trimOptions?: HeapTrimOptions;
 }
@@ -62,24 +64,36 @@ export function startMemoryReclaimer(deps: MemoryReclaimerDeps): MemoryReclaimer
   const { collect, trimHeap } = deps;
   const policy = new MemoryReclaimPolicy(read(), deps.options);
   const trimPolicy = trimHeap ? new HeapTrimPolicy(readProcess(), deps.trimOptions) : undefined;
-  const timer = (deps.every ?? nodeEvery)(() => {
+  // A collection frees the Buffers' memory to glibc only as V8 sweeps them, partly on a background
+  // thread after gc() returns: the trim that follows a collection waits for the next reading.
+  let trimAfterCollection = false;
+  const tick = (): void => {
     const before = read();
-    let collected = false;
     if (collect && policy.sample(before)) {
       collect();
       const after = read();
       policy.collected(after);
-      collected = true;
       deps.onCollected?.(before.heapUsed + before.external, after.heapUsed + after.external);
+      trimAfterCollection = true;
+      return;
     }
     if (!trimHeap || !trimPolicy) return;
-    // What a collection just freed went to glibc: trim right after it.
     const r = readProcess();
-    if (!trimPolicy.sample(r) && !collected) return;
+    if (!trimPolicy.sample(r) && !trimAfterCollection) return;
+    trimAfterCollection = false;
     trimHeap();
     const after = readProcess();
     trimPolicy.trimmed(after);
     deps.onTrimmed?.(r.rss, after.rss);
+  };
+  const timer = (deps.every ?? nodeEvery)(() => {
+    try {
+      tick();
+    } catch (err) {
+      // A figure that cannot be read (/proc gone) or a failing collection must not take the relay down.
+      timer.stop();
+      deps.onError?.(err);
+    }
   }, RECLAIM_SAMPLE_MS);
   return { stop: () => timer.stop() };
 }

@@ -13,10 +13,11 @@
 /* trim(): true if memory was returned to the system, false if none could be; undefined without glibc. */
 static napi_value Trim(napi_env env, napi_callback_info info) {
   napi_value result;
+  (void)info;
 #if defined(__GLIBC__)
-  napi_get_boolean(env, malloc_trim(0) == 1, &result);
+  if (napi_get_boolean(env, malloc_trim(0) == 1, &result) != napi_ok) return NULL;
 #else
-  napi_get_undefined(env, &result);
+  if (napi_get_undefined(env, &result) != napi_ok) return NULL;
 #endif
   return result;
 }
