@@ -41,14 +41,19 @@ function machine(): { busy: number; steal: number; total: number } {
   return { busy, steal, total: busy + idle + iowait + irq + softirq + steal };
 }
 
+/** Parent, own ticks (utime+stime) and reaped children's ticks (cutime+cstime) from /proc/<pid>/stat; throws if gone. */
+function readStat(pid: number | 'self'): { ppid: number; own: number; reaped: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  // after ')' : state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
+  return { ppid: f[1] ?? 0, own: (f[11] ?? 0) + (f[12] ?? 0), reaped: (f[13] ?? 0) + (f[14] ?? 0) };
+}
+
 /** utime+stime (+cutime+cstime when withChildren) of a process, in ticks; 0 if gone. */
 export function procTicks(pid: number | 'self', withChildren: boolean): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-    // after ')' : state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
-    const own = (f[11] ?? 0) + (f[12] ?? 0);
-    return withChildren ? own + (f[13] ?? 0) + (f[14] ?? 0) : own;
+    const t = readStat(pid);
+    return withChildren ? t.own + t.reaped : t.own;
   } catch {
     return 0;
   }
@@ -95,9 +100,7 @@ function readProcs(): ProcTicks[] {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-      out.push({ pid: Number(name), ppid: f[1] ?? 0, own: (f[11] ?? 0) + (f[12] ?? 0), reaped: (f[13] ?? 0) + (f[14] ?? 0) });
+      out.push({ pid: Number(name), ...readStat(Number(name)) });
     } catch {
       // gone meanwhile
     }
@@ -110,14 +113,7 @@ function readProcs(): ProcTicks[] {
  * while the path's processes still run: for the rate phases alone, before the memory phases.
  */
 export function watchTreeCpu(): () => CpuLoad {
-  const take = () => ({ ...machine(), ours: treeTicks(readProcs(), process.pid) });
-  const a = take();
-  return () => {
-    const b = take();
-    const total = Math.max(1, b.total - a.total);
-    const other = Math.max(0, b.busy - a.busy - (b.ours - a.ours));
-    return { otherPct: (100 * other) / total, stealPct: (100 * (b.steal - a.steal)) / total };
-  };
+  return watch(() => ({ ...machine(), ours: treeTicks(readProcs(), process.pid) }));
 }
 
 export interface CpuLoad {
@@ -129,9 +125,14 @@ export interface CpuLoad {
 
 /** Start watching; call the returned function after every child of the phase has been reaped. */
 export function watchCpu(helpers: number[]): () => CpuLoad {
-  const a = snap(helpers);
+  return watch(() => snap(helpers));
+}
+
+/** A snapshot now; the returned function takes another and says what others and the hypervisor used in between. */
+function watch(take: () => Snap): () => CpuLoad {
+  const a = take();
   return () => {
-    const b = snap(helpers);
+    const b = take();
     const total = Math.max(1, b.total - a.total);
     const other = Math.max(0, b.busy - a.busy - (b.ours - a.ours));
     return { otherPct: (100 * other) / total, stealPct: (100 * (b.steal - a.steal)) / total };
