@@ -12,7 +12,7 @@
 // (it was 32 MiB, which every bulk transfer left behind as RSS; 8 MiB measured no different in
 // system time per MB read), and grown 4 MiB at a time.
 // The free holes glibc keeps below its heap's top are handed back by malloc_trim(0) once the process
-// is quiet (io/malloc-trim.ts's addon, driven by io/memory-reclaimer.ts).
+// is quiet, or once a minute while busy (io/malloc-trim.ts's addon, driven by io/memory-reclaimer.ts).
 // MALLOC_MMAP_THRESHOLD_=65536 would give a burst's memory back at once (the read buffers are
 // then mmapped) but doubles the system time of every 64 KiB read, so it is not set here.
 // The command runs from its bundle (build/bundle-cli.config.mjs): ~10 MB less RSS per process than ~600 modules from dist/.

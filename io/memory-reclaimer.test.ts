@@ -62,7 +62,7 @@ describe('startMemoryReclaimer', () => {
     expect(h.collections).toEqual([]);
   });
 
-  it('trims the C heap once a transfer is over and the process is quiet, and right after a collection', () => {
+  it('trims the C heap once a transfer is over and the process is quiet, and one reading after a collection', () => {
     const clock = new ManualClock(0);
     const proc = { heapUsed: 10 * MB, external: MB, rss: 72 * MB };
     const trims: number[] = [];

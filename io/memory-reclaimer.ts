@@ -1,7 +1,7 @@
 /**
  * I/O adapter: every few seconds, read the heap's figures and run a full garbage collection when
- * shared/memory-reclaim.ts says the process is quiet with garbage to free, then (and whenever its
- * HeapTrimPolicy says so) hand the C heap's free pages back. Both are passed in: the hosts give
+ * shared/memory-reclaim.ts says the process is quiet with garbage to free, and hand the C heap's
+ * free pages back at the reading after each collection and whenever its HeapTrimPolicy says so. Both are passed in: the hosts give
  * `globalThis.gc`, which node exposes with `--expose-gc` (bin/burrow.js's shebang sets it), and
  * io/malloc-trim.ts's trim when its addon was built.
  */

@@ -12,7 +12,8 @@
  * - Flow control: a stream never sends more than the peer's window. Window is granted back only as
  *   the stream's consumer reads (the Duplex's `_read`), and only once the credit reaches half the
  *   window, so a stream whose reader stops stalls that stream alone, and what it buffers stays
- *   within its window (its payload pins at most 4× that of socket memory: see `deliver`). The socket itself is read as fast as it delivers: the windows bound memory.
+ *   within its window (its payload pins at most 4× that of socket memory: see `deliver`). The
+ *   socket itself is read as fast as it delivers: the windows bound memory.
  * - Batching: every frame written in one tick is corked into one socket write (writev); a Data
  *   frame's header and payload go as two buffers of that write, the payload never copied (only
  *   payloads up to COPY_LIMIT are copied next to their header).
@@ -91,10 +92,9 @@ const SEND_QUEUE_LIMIT = 512 * 1024;
 /** Queued writes totalling up to this are merged into one Data frame. */
 const COALESCE_LIMIT = 16 * 1024;
 /**
- * Blocks a stream copies small pieces of payload into while its consumer is behind: the first is
- * small (a slice of Node's shared pool), each next one twice the last, up to HELD_BLOCK, so an
- * occasional fragment costs no block of its own and a stalled stream fed tiny frames still holds
- * them in a few blocks.
+ * Blocks a stream copies small pieces of payload into (see deliver): the first is small (a slice
+ * of Node's shared pool), each next one twice the last, up to HELD_BLOCK, so an occasional fragment
+ * costs no block of its own and a stalled stream fed tiny frames still holds them in a few blocks.
  */
 const HELD_FIRST_BLOCK = 2048;
 const HELD_BLOCK = 64 * 1024;
@@ -149,9 +149,9 @@ export class MuxStream extends Duplex {
   private pushedBytes = 0;
   private consumedBytes = 0;
   /**
-   * Small pieces of payload that arrived while the consumer was behind (the last push() returned
-   * false) are copied into `block` (see deliver): `heldBytes` of it, from `blockStart`, are not yet
-   * pushed. A stalled stream then holds at most its window in a few blocks, rather than pinning a
+   * Small pieces of payload are copied into `block` (see deliver): `heldBytes` of it, from
+   * `blockStart`, arrived while the consumer was behind (the last push() returned false) and are not
+   * yet pushed. A stalled stream then holds at most its window in a few blocks, rather than pinning a
    * socket chunk per small piece, or one object per tiny frame.
    */
   private block: Buffer | undefined;

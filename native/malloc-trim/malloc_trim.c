@@ -2,7 +2,7 @@
  * malloc_trim(3) for Node: glibc keeps freed memory inside its heap (only the free space at the
  * very top goes back to the kernel, past MALLOC_TRIM_THRESHOLD_), so after a bulk transfer the
  * 64 KiB socket-read buffers V8 freed stay resident as holes. malloc_trim(0) hands every free
- * page back (madvise). Used by io/malloc-trim.ts when the process is quiet (issue 12).
+ * page back (madvise). Called through io/malloc-trim.ts by io/memory-reclaimer.ts (issue 12).
  * Node-API only, so one build serves every Node and Electron version.
  */
 #include <node_api.h>
