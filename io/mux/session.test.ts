@@ -623,6 +623,38 @@ describe('MuxSession wire behaviour', () => {
     session.close();
   });
 
+  it('sends the SYNs and first writes of streams opened in one turn, even after a promise settles, in one socket write', async () => {
+    const [a, b] = await socketPair();
+    const session = new MuxSession(a, { client: true, keepAliveMs: 0 });
+    const writes: number[] = [];
+    const origWrite = a._write.bind(a);
+    const origWritev = a._writev!.bind(a);
+    a._write = (chunk, enc, cb) => {
+      writes.push((chunk as Buffer).length);
+      origWrite(chunk, enc, cb);
+    };
+    a._writev = (list, cb) => {
+      writes.push(list.reduce((n, c) => n + (c.chunk as Buffer).length, 0));
+      origWritev(list, cb);
+    };
+    let got = 0;
+    b.on('data', (c: Buffer) => (got += c.length));
+    // As the server serves a new user connection, in an I/O callback (not a promise job, where the
+    // settled promise would run first anyway): open a stream, then write once a promise settles.
+    await new Promise<void>((resolve) =>
+      setImmediate(() => {
+        for (let i = 0; i < 8; i++) {
+          const s = session.openStream();
+          void Promise.resolve().then(() => s.write(Buffer.alloc(20)));
+        }
+        resolve();
+      }),
+    );
+    await until(() => got === 8 * (12 + 12 + 20));
+    expect(writes).toEqual([8 * (12 + 12 + 20)]);
+    session.close();
+  });
+
   it('many streams writing within their windows to a peer that reads nothing queue at most the send budget on the socket', async () => {
     const { session, raw, frames } = await rawPeer({ client: true });
     raw.pause(); // the peer's process reads nothing: the kernel buffers fill, then our socket queue

@@ -5,7 +5,7 @@
  *
  * - Opening: `openStream()` sends SYN at once (a WindowUpdate frame), so the acceptor learns of the
  *   stream even if the opener writes nothing first (server-speaks-first protocols such as SSH).
- *   Data written in the same tick goes out in the same socket write.
+ *   Data written in the same turn of the event loop goes out in the same socket write.
  * - Accepting: a SYN from the peer becomes a `'stream'` event, answered with ACK at once, as yamux's
  *   Accept() does. A SYN is refused with RST when nobody listens for `'stream'`, when `maxStreams`
  *   streams are open, or after close().
@@ -14,7 +14,10 @@
  *   window, so a stream whose reader stops stalls that stream alone, and what it buffers stays
  *   within its window (its payload pins at most 4× that of socket memory: see `deliver`). The
  *   socket itself is read as fast as it delivers: the windows bound memory.
- * - Batching: every frame written in one tick is corked into one socket write (writev); a Data
+ * - Batching: every frame written in one turn of the event loop (until its I/O callbacks are done:
+ *   setImmediate) is corked into one socket write (writev), so the SYN a new stream sends and the
+ *   first message written after a promise settles share one TLS record, as do the frames of many
+ *   streams served in one turn; a Data
  *   frame's header and payload go as two buffers of that write, the payload never copied (only
  *   payloads up to COPY_LIMIT are copied next to their header).
  * - Send budget: streams stop handing Data frames to the socket while SEND_QUEUE_LIMIT bytes are
@@ -467,7 +470,7 @@ export class MuxSession extends EventEmitter {
       gate: this.readGate,
     };
 
-    // Frames are batched per tick by cork/uncork; Nagle would only add delay (Go's net sets this too).
+    // Frames are batched per event-loop turn by cork/uncork; Nagle would only add delay (Go's net sets this too).
     (socket as Duplex & { setNoDelay?: (on: boolean) => unknown }).setNoDelay?.(true);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
@@ -551,7 +554,7 @@ export class MuxSession extends EventEmitter {
     if (!this.corked) {
       this.corked = true;
       socket.cork();
-      process.nextTick(this.uncork);
+      setImmediate(this.uncork);
     }
     // Buffer.allocUnsafe below 4 KiB slices Node's shared pool: no backing store of its own per frame.
     if (payload === undefined || payload.length <= COPY_LIMIT) {
