@@ -3,26 +3,15 @@
  * `npm run build` compiles (build/native.mjs). Where it was not built (no compiler, not glibc)
  * there is no trim, and Burrow runs as before; the addon's absence is not an error.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { findNativeAddon, nativeAddonPath } from './native-addon.js';
 
 /** Where the build leaves the addon, relative to the repository (or packaged app) root. */
-export const MALLOC_TRIM_ADDON = path.join('native', 'malloc-trim', 'build', 'Release', 'malloc_trim.node');
+export const MALLOC_TRIM_ADDON = nativeAddonPath('malloc-trim', 'malloc_trim');
 
-/**
- * The addon's path: looked for in this file's folder and up to three above it, since this module
- * runs from io/ (tests), dist/io/ and the CLI bundle in dist/bundle/burrow/.
- */
-export function findMallocTrimAddon(from = path.dirname(fileURLToPath(import.meta.url))): string | undefined {
-  let dir = from;
-  for (let i = 0; i <= 3; i++) {
-    const candidate = path.join(dir, MALLOC_TRIM_ADDON);
-    if (existsSync(candidate)) return candidate;
-    dir = path.dirname(dir);
-  }
-  return undefined;
+/** The addon's path (io/native-addon.ts), or undefined where it was not built. */
+export function findMallocTrimAddon(from?: string): string | undefined {
+  return findNativeAddon(MALLOC_TRIM_ADDON, from);
 }
 
 /** `trim()` hands the C heap's free pages back to the kernel; true if it returned any. Undefined when the addon is missing or unusable. */

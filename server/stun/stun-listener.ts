@@ -37,7 +37,6 @@
  * they hold a TURN allocation (issue 8 point 9: one Binding and then silence is not held forever). A connection whose unsent bytes pass
  * MAX_STREAM_BACKLOG is closed rather than answered by the listener.
  */
-import { createSocket, type RemoteInfo } from 'node:dgram';
 import { createServer as createTcpServer, isIPv6, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
@@ -53,7 +52,9 @@ import {
   type DecodedStunMessage,
   type TransportAddress,
 } from '../../shared/stun/message.js';
-import { literalLookup, UDP_BURST_BUFFER_BYTES } from '../../io/literal-lookup.js';
+import type { DatagramSocketFactory } from '../../io/datagram-socket.js';
+import { defaultDatagramSockets } from '../../io/default-datagram-sockets.js';
+import { UDP_BURST_BUFFER_BYTES } from '../../io/literal-lookup.js';
 import { errorResponse, handleBinding, type BindingContext, type ResponseSource } from './binding-handler.js';
 import type { TurnHandler } from './client-transport.js';
 import { StreamConnection, type StreamOwner, type StreamSide } from './stream-connection.js';
@@ -104,6 +105,8 @@ export interface StunListenerDeps {
   clock?: Clock;
   /** The idle timer's timer functions (default setTimeout, unref'd). */
   timers?: TimerFunctions;
+  /** The UDP sockets (io/datagram-socket.ts); default native/udp-batch where built, else node:dgram. */
+  datagramSockets?: DatagramSocketFactory;
 }
 
 export interface StunProtocolStats {
@@ -164,6 +167,7 @@ export class StunTurnListener implements StreamOwner {
   /** SO_REUSEADDR on the UDP sockets: only for a wildcard listen with alternate.ip (see bindSet). */
   private reuseUdpAddr = false;
   private readonly maxConnections: number;
+  private readonly datagramSockets: DatagramSocketFactory;
   /** @internal */
   readonly firstMessageTimeoutMs: number;
 
@@ -175,6 +179,7 @@ export class StunTurnListener implements StreamOwner {
     this.maxConnections = deps.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.firstMessageTimeoutMs = deps.limits?.firstMessageTimeoutMs ?? DEFAULT_FIRST_MESSAGE_TIMEOUT_MS;
     this.clock = deps.clock ?? monotonicClock;
+    this.datagramSockets = deps.datagramSockets ?? defaultDatagramSockets();
     const turn = deps.turn;
     this.admission = new StreamAdmission<StreamConnection>(
       { maxConnections: this.maxConnections, idleMs: deps.limits?.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS },
@@ -242,7 +247,7 @@ export class StunTurnListener implements StreamOwner {
       );
     }
     this.logger.info(
-      { udp: a.udp.map(fmt), tcp: a.tcp.map(fmt), tls: a.tls ? fmt(a.tls) : undefined, rfc5780: alt !== undefined, turn: this.deps.turn !== undefined },
+      { udp: a.udp.map(fmt), tcp: a.tcp.map(fmt), tls: a.tls ? fmt(a.tls) : undefined, rfc5780: alt !== undefined, turn: this.deps.turn !== undefined, udpIo: this.datagramSockets.kind },
       'STUN listening',
     );
   }
@@ -327,35 +332,21 @@ export class StunTurnListener implements StreamOwner {
   }
 
   private async bindUdp(host: string, port: number, ip: Bit, portIndex: Bit): Promise<UdpRole> {
-    const socket = createSocket({
+    const socket = await this.datagramSockets.bind({
       type: isIPv6(host) ? 'udp6' : 'udp4',
-      lookup: literalLookup,
+      address: host,
+      port,
       recvBufferSize: UDP_BURST_BUFFER_BYTES,
       reuseAddr: this.reuseUdpAddr,
     });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', (err) => {
-        try {
-          socket.close();
-        } catch {
-          // not bound
-        }
-        reject(err);
-      });
-      socket.bind({ address: host, port, exclusive: true }, () => resolve());
-    });
-    socket.removeAllListeners('error');
-    const a = socket.address();
     const role: UdpRole = {
       socket,
       ip,
       port: portIndex,
-      local: transportAddress(a.address, a.port),
+      local: transportAddress(socket.address, socket.port),
       ctx: { software: this.deps.software, canChange: { ip: false, port: false } },
     };
-    socket.on('message', (msg, rinfo) => this.onDatagram(role, msg, rinfo));
-    // After bind, errors are failed sends (sent without a callback: that costs a tick per datagram).
-    socket.on('error', (err) => this.logger.debug({ local: fmt(role.local), err: err.message }, 'STUN udp send failed'));
+    socket.onMessage((msg, address, remotePort) => this.onDatagram(role, msg, address, remotePort));
     this.udp.push(role);
     return role;
   }
@@ -414,11 +405,11 @@ export class StunTurnListener implements StreamOwner {
 
   // ---- UDP ----
 
-  private onDatagram(role: UdpRole, msg: Buffer, rinfo: RemoteInfo): void {
+  private onDatagram(role: UdpRole, msg: Buffer, address: string, port: number): void {
     const stats = this.counters.udp;
     let transport: UdpTransport;
     try {
-      transport = this.udpTransports.get(role, rinfo.address, rinfo.port);
+      transport = this.udpTransports.get(role, address, port);
     } catch {
       stats.dropped++;
       return;

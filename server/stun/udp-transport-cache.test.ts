@@ -1,21 +1,21 @@
-import { createSocket, type Socket } from 'node:dgram';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import type { DatagramSocket } from '../../io/datagram-socket.js';
 import type { UdpRole } from './udp-transport.js';
 import { UdpTransportCache } from './udp-transport-cache.js';
 
-/** A role whose socket records what is sent (nothing is bound; send is replaced). */
+/** A role whose socket records what is sent (nothing is bound). */
 function role(port: number, sent: Array<{ port: number; address: string }> = []): UdpRole {
-  const socket = createSocket('udp4');
-  sockets.push(socket);
-  socket.send = ((_bytes: Uint8Array, toPort: number, address: string) => {
-    sent.push({ port: toPort, address });
-  }) as Socket['send'];
+  const socket: DatagramSocket = {
+    address: '127.0.0.1',
+    port,
+    send: (_bytes, toPort, address) => {
+      sent.push({ port: toPort, address });
+    },
+    onMessage: () => {},
+    close: () => {},
+  };
   return { socket, ip: 0, port: 0, local: { family: 'IPv4', address: '127.0.0.1', port }, ctx: { software: 't', canChange: { ip: false, port: false } } };
 }
-const sockets: Socket[] = [];
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
-});
 
 describe('UdpTransportCache', () => {
   it('hands out one transport per 5-tuple: the same object for the same socket, address and port', () => {

@@ -1,5 +1,5 @@
 /** The ClientTransport of one UDP 5-tuple of the STUN listener: answers go out of the socket it arrived on. */
-import type { Socket as UdpSocket } from 'node:dgram';
+import type { DatagramSocket } from '../../io/datagram-socket.js';
 import type { TransportAddress } from '../../shared/stun/message.js';
 import type { BindingContext } from './binding-handler.js';
 import type { ClientTransport } from './client-transport.js';
@@ -9,7 +9,7 @@ export type Bit = 0 | 1;
 
 /** One UDP socket of the listener and its place in the RFC 5780 grid (IP A1/A2, port P1/P2). */
 export interface UdpRole {
-  readonly socket: UdpSocket;
+  readonly socket: DatagramSocket;
   readonly ip: Bit;
   readonly port: Bit;
   readonly local: TransportAddress;
@@ -24,7 +24,7 @@ export class UdpTransport implements ClientTransport {
   readonly key: string;
   readonly pendingBytes = 0;
 
-  /** `address`/`port`: the datagram's source as the socket reports it (RemoteInfo). */
+  /** `address`/`port`: the datagram's source as the socket reports it. */
   constructor(
     readonly role: UdpRole,
     private readonly address: string,
@@ -40,12 +40,8 @@ export class UdpTransport implements ClientTransport {
   }
 
   /** Sends from `socket` (another socket of the grid, for CHANGE-REQUEST) to the client, or to `toPort`. */
-  sendVia(socket: UdpSocket, bytes: Uint8Array, toPort: number | undefined): void {
-    try {
-      socket.send(bytes, toPort ?? this.port, this.address);
-    } catch {
-      // the socket is closed
-    }
+  sendVia(socket: DatagramSocket, bytes: Uint8Array, toPort: number | undefined): void {
+    socket.send(bytes, toPort ?? this.port, this.address);
   }
 
   close(): void {}

@@ -7,6 +7,8 @@ import { nodeStunCrypto } from '../../io/stun-crypto.js';
 import { StunConfigSchema, TurnConfigSchema } from '../../shared/config/server-config.js';
 import { StunTurnListener } from '../stun/stun-listener.js';
 import { createTurnServer } from '../create-turn-server.js';
+import { dgramSockets, type DatagramSocketFactory } from '../../io/datagram-socket.js';
+import { NodeRelayFactory } from './relay-factory.js';
 import type { TurnServer } from './turn-server.js';
 
 const UCLIENT = '/usr/bin/turnutils_uclient';
@@ -68,13 +70,20 @@ describe.skipIf(!HAS_COTURN && !REQUIRED)('interop with coturn turnutils_uclient
     await turn?.close();
   });
 
-  async function start(): Promise<number> {
+  /** The server's UDP sockets: the default (native/udp-batch where built, as in CI), or `datagramSockets`. */
+  async function start(datagramSockets?: DatagramSocketFactory): Promise<number> {
     expect(HAS_COTURN, `${UCLIENT} and ${PEER} (coturn) are needed; apt-get install -y coturn`).toBe(true);
     turn = createTurnServer(
       TurnConfigSchema.parse({ users: { alice: 'secret' }, relayIps: ['127.0.0.1', '::1'], restSecret: 'rest-secret-1', userQuota: 100, relayPorts: RELAY_PORTS.join('-'), allowPeers: ['127.0.0.0/8', '::1'] }),
-      { logger: silentLogger(), crypto: nodeStunCrypto, software: 'burrow-interop', serverAddresses: [] },
+      {
+        logger: silentLogger(),
+        crypto: nodeStunCrypto,
+        software: 'burrow-interop',
+        serverAddresses: [],
+        ...(datagramSockets ? { relayFactory: new NodeRelayFactory({ ports: RELAY_PORTS, datagramSockets }) } : {}),
+      },
     );
-    listener = new StunTurnListener(StunConfigSchema.parse({ listen: '127.0.0.1:0' }), { logger: silentLogger(), software: 'burrow-interop', turn });
+    listener = new StunTurnListener(StunConfigSchema.parse({ listen: '127.0.0.1:0' }), { logger: silentLogger(), software: 'burrow-interop', turn, ...(datagramSockets ? { datagramSockets } : {}) });
     await listener.start();
     return listener.addresses().udp[0]!.port;
   }
@@ -97,6 +106,18 @@ describe.skipIf(!HAS_COTURN && !REQUIRED)('interop with coturn turnutils_uclient
       expect(out).toMatch(/Total lost packets 0 \(0\.0+%\)/);
     }, 90_000);
   }
+
+  it('client-to-client over UDP channels and IPv6 relay with node:dgram sockets (the fallback where native/udp-batch is not built)', async () => {
+    for (const flags of [[], ['-x']]) {
+      const port = await start(dgramSockets);
+      const { out } = await run(['-y', '-c', '-n', '20', '-l', '200', '-u', 'alice', '-w', 'secret', '-p', String(port), ...flags, '127.0.0.1']);
+      expect(out).toMatch(/Total lost packets 0 \(0\.0+%\)/);
+      await listener!.stop();
+      await turn!.close();
+      listener = undefined;
+      turn = undefined;
+    }
+  }, 90_000);
 
   it('ten clients relaying to an echo peer (turnutils_peer), with extra requests (-G)', async () => {
     const port = await start();

@@ -9,9 +9,10 @@
  * `handleExpiry(now)`, run by the server's expiry timer, releases those that ended.
  */
 import { randomBytes } from 'node:crypto';
-import dgram from 'node:dgram';
 import net, { type Socket } from 'node:net';
-import { literalLookup, UDP_BURST_BUFFER_BYTES } from '../../io/literal-lookup.js';
+import type { DatagramSocket, DatagramSocketFactory } from '../../io/datagram-socket.js';
+import { defaultDatagramSockets } from '../../io/default-datagram-sockets.js';
+import { UDP_BURST_BUFFER_BYTES } from '../../io/literal-lookup.js';
 import { ipFamily, isWildcard, type IpFamily } from '../../shared/net/address.js';
 
 /** How long a reserved port (EVEN-PORT R bit) is held. */
@@ -77,6 +78,8 @@ export interface NodeRelayFactoryOptions {
   now?: () => number;
   /** Random ports tried before giving up. Default 64. */
   attempts?: number;
+  /** The UDP relay sockets (io/datagram-socket.ts); default native/udp-batch where built, else node:dgram. */
+  datagramSockets?: DatagramSocketFactory;
 }
 
 interface Reservation {
@@ -90,43 +93,29 @@ function addrInUse(message: string): Error {
 
 class UdpRelaySocket implements RelaySocket {
   reservationToken?: Uint8Array;
-  private handler: ((data: Buffer, from: PeerEndpoint) => void) | undefined;
   private closed = false;
 
   constructor(
-    private readonly socket: dgram.Socket,
+    private readonly socket: DatagramSocket,
     readonly family: IpFamily,
     readonly address: string,
     readonly port: number,
     private readonly onClose: () => void,
-  ) {
-    socket.on('message', (data, rinfo) => this.handler?.(data, { address: rinfo.address, port: rinfo.port }));
-    // ICMP errors surface as 'error' on some platforms; a relay socket outlives them.
-    socket.on('error', () => {});
-  }
+  ) {}
 
   send(data: Uint8Array, port: number, address: string): void {
-    if (this.closed) return;
-    try {
-      this.socket.send(data, port, address);
-    } catch {
-      // bad address for this family, socket closing: the datagram is lost like any other
-    }
+    // A bad address for this family, a full send buffer: the datagram is lost like any other.
+    this.socket.send(data, port, address);
   }
 
   onMessage(handler: (data: Buffer, from: PeerEndpoint) => void): void {
-    this.handler = handler;
+    this.socket.onMessage((data, address, port) => handler(data, { address, port }));
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.handler = undefined;
-    try {
-      this.socket.close();
-    } catch {
-      // already closed
-    }
+    this.socket.close();
     this.onClose();
   }
 }
@@ -167,6 +156,7 @@ export class NodeRelayFactory implements RelayFactory {
   private readonly hi: number;
   private readonly now: () => number;
   private readonly attempts: number;
+  private readonly datagramSockets: DatagramSocketFactory;
   /** "udp|ip|port" / "tcp|ip|port" bound by us (skipped when choosing). */
   private readonly inUse = new Set<string>();
   private readonly reservations = new Map<string, Reservation>();
@@ -176,6 +166,7 @@ export class NodeRelayFactory implements RelayFactory {
     if (!(this.lo >= 1 && this.hi <= 65535 && this.lo <= this.hi)) throw new RangeError(`bad relay port range ${this.lo}-${this.hi}`);
     this.now = options.now ?? Date.now;
     this.attempts = options.attempts ?? 64;
+    this.datagramSockets = options.datagramSockets ?? defaultDatagramSockets();
   }
 
   async bindUdp(ip: string, port: number | 'random', opts: BindOptions): Promise<RelaySocket> {
@@ -296,28 +287,19 @@ export class NodeRelayFactory implements RelayFactory {
     return lo + step * Math.floor(Math.random() * count);
   }
 
-  private tryBindUdp(ip: string, family: IpFamily, port: number): Promise<UdpRelaySocket | undefined> {
+  private async tryBindUdp(ip: string, family: IpFamily, port: number): Promise<UdpRelaySocket | undefined> {
     const key = `udp|${ip}|${port}`;
-    if (this.inUse.has(key)) return Promise.resolve(undefined);
-    return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({
-        type: family === 'IPv6' ? 'udp6' : 'udp4',
-        ipv6Only: family === 'IPv6',
-        lookup: literalLookup,
-        recvBufferSize: UDP_BURST_BUFFER_BYTES,
-      });
-      const onError = (error: NodeJS.ErrnoException) => {
-        socket.close();
-        if (error.code === 'EADDRINUSE' || error.code === 'EACCES') resolve(undefined);
-        else reject(error);
-      };
-      socket.once('error', onError);
-      socket.bind({ address: ip, port, exclusive: true }, () => {
-        socket.off('error', onError);
-        this.inUse.add(key);
-        resolve(new UdpRelaySocket(socket, family, ip, socket.address().port, () => this.inUse.delete(key)));
-      });
-    });
+    if (this.inUse.has(key)) return undefined;
+    let socket: DatagramSocket;
+    try {
+      socket = await this.datagramSockets.bind({ type: family === 'IPv6' ? 'udp6' : 'udp4', address: ip, port, ipv6Only: family === 'IPv6', recvBufferSize: UDP_BURST_BUFFER_BYTES });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' || code === 'EACCES') return undefined;
+      throw err;
+    }
+    this.inUse.add(key);
+    return new UdpRelaySocket(socket, family, ip, socket.port, () => this.inUse.delete(key));
   }
 
   private tryListenTcp(ip: string, family: IpFamily, port: number): Promise<TcpRelayListener | undefined> {
