@@ -5,7 +5,7 @@
  * same for every implementation.
  *
  *   node dist/bench/udp-io.js [--runs 5] [--messages 200000] [--window 64] [--size 174]
- *                             [--burst 22000] [--burst-ms 0] [--impl dgram,udx,dgram-batch,udx-batch]
+ *                             [--burst 22000] [--burst-ms 0] [--impl dgram,batch,udx,dgram-batch,udx-batch]
  *
  * flood: `messages` datagrams of `size` bytes (174 = a 170-byte ChannelData payload + its header,
  *        as the flood scenario of bench:turn), at most `window` unanswered at once (closed loop).
@@ -37,7 +37,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { runs: 5, messages: 200_000, window: 64, size: 174, burst: 22_000, burstMs: 0, impls: ['dgram', 'udx', 'dgram-batch', 'udx-batch'] };
+  const o: Options = { runs: 5, messages: 200_000, window: 64, size: 174, burst: 22_000, burstMs: 0, impls: ['dgram', 'batch', 'udx', 'dgram-batch', 'udx-batch'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[++i];
@@ -266,7 +266,7 @@ async function main(): Promise<void> {
     const f = floods.get(impl)!;
     const b = bursts.get(impl)!;
     console.log(
-      `| ${impl} | ${median(f.map((x) => x.usPerDatagram)).toFixed(2)} (${f.map((x) => x.usPerDatagram.toFixed(1)).join(', ')}) | ${Math.round(median(f.map((x) => x.pps)))} | ${b.map((x) => x.drops).join(', ')} | ${rcvbuf.get(impl)} | ${intact.get(impl)} |`,
+      `| ${impl} | ${median(f.map((x) => x.usPerDatagram)).toFixed(2)} (${f.map((x) => x.usPerDatagram.toFixed(1)).join(', ')}) | ${Math.round(median(f.map((x) => x.pps)))} | ${b.map((x) => x.drops).join(', ')} | ${rcvbuf.get(impl) || "not reported"} | ${intact.get(impl)} |`,
     );
   }
 }

@@ -6,7 +6,9 @@
  *   dgram   node:dgram as server/stun/stun-listener.ts uses it: recvBufferSize 4 MiB, the
  *           literal lookup, `send(buf, port, address)` without a callback.
  *   udx     udx-native's UDXSocket raw messages: `on('message', (buf, {host, port}))`, `trySend`.
- *   dgram-batch, udx-batch  the same, but the replies of one event-loop turn are sent after the
+ *   batch   native/udp-batch through io/udp-batch.ts, as the STUN listener and relay sockets use it
+ *           where it was built (recvmmsg batches, one sendto per reply).
+ *   dgram-batch, udx-batch  the same as dgram and udx, but the replies of one event-loop turn are sent after the
  *           turn (setImmediate), to see whether deferring the sends changes the cost or the drops.
  *
  * Run as a forked child: `node dist/bench/lib/udp-io-server.js IMPL`. It sends
@@ -16,6 +18,7 @@
 import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 import { literalLookup, UDP_BURST_BUFFER_BYTES } from '../../io/literal-lookup.js';
+import { loadBatchDatagramSockets } from '../../io/udp-batch.js';
 
 interface RawUdxSocket {
   bind(port: number, host: string): void;
@@ -74,6 +77,16 @@ if (impl === 'dgram' || impl === 'dgram-batch') {
   const onDatagram = echoer((buf, port, host) => socket.trySend(buf, port, host), impl === 'udx-batch');
   socket.on('message', (buf, from) => onDatagram(buf, from.port, from.host));
   reply({ ready: true, port: socket.address().port, rcvbuf: socket.getRecvBufferSize() });
+} else if (impl === 'batch') {
+  const factory = loadBatchDatagramSockets();
+  if (!factory) {
+    reply({ error: 'native/udp-batch is not built (npm run build:native)' });
+    process.exit(2);
+  }
+  const socket = await factory.bind({ type: 'udp4', address: '127.0.0.1', port: 0, recvBufferSize: UDP_BURST_BUFFER_BYTES });
+  const onDatagram = echoer((buf, port, host) => socket.send(buf, port, host), false);
+  socket.onMessage((msg, address, port) => onDatagram(msg, port, address));
+  reply({ ready: true, port: socket.port, rcvbuf: 0 /* not reported by the addon */ });
 } else {
   reply({ error: `unknown implementation ${impl}` });
   process.exit(2);
