@@ -61,9 +61,9 @@ class BatchSocket implements DatagramSocket {
   private readonly onBatch = (data: Buffer, count: number, v6names: string[] | undefined): void => {
     const meta = this.meta;
     for (let i = 0; i < count; i++) {
+      // Undefined before onMessage() and after close() (a handler may close the socket mid-batch).
       const handler = this.handler;
-      if (this.closed) return;
-      if (!handler) continue;
+      if (!handler) return;
       const at = i * 4;
       const offset = meta[at]!;
       const portKind = meta[at + 2]!;
@@ -130,6 +130,6 @@ export function loadUdpBatchAddon(addonPath = findNativeAddon(UDP_BATCH_ADDON)):
 }
 
 export function loadBatchDatagramSockets(addonPath?: string): DatagramSocketFactory | undefined {
-  const addon = loadUdpBatchAddon(addonPath ?? findNativeAddon(UDP_BATCH_ADDON));
+  const addon = loadUdpBatchAddon(addonPath);
   return addon ? batchDatagramSockets(addon) : undefined;
 }
