@@ -1,13 +1,18 @@
 /**
  * Wiring: the quiet-time garbage collection and heap trim of io/memory-reclaimer.ts, with node's
- * `gc` (bin/burrow.js's shebang passes --expose-gc) and io/malloc-trim.ts's addon, whichever exist.
+ * `gc` (bin/burrow.js's shebang passes --expose-gc) and io/malloc-trim.ts's addon, whichever exist;
+ * and the young-generation pacing of io/young-gc-pacer.ts while data flows.
  */
 import type { Logger } from '../io/logger.js';
 import { monotonicClock } from '../io/clock.js';
 import { loadHeapTrim } from '../io/malloc-trim.js';
 import { exposedGc, startMemoryReclaimer, type MemoryReclaimer } from '../io/memory-reclaimer.js';
+import { exposedMinorGc, installYoungGcPacer, YoungGcPacer } from '../io/young-gc-pacer.js';
 
 export function startReclaimer(logger: Logger): MemoryReclaimer | undefined {
+  // BURROW_YOUNG_GC=off leaves V8 to its own schedule (to measure the difference; README Development).
+  const collectYoung = process.env.BURROW_YOUNG_GC === 'off' ? undefined : exposedMinorGc();
+  if (collectYoung) installYoungGcPacer(new YoungGcPacer({ collectYoung }));
   const collect = exposedGc();
   const trimHeap = loadHeapTrim();
   if (!collect && !trimHeap) return undefined;

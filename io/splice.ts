@@ -16,6 +16,7 @@
 import { Socket } from 'node:net';
 import type { Duplex, Transform } from 'node:stream';
 import { MuxStream } from './mux/session.js';
+import { noteSocketBytes } from './young-gc-pacer.js';
 
 export interface SpliceOptions {
   /** Called with each chunk's size as it moves a -> b and b -> a. */
@@ -118,6 +119,8 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
     if (options.onBToA) b.on('data', (c: Buffer) => options.onBToA!(c.length));
     // A FIN is passed on (ending the next writer) only once it is confirmed to be one.
     const forward = (from: Duplex, to: Duplex) => {
+      // A mux stream's chunks are views of its session's, which the session counts.
+      if (!(from instanceof MuxStream)) from.on('data', countSocketBytes);
       coalesceWrites(from, to);
       from.pipe(to, { end: false });
       const peerAlive = from === a ? options.confirmFinFromA : options.confirmFinFromB;
@@ -138,6 +141,9 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
     if (a instanceof MuxStream && !(b instanceof MuxStream)) a.gateSource(b);
   });
 }
+
+/** Fresh Buffers read from a socket, for io/young-gc-pacer.ts. */
+const countSocketBytes = (c: Buffer): void => noteSocketBytes(c.length);
 
 /**
  * Writes to a socket that arrive in one turn of the event loop go out in one writev(2): the

@@ -63,6 +63,7 @@ import type { Clock } from '../../shared/clock.js';
 import { Heartbeat } from '../../shared/protocol/heartbeat.js';
 import { monotonicClock } from '../clock.js';
 import { ReadGate } from './read-gate.js';
+import { noteSocketBytes } from '../young-gc-pacer.js';
 
 export interface MuxSessionOptions {
   /** True on the side that opens odd stream ids (the yamux "client"). */
@@ -628,6 +629,7 @@ export class MuxSession extends EventEmitter {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.dead) return;
+    noteSocketBytes(chunk.length);
     this.heartbeat?.received(this.clock.now());
     try {
       const frames = this.decoder.push(chunk);
