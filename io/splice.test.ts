@@ -4,7 +4,7 @@ import { PassThrough, Transform } from 'node:stream';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MuxSession, type MuxStream } from './mux/session.js';
-import { resetStream, splice } from './splice.js';
+import { resetStream, splice, SPLICED_SOCKET_HIGH_WATER_MARK } from './splice.js';
 import { ensureSelfSignedIdentity } from './tls-identity.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -200,6 +200,60 @@ describe('splice write coalescing', () => {
     a.end();
     expect(await got).toEqual({ data: Buffer.concat(chunks), how: 'end' });
     expect(writes).toEqual([4]);
+  });
+
+  it("a turn's worth of 16 KiB records (one TLS read, 256 KiB) leaves in one writev to a socket at the relay's high-water mark", async () => {
+    // At node's default 16 KiB the second write of the turn returned false, pipe() paused the
+    // source, and the rest went out one write(2) per record in the turns after.
+    const service = net.createServer({ allowHalfOpen: true });
+    service.listen(0, '127.0.0.1');
+    await once(service, 'listening');
+    cleanups.push(() => service.close());
+    const accepted = once(service, 'connection') as Promise<[net.Socket]>;
+    const b = net.connect({ port: (service.address() as net.AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true, writableHighWaterMark: SPLICED_SOCKET_HIGH_WATER_MARK } as net.NetConnectOpts);
+    await once(b, 'connect');
+    const [far] = await accepted;
+    cleanups.push(() => (b.destroy(), far.destroy()));
+    const a = new PassThrough({ highWaterMark: SPLICED_SOCKET_HIGH_WATER_MARK });
+    void splice(a, b);
+    const writes: number[] = [];
+    const socket = b as net.Socket & { _write: (...x: unknown[]) => void; _writev: (chunks: unknown[], cb: unknown) => void };
+    const write = socket._write.bind(socket);
+    const writev = socket._writev.bind(socket);
+    socket._write = (...x: unknown[]) => {
+      writes.push(1);
+      write(...x);
+    };
+    socket._writev = (chunks: unknown[], cb: unknown) => {
+      writes.push(chunks.length);
+      writev(chunks, cb);
+    };
+    const got = ending(far);
+    const records = Array.from({ length: 16 }, (_, i) => Buffer.alloc(16 * 1024, i));
+    for (const r of records) a.write(r);
+    a.end();
+    expect(await got).toEqual({ data: Buffer.concat(records), how: 'end' });
+    expect(writes).toEqual([16]);
+  });
+
+  it('a socket feeding a mux stream 64 KiB reads is not paused and resumed once per read', async () => {
+    // At node's default 16 KiB every 64 KiB write into the stream returned false: pipe() paused
+    // the socket (readStop) and resumed it (readStart) per read. Now only a full window or the
+    // send budget stops it.
+    const { a, b } = await muxPair();
+    const [user, relay] = await tcpPair();
+    void splice(relay, a);
+    let pauses = 0;
+    relay.on('pause', () => pauses++);
+    const total = 8 * 1024 * 1024;
+    let received = 0;
+    b.on('data', (c: Buffer) => (received += c.length));
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    for (let sent = 0; sent < total; sent += chunk.length) if (!user.write(chunk)) await once(user, 'drain');
+    while (received < total) await new Promise((r) => setTimeout(r, 5));
+    expect(received).toBe(total);
+    // 128 reads of 64 KiB: one pause each before.
+    expect(pauses).toBeLessThan(32);
   });
 });
 

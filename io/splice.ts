@@ -34,6 +34,16 @@ export interface SpliceOptions {
   confirmFinFromB?: () => Promise<boolean>;
 }
 
+/**
+ * Writable high-water mark for the sockets a relay splices (a user's connection on the server, the
+ * connection to the local service on the client). Writes to them are corked per event-loop turn
+ * (coalesceWrites), and a turn brings several 16 KiB TLS records or 64 KiB mux frames: at node's
+ * default 16 KiB the second write of a turn returned false, pipe() paused the mux stream, and the
+ * rest went out one write(2) per record in the turns after (strace: writev of 2, then 16 KiB
+ * writes). At 256 KiB a turn's data goes out in one writev. Bounded as before by the stream's window.
+ */
+export const SPLICED_SOCKET_HIGH_WATER_MARK = 256 * 1024;
+
 /** How a splice ended: 'closed' when both directions ended with a FIN, 'aborted' when one side was reset or lost. */
 export type SpliceOutcome = 'closed' | 'aborted';
 

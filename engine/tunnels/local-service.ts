@@ -2,9 +2,9 @@
  * Serving a byte-carrying work connection (tcp, secret): after StartWorkConn it is a raw byte pipe,
  * joined to a new connection to the tunnel's local service, through its bandwidth throttles.
  */
-import { connect } from 'node:net';
+import { connect, type NetConnectOpts } from 'node:net';
 import type { FramedConnection } from '../../io/framed-connection.js';
-import { resetStream, splice } from '../../io/splice.js';
+import { resetStream, splice, SPLICED_SOCKET_HIGH_WATER_MARK } from '../../io/splice.js';
 import { createThrottle } from '../../io/throttle.js';
 import type { TunnelConfig } from '../../shared/config/client-config.js';
 import { parseHostPort } from '../../shared/net/address.js';
@@ -19,7 +19,9 @@ export async function joinLocalService(
 ): Promise<void> {
   const work = conn.release();
   const { host, port } = parseHostPort(tunnel.config.local)!;
-  const local = connect({ host, port, allowHalfOpen: true, noDelay: true });
+  // net.Socket takes stream options (node's types omit them).
+  const options: NetConnectOpts & { writableHighWaterMark: number } = { host, port, allowHalfOpen: true, noDelay: true, writableHighWaterMark: SPLICED_SOCKET_HIGH_WATER_MARK };
+  const local = connect(options);
   tunnel.stats.opened();
   try {
     await new Promise<void>((resolve, reject) => {

@@ -93,6 +93,14 @@ const COPY_LIMIT = 4096;
  * budget" above). Several full frames, so one fast stream keeps the socket busy.
  */
 const SEND_QUEUE_LIMIT = 512 * 1024;
+/**
+ * A stream's writable high-water mark. A relay writes 64 KiB socket reads into its stream; at
+ * node's default 16 KiB every such write returned false, so pipe() paused the source socket and
+ * resumed it on 'drain' once per read (readStop/readStart: two epoll_ctl and an event-loop turn per
+ * 64 KiB, seen with strace). At 256 KiB a few reads go by before a full window or send budget stops
+ * the source; what a stalled stream holds is this plus one read, on top of the window the peer holds.
+ */
+export const STREAM_WRITE_HIGH_WATER_MARK = 256 * 1024;
 /** Queued writes totalling up to this are merged into one Data frame. */
 const COALESCE_LIMIT = 16 * 1024;
 /**
@@ -165,7 +173,7 @@ export class MuxStream extends Duplex {
 
   /** @internal */
   constructor(host: StreamHost, state: MuxStreamState) {
-    super({ allowHalfOpen: true });
+    super({ allowHalfOpen: true, writableHighWaterMark: STREAM_WRITE_HIGH_WATER_MARK });
     this.host = host;
     this.state = state;
     this.id = state.id;

@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AccessList } from '../../io/access-list.js';
 import { unmapAddress } from '../../shared/net/address.js';
-import { resetStream, splice } from '../../io/splice.js';
+import { resetStream, splice, SPLICED_SOCKET_HIGH_WATER_MARK } from '../../io/splice.js';
 import { TrafficStats } from '../../shared/traffic-stats.js';
 import type { ServerTunnel, TunnelContext } from '../server-tunnel.js';
 import { TunnelError } from '../server-tunnel.js';
@@ -36,7 +36,7 @@ export class TcpTunnel implements ServerTunnel {
   }
 
   static async open(name: string, bindHost: string, port: number, access: AccessList, ctx: TunnelContext): Promise<TcpTunnel> {
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true, highWaterMark: SPLICED_SOCKET_HIGH_WATER_MARK });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
         reject(new TunnelError(err.code === 'EADDRINUSE' ? `port ${port} is already in use` : `cannot listen on port ${port}: ${err.message}`));
