@@ -8,6 +8,8 @@ import {
   KNOWN_MESSAGE_TYPES,
   MessageDecoder,
   MessageType,
+  schemas,
+  startWorkConnFastPath,
   type Message,
   type MessageOf,
   type MessageTypeName,
@@ -523,5 +525,45 @@ describe('properties', () => {
       ),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('StartWorkConn fast path', () => {
+  const viaSchema = (json: unknown) => {
+    const r = schemas.StartWorkConn.safeParse(json);
+    return r.success ? { type: 'StartWorkConn', ...r.data } : undefined;
+  };
+  const value = fc.oneof(
+    fc.string({ maxLength: 70 }),
+    fc.stringMatching(/^[A-Za-z0-9._-]{0,66}$/),
+    fc.integer({ min: -5, max: 70_000 }),
+    fc.double(),
+    fc.constantFrom(2 ** 53, -0, 1.5, 65535, 65536, null, true, [], {}),
+  );
+  const record = fc.record(
+    { tunnel: value, connId: value, srcAddr: value, srcPort: value, extra: value },
+    { requiredKeys: [] },
+  );
+
+  it('accepts only what the schema accepts, with the same message (unknown keys dropped)', () => {
+    fc.assert(
+      fc.property(fc.oneof(record, value), (json) => {
+        const fast = startWorkConnFastPath(json);
+        if (fast !== undefined) expect(fast).toEqual(viaSchema(json));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('takes the usual message, and decodeMessage gives the same for it as the schema', () => {
+    const json = { tunnel: 'web-1', connId: 42, srcAddr: '203.0.113.7', srcPort: 51234, extra: 'x' };
+    expect(startWorkConnFastPath(json)).toEqual({ type: 'StartWorkConn', tunnel: 'web-1', connId: 42, srcAddr: '203.0.113.7', srcPort: 51234 });
+    const frame = { type: MessageType.StartWorkConn, payload: new TextEncoder().encode(JSON.stringify(json)) };
+    expect(decodeMessage(frame)).toEqual(viaSchema(json));
+  });
+
+  it('a bad StartWorkConn still gets the schema\'s error', () => {
+    const frame = { type: MessageType.StartWorkConn, payload: new TextEncoder().encode(JSON.stringify({ tunnel: 'web', connId: -1, srcAddr: '', srcPort: 1 })) };
+    expect(() => decodeMessage(frame)).toThrow(/StartWorkConn: connId/);
   });
 });
