@@ -176,23 +176,29 @@ describe('splice', () => {
   });
 });
 
+/** The chunks per socket write(2) (`_write`: 1, `_writev`: its count), in order. */
+function recordWrites(b: net.Socket): number[] {
+  const writes: number[] = [];
+  const socket = b as net.Socket & { _write: (...x: unknown[]) => void; _writev: (chunks: unknown[], cb: unknown) => void };
+  const write = socket._write.bind(socket);
+  const writev = socket._writev.bind(socket);
+  socket._write = (...x: unknown[]) => {
+    writes.push(1);
+    write(...x);
+  };
+  socket._writev = (chunks: unknown[], cb: unknown) => {
+    writes.push(chunks.length);
+    writev(chunks, cb);
+  };
+  return writes;
+}
+
 describe('splice write coalescing', () => {
   it('chunks that arrive in one turn of the event loop leave in one writev, intact and in order', async () => {
     const [b, service] = await tcpPair();
     const a = new PassThrough();
     void splice(a, b);
-    const writes: number[] = [];
-    const socket = b as net.Socket & { _write: (...x: unknown[]) => void; _writev: (chunks: unknown[], cb: unknown) => void };
-    const write = socket._write.bind(socket);
-    const writev = socket._writev.bind(socket);
-    socket._write = (...x: unknown[]) => {
-      writes.push(1);
-      write(...x);
-    };
-    socket._writev = (chunks: unknown[], cb: unknown) => {
-      writes.push(chunks.length);
-      writev(chunks, cb);
-    };
+    const writes = recordWrites(b);
     const got = ending(service);
     // Four records handed over in one go, as a TLS read or a mux connection's read does.
     const chunks = [0, 1, 2, 3].map((i) => Buffer.alloc(2_000, i));
@@ -216,18 +222,7 @@ describe('splice write coalescing', () => {
     cleanups.push(() => (b.destroy(), far.destroy()));
     const a = new PassThrough({ highWaterMark: SPLICED_SOCKET_HIGH_WATER_MARK });
     void splice(a, b);
-    const writes: number[] = [];
-    const socket = b as net.Socket & { _write: (...x: unknown[]) => void; _writev: (chunks: unknown[], cb: unknown) => void };
-    const write = socket._write.bind(socket);
-    const writev = socket._writev.bind(socket);
-    socket._write = (...x: unknown[]) => {
-      writes.push(1);
-      write(...x);
-    };
-    socket._writev = (chunks: unknown[], cb: unknown) => {
-      writes.push(chunks.length);
-      writev(chunks, cb);
-    };
+    const writes = recordWrites(b);
     const got = ending(far);
     const records = Array.from({ length: 16 }, (_, i) => Buffer.alloc(16 * 1024, i));
     for (const r of records) a.write(r);
