@@ -66,7 +66,7 @@ describe('YoungGcPacer', () => {
     const { PerformanceObserver, constants } = await import('node:perf_hooks');
     const kinds: number[] = [];
     const obs = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) kinds.push((e.detail as { kind: number }).kind);
+      for (const e of list.getEntries()) kinds.push((e as unknown as { detail: { kind: number } }).detail.kind);
     });
     obs.observe({ entryTypes: ['gc'] });
     collect!();

@@ -405,7 +405,7 @@ describe('garbage collection while relaying', () => {
       };
       pump();
     });
-    await until(() => received >= total, `all ${megabytes} MB at the service (${received} so far)`);
+    await until(async () => received >= total, `all ${megabytes} MB at the service (${received} so far)`);
     user.destroy();
     return { majors: (await majors()) - before, received };
   }
