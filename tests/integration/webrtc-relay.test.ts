@@ -43,9 +43,12 @@ async function relayOnlyCall(args: { turnUrl: string; username: string; credenti
   await opened;
   channel.send('hello through the relay');
   const text = await received;
-  // The selected pair: both ends relayed.
+  // The selected pair (the transport's selectedCandidatePairId, W3C webrtc-stats §7.11): both ends
+  // relayed. A pair's `nominated` flag can still be false on the controlling side when the first
+  // message has already gone over it, so it is not what picks the pair.
   const stats = [...(await a.getStats()).values()];
-  const pair = stats.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+  const selectedId = stats.find((s) => s.type === 'transport' && s.selectedCandidatePairId)?.selectedCandidatePairId;
+  const pair = stats.find((s) => s.type === 'candidate-pair' && s.id === selectedId);
   const local = stats.find((s) => s.id === pair?.localCandidateId);
   const remote = stats.find((s) => s.id === pair?.remoteCandidateId);
   a.close();
