@@ -550,6 +550,36 @@ describe('MuxSession wire behaviour', () => {
     expect([...Buffer.concat(got)]).toEqual(Array.from({ length: 4000 }, (_, i) => i & 0xff));
   });
 
+  it('small messages to a consumer that keeps up take memory of their own size, not a block each', async () => {
+    // 1000 connections each echoing a 16-byte message 10 times a second: a 2 KiB block per message
+    // made the client's RSS 115 MB instead of 86. Here the consumer keeps every chunk it gets (as a
+    // socket's write queue does until the kernel takes them): 10,000 × 16 B must not hold 20 MB.
+    const socket = new Duplex({ read() {}, write: (_c, _e, cb) => cb() });
+    const session = new MuxSession(socket, { client: true, keepAliveMs: 0 });
+    cleanups.push(() => session.destroy());
+    const accepted = once(session, 'stream') as Promise<[MuxStream]>;
+    socket.push(encodeFrame({ type: MuxType.WindowUpdate, flags: MuxFlag.SYN, streamId: 2, length: 0 }));
+    const [stream] = await accepted;
+    const got: Buffer[] = [];
+    stream.on('data', (c: Buffer) => got.push(c));
+    // Each message shares its socket read with another stream's frame, as on a busy session, so it
+    // is a small piece of its chunk and is copied (a view would pin the whole read).
+    const pad = encodeFrame({ type: MuxType.Data, flags: 0, streamId: 4, length: 200 }, Buffer.alloc(200));
+    const reads = Array.from({ length: 10_000 }, (_, i) => Buffer.concat([encodeFrame({ type: MuxType.Data, flags: 0, streamId: 2, length: 16 }, Buffer.alloc(16, i & 0xff)), pad]));
+    const gc = global.gc;
+    if (!gc) throw new Error('needs --expose-gc (vitest.config.ts passes it to the test workers)');
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    for (const read of reads) {
+      socket.push(read);
+      await new Promise((r) => setImmediate(r)); // one message per turn, as 1000 slow connections send them
+    }
+    await until(() => got.length === 10_000);
+    gc();
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(2 * 1024 * 1024);
+    expect(got.map((c) => c.length === 16 && c[0] === c[15] && c[0])).toEqual(Array.from({ length: 10_000 }, (_, i) => i & 0xff));
+  });
+
   it('whatever the frame sizes, chunking and consumer pauses, a stream reads back exactly what was sent, in order', async () => {
     // Views and copies interleave here (a frame's small head or tail copied, the rest passed as a view).
     await fc.assert(

@@ -302,8 +302,9 @@ export class MuxStream extends Duplex {
    * A Data payload for the consumer. A piece that is at least a quarter of the socket chunk it is a
    * view of goes as that view: a bulk stream's frames fill whole TLS records and most of a TCP read,
    * and copying them cost the relay a third of its throughput in memcpy and GC. A smaller piece (a
-   * frame's head or tail, tiny frames, a piece of a chunk shared with other streams) is copied into
-   * a block, pushed at once while the consumer keeps up and held while it is behind, so no piece pins
+   * frame's head or tail, tiny frames, a piece of a chunk shared with other streams) is copied: into
+   * memory of its own size, pushed at once, while the consumer keeps up; into a block, held, while it
+   * is behind, so a stalled stream's tiny pieces share a few blocks. No piece pins
    * more than 4× its size of socket memory (a view of any size would let 1-byte pieces, each in a
    * chunk of its own, pin a chunk apiece up to the high-water mark).
    */
@@ -313,6 +314,15 @@ export class MuxStream extends Duplex {
       this.pushedBytes += p.length;
       // The decoder's pieces are views of the socket's Buffers, so usually Buffers already.
       this.backedUp = !this.push(Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.length));
+      return;
+    }
+    if (!this.backedUp && this.heldBytes === 0) {
+      // The consumer keeps up: a copy of just this piece (a slice of node's shared pool for a small
+      // one), pushed at once. A block per piece here was 2 KiB of fresh memory per 16-byte message.
+      const copy = Buffer.allocUnsafe(p.length);
+      copy.set(p);
+      this.pushedBytes += p.length;
+      this.backedUp = !this.push(copy);
       return;
     }
     let block = this.block;
