@@ -6,12 +6,13 @@
 import type { Logger } from '../io/logger.js';
 import { monotonicClock } from '../io/clock.js';
 import { loadHeapTrim } from '../io/malloc-trim.js';
-import { exposedGc, startMemoryReclaimer, type MemoryReclaimer } from '../io/memory-reclaimer.js';
-import { exposedMinorGc, installYoungGcPacer, YoungGcPacer } from '../io/young-gc-pacer.js';
+import { exposedGc } from '../io/exposed-gc.js';
+import { startMemoryReclaimer, type MemoryReclaimer } from '../io/memory-reclaimer.js';
+import { installYoungGcPacer, socketBytesRead, YoungGcPacer } from '../io/young-gc-pacer.js';
 
 export function startReclaimer(logger: Logger): MemoryReclaimer | undefined {
   // BURROW_YOUNG_GC=off leaves V8 to its own schedule (to measure the difference; README Development).
-  const collectYoung = process.env.BURROW_YOUNG_GC === 'off' ? undefined : exposedMinorGc();
+  const collectYoung = process.env.BURROW_YOUNG_GC === 'off' ? undefined : exposedGc('minor');
   if (collectYoung) installYoungGcPacer(new YoungGcPacer({ collectYoung }));
   const collect = exposedGc();
   const trimHeap = loadHeapTrim();
@@ -22,6 +23,7 @@ export function startReclaimer(logger: Logger): MemoryReclaimer | undefined {
     return startMemoryReclaimer({
       collect,
       trimHeap,
+      readSocketBytes: socketBytesRead,
       clock: monotonicClock,
       onCollected: (before, after) => logger.debug({ beforeMB: mb(before), afterMB: mb(after) }, 'quiet: collected garbage to give memory back'),
       onTrimmed: (before, after) => logger.debug({ rssBeforeMB: mb(before), rssAfterMB: mb(after) }, 'gave the C heap\'s free pages back'),

@@ -109,6 +109,32 @@ describe('startMemoryReclaimer', () => {
     expect(told[1]).toEqual([230 * MB, 80 * MB]);
   });
 
+  it('reads the socket bytes: a transfer followed by small messages is trimmed once the transfer ends', () => {
+    const clock = new ManualClock(0);
+    const proc = { heapUsed: 10 * MB, external: MB, rss: 72 * MB, socketBytes: 0 };
+    const trims: number[] = [];
+    let tick: (() => void) | undefined;
+    startMemoryReclaimer({
+      clock,
+      trimHeap: () => (trims.push(clock.now()), (proc.rss = 80 * MB), true),
+      readHeap: () => ({ heapUsed: proc.heapUsed, external: proc.external }),
+      readRss: () => proc.rss,
+      readSocketBytes: () => proc.socketBytes,
+      every: (run) => ((tick = run), { stop: () => {} }),
+    });
+    const step = (socketMB: number, i: number) => {
+      proc.socketBytes += socketMB * MB;
+      proc.external = (i % 2 ? 30 : 4) * MB; // the heap churns all along: never quiet by footprint
+      proc.rss = 108 * MB;
+      clock.advance(RECLAIM_SAMPLE_MS);
+      tick!();
+    };
+    for (let i = 0; i < 5; i++) step(800, i); // the transfer
+    expect(trims).toEqual([]);
+    for (let i = 0; i < 3; i++) step(0.5, i); // 1000 connections' small messages
+    expect(trims).toEqual([6 * RECLAIM_SAMPLE_MS]);
+  });
+
   it('stops, and says why, when a reading throws; the process lives on', () => {
     let tick: (() => void) | undefined;
     let stopped = false;

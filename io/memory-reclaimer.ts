@@ -26,6 +26,8 @@ export interface MemoryReclaimerDeps {
   trimHeap?: () => boolean;
   /** Resident set size, bytes; default process.memoryUsage.rss(). */
   readRss?: () => number;
+  /** Bytes read from sockets so far, for the trim policy's light-traffic rule; none without it. */
+  readSocketBytes?: () => number;
   clock: Clock;
   /** JavaScript heap in use and external (ArrayBuffer) memory, bytes; default from node:v8. */
   readHeap?: () => { heapUsed: number; external: number };
@@ -60,7 +62,8 @@ export function startMemoryReclaimer(deps: MemoryReclaimerDeps): MemoryReclaimer
   const readHeap = deps.readHeap ?? v8Heap;
   const readRss = deps.readRss ?? (() => process.memoryUsage.rss());
   const read = (): HeapReading => ({ now: deps.clock.now(), ...readHeap() });
-  const readProcess = (): ProcessReading => ({ ...read(), rss: readRss() });
+  const { readSocketBytes } = deps;
+  const readProcess = (): ProcessReading => ({ ...read(), rss: readRss(), ...(readSocketBytes ? { socketBytes: readSocketBytes() } : {}) });
   const { collect, trimHeap } = deps;
   const policy = new MemoryReclaimPolicy(read(), deps.options);
   const trimPolicy = trimHeap ? new HeapTrimPolicy(readProcess(), deps.trimOptions) : undefined;
@@ -96,10 +99,4 @@ export function startMemoryReclaimer(deps: MemoryReclaimerDeps): MemoryReclaimer
     }
   }, RECLAIM_SAMPLE_MS);
   return { stop: () => timer.stop() };
-}
-
-/** `globalThis.gc` when node runs with `--expose-gc`, else undefined. */
-export function exposedGc(): (() => void) | undefined {
-  const gc = (globalThis as { gc?: unknown }).gc;
-  return typeof gc === 'function' ? () => (gc as () => void)() : undefined;
 }

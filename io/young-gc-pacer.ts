@@ -15,7 +15,7 @@
  * Counted where fresh Buffers arrive: io/splice.ts (chunks read from sockets, not mux streams,
  * whose chunks are views of the session's) and io/mux/session.ts (the session socket's chunks).
  * Process-wide, as V8's heap is: the host installs a pacer with node's `gc` (--expose-gc); without
- * one, counting is a no-op.
+ * one, only the running total (socketBytesRead) is kept.
  */
 
 /** Scavenge after this many bytes of socket data (V8 itself scavenges at 32 MiB of young Buffers). */
@@ -62,6 +62,7 @@ export class YoungGcPacer {
 }
 
 let installed: YoungGcPacer | undefined;
+let totalSocketBytes = 0;
 
 /** The process's pacer (undefined uninstalls). */
 export function installYoungGcPacer(pacer: YoungGcPacer | undefined): void {
@@ -70,11 +71,11 @@ export function installYoungGcPacer(pacer: YoungGcPacer | undefined): void {
 
 /** Hot path: `n` bytes of newly read socket data arrived. */
 export function noteSocketBytes(n: number): void {
+  totalSocketBytes += n;
   if (installed !== undefined) installed.note(n);
 }
 
-/** node's `gc({ type: 'minor' })` when it runs with --expose-gc, else undefined. */
-export function exposedMinorGc(): (() => void) | undefined {
-  const gc = (globalThis as { gc?: unknown }).gc;
-  return typeof gc === 'function' ? () => (gc as (o: { type: string }) => void)({ type: 'minor' }) : undefined;
+/** Bytes noted so far, pacer or not (the heap trim's light-traffic rule reads it: shared/memory-reclaim.ts). */
+export function socketBytesRead(): number {
+  return totalSocketBytes;
 }

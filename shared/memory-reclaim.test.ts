@@ -105,7 +105,28 @@ describe('HeapTrimPolicy', () => {
     expect(p.sample(proc(28_000, 70))).toBe(true); // 10 MB above the new low, not 20 below the old base
   });
 
+  it('trims a process whose heap churns but whose sockets carry only light traffic as if it were quiet', () => {
+    // After a bulk transfer, 1000 connections echo small messages: the JavaScript footprint keeps
+    // moving, but only ~1 MB a reading comes in from the sockets.
+    const light = (now: number, rssMB: number, socketMB: number) => ({ ...proc(now, rssMB, 11, now % 4_000 === 0 ? 30 : 5), socketBytes: socketMB * MB });
+    const p = new HeapTrimPolicy(light(0, 72, 0));
+    expect(p.sample(light(2_000, 100, 900))).toBe(false); // the transfer: 900 MB in 2 s
+    expect(p.sample(light(4_000, 100, 901))).toBe(true); // 1 MB since: light, and 28 MB above the base
+    p.trimmed(light(4_000, 80, 901));
+    expect(p.sample(light(6_000, 100, 902))).toBe(false); // the quiet interval (10 s) since the trim still applies
+    // The same readings with a bulk transfer still running are busy: no trim before the busy minute.
+    const q = new HeapTrimPolicy(light(0, 72, 0));
+    const trims: number[] = [];
+    for (let t = 2_000; t <= 60_000; t += 2_000) {
+      if (!q.sample(light(t, 100, t * 0.4))) continue; // 800 MB a reading
+      trims.push(t);
+      q.trimmed(light(t, 80, t * 0.4));
+    }
+    expect(trims).toEqual([50_000]);
+  });
+
   it('rejects nonsense options', () => {
+    expect(() => new HeapTrimPolicy(proc(0, 1), { lightTrafficBytes: -1 })).toThrow(RangeError);
     expect(() => new HeapTrimPolicy(proc(0, 1), { minGrowthBytes: -1 })).toThrow(RangeError);
     expect(() => new HeapTrimPolicy(proc(0, 1), { quietBytes: Number.NaN })).toThrow(RangeError);
     expect(() => new HeapTrimPolicy(proc(0, 1), { minIntervalMs: Infinity })).toThrow(RangeError);
