@@ -253,6 +253,42 @@ describe('splice write coalescing', () => {
 });
 
 describe('resetStream', () => {
+  it('a source that comes paused flows once spliced; a writer that is full holds it until it drains', async () => {
+    // A socket handed over by a framed reader arrives paused: spliced, its data must still move.
+    const [user, userRelay] = await tcpPair();
+    const [service, serviceRelay] = await tcpPair();
+    userRelay.pause();
+    user.write('before the splice');
+    await new Promise((r) => setTimeout(r, 20));
+    void splice(userRelay, serviceRelay);
+    const got = ending(service);
+    user.end();
+    expect((await got).data.toString()).toBe('before the splice');
+
+    // A writer past its high-water mark: nothing is read from the source until it drains.
+    const source = new PassThrough();
+    const writes: string[] = [];
+    let release: (() => void) | undefined;
+    const sink = new PassThrough({
+      highWaterMark: 4,
+      write(chunk: Buffer, _enc, cb) {
+        writes.push(chunk.toString());
+        release = cb; // completes only when the test says so
+      },
+    });
+    sink.write('full'); // 4 bytes: needs a drain
+    expect(sink.writableNeedDrain).toBe(true);
+    void splice(source, sink);
+    source.write('x'.repeat(64));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(writes).toEqual(['full']); // held: the source was not read
+    expect(source.readableLength).toBe(64);
+    release!();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(writes).toEqual(['full', 'x'.repeat(64)]);
+    release!();
+  });
+
   it('leaves an already destroyed stream alone and destroys other streams with an ECONNRESET error', async () => {
     const p = new PassThrough();
     const err = once(p, 'error') as Promise<[NodeJS.ErrnoException]>;

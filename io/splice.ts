@@ -1,8 +1,8 @@
 /**
  * Join two byte streams both ways: the relay's data path.
  *
- * - Backpressure: `pipe()` pauses the reader while the writer's buffer is full, so a slow
- *   reader on one side never makes this process buffer without bound.
+ * - Backpressure: the reader pauses while the writer's buffer is full (relay(), as `pipe()` does),
+ *   so a slow reader on one side never makes this process buffer without bound.
  * - Read gate: a socket spliced to a mux stream stops reading while that mux session is congested
  *   (MuxStream.gateSource), so thousands of connections sending at once do not all land in memory.
  * - Half-close: when one side ends its writing (FIN), the other side's writing is ended too,
@@ -118,49 +118,88 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
       for (const s of streams) resetStream(s);
     };
     for (const s of streams) s.on('error', abort);
+    // 'on', not 'once': each fires once anyway, and a once() is a bound wrapper and a state object
+    // more per listener (14 of them per relayed connection, in a heap snapshot of 1000).
     const onClose = (side: Duplex) => () => {
       // A close that is not after a clean end in both directions is an abort.
       if (!side.readableEnded || !side.writableFinished) abort();
       if (++closed === 2) resolve(aborted ? 'aborted' : 'closed');
     };
-    a.once('close', onClose(a));
-    b.once('close', onClose(b));
-    if (options.onAToB) a.on('data', (c: Buffer) => options.onAToB!(c.length));
-    if (options.onBToA) b.on('data', (c: Buffer) => options.onBToA!(c.length));
+    a.on('close', onClose(a));
+    b.on('close', onClose(b));
     // A FIN is passed on (ending the next writer) only once it is confirmed to be one.
-    const forward = (from: Duplex, to: Duplex) => {
-      // A mux stream's chunks are views of its session's, which the session counts.
-      if (!(from instanceof MuxStream)) from.on('data', countSocketBytes);
-      coalesceWrites(from, to);
-      from.pipe(to, { end: false });
+    const forward = (from: Duplex, to: Duplex, onBytes: ((bytes: number) => void) | undefined) => {
+      relay(from, to, onBytes);
       const peerAlive = from === a ? options.confirmFinFromA : options.confirmFinFromB;
-      from.once('end', () => confirmFin(from, peerAlive, (fin) => (fin ? to.end() : abort())));
+      from.on('end', () => confirmFin(from, peerAlive, (fin) => (fin ? to.end() : abort())));
     };
     if (options.aToB) {
-      forward(a, options.aToB);
+      forward(a, options.aToB, options.onAToB);
       coalesceWrites(options.aToB, b);
       options.aToB.pipe(b);
-    } else forward(a, b);
+    } else forward(a, b, options.onAToB);
     if (options.bToA) {
-      forward(b, options.bToA);
+      forward(b, options.bToA, options.onBToA);
       coalesceWrites(options.bToA, a);
       options.bToA.pipe(a);
-    } else forward(b, a);
+    } else forward(b, a, options.onBToA);
     // A socket feeding a mux stream stops reading while that session is congested (io/mux/read-gate.ts).
     if (b instanceof MuxStream && !(a instanceof MuxStream)) b.gateSource(a);
     if (a instanceof MuxStream && !(b instanceof MuxStream)) a.gateSource(b);
   });
 }
 
-/** Fresh Buffers read from a socket, for io/young-gc-pacer.ts. */
-const countSocketBytes = (c: Buffer): void => noteSocketBytes(c.length);
+/**
+ * `from`'s data written to `to`, with backpressure, in one 'data' listener per direction (what
+ * `pipe()` and three listeners of ours did: a listener more is an array copy per chunk in emit, and
+ * pipe() keeps ten closures per direction). Per chunk:
+ * - counted: for io/young-gc-pacer.ts when it is a fresh Buffer read from a socket (a mux stream's
+ *   chunks are views of its session's, which the session counts), and for `onBytes`;
+ * - written, the socket corked for the rest of the turn (see coalesceWrites);
+ * - when the write is refused (`to` is past its high-water mark), `from` pauses until `to` drains.
+ * `from` flows at once, even if it came paused (a socket handed over by a framed reader), unless
+ * `to` is already full. Nothing is written to a destroyed `to`: the splice is aborting then.
+ */
+function relay(from: Duplex, to: Duplex, onBytes: ((bytes: number) => void) | undefined): void {
+  const fresh = !(from instanceof MuxStream);
+  const corks = to instanceof Socket;
+  let corked = false;
+  let waiting = false;
+  const uncork = () => {
+    corked = false;
+    if (!to.destroyed) to.uncork();
+  };
+  from.on('data', (chunk: Buffer) => {
+    if (fresh) noteSocketBytes(chunk.length);
+    if (onBytes !== undefined) onBytes(chunk.length);
+    if (to.destroyed) return;
+    if (corks && !corked) {
+      corked = true;
+      to.cork();
+      setImmediate(uncork);
+    }
+    if (!to.write(chunk) && !waiting) {
+      waiting = true;
+      from.pause();
+    }
+  });
+  to.on('drain', () => {
+    if (!waiting) return;
+    waiting = false;
+    from.resume();
+  });
+  if (to.writableNeedDrain) {
+    waiting = true;
+    from.pause();
+  } else from.resume();
+}
 
 /**
  * Writes to a socket that arrive in one turn of the event loop go out in one writev(2): the
  * socket is corked at the first chunk and uncorked once the turn's I/O callbacks are done
  * (setImmediate). A TLS read hands over its 16 KiB records one by one, and a mux connection its
  * frames, so without this each record or frame is a write(2) of its own to the local socket.
- * Only for sockets (a mux stream or a transform gains nothing); the chunks are not copied.
+ * For a transform's output piped to a socket (relay() corks its own writes).
  */
 function coalesceWrites(from: Duplex, to: Duplex): void {
   if (!(to instanceof Socket)) return;

@@ -25,8 +25,9 @@ export async function joinLocalService(
   tunnel.stats.opened();
   try {
     await new Promise<void>((resolve, reject) => {
-      local.once('connect', resolve);
-      local.once('error', reject);
+      // 'on': each fires at most once here, and the error listener stays until splice() has its own.
+      local.on('connect', resolve);
+      local.on('error', reject);
     });
   } catch (err) {
     logger.warn({ tunnel: tunnel.name, local: tunnel.config.local, err: (err as Error).message }, 'local service unreachable');

@@ -71,7 +71,7 @@ export class ReadGate {
   add(src: Readable): void {
     if (this.sources.has(src) || src.destroyed) return;
     this.sources.add(src);
-    src.once('close', () => this.remove(src));
+    src.on('close', () => this.remove(src)); // 'on': it fires once, and once() costs a wrapper per source
     if (this.holding) this.stop(src);
   }
 

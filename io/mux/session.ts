@@ -273,7 +273,7 @@ export class MuxStream extends Duplex {
   gateSource(src: Readable): void {
     const gate = this.host.gate;
     gate.add(src);
-    this.once('close', () => gate.remove(src));
+    this.on('close', () => gate.remove(src));
   }
 
   /** @internal The socket drained after this stream stopped at the send budget. */
