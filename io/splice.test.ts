@@ -289,6 +289,24 @@ describe('resetStream', () => {
     release!();
   });
 
+  it('a source resumed by someone else while the writer is still full is paused again at its next refused write', async () => {
+    // The read gate resumes the sockets it held; one whose writer is full must not then flow on.
+    const source = new PassThrough();
+    const sink = new PassThrough({ highWaterMark: 4, write: (_c: Buffer, _e, _cb) => {} }); // never completes
+    void splice(source, sink);
+    source.write('a'.repeat(8));
+    await new Promise((r) => setImmediate(r));
+    expect(source.isPaused()).toBe(true);
+    source.resume(); // as ReadGate.admit does
+    source.write('b'.repeat(8));
+    await new Promise((r) => setImmediate(r));
+    expect(source.isPaused()).toBe(true);
+    expect(sink.writableLength).toBe(16); // what it was given, and no more was read after
+    source.write('c'.repeat(8));
+    await new Promise((r) => setImmediate(r));
+    expect(source.readableLength).toBe(8);
+  });
+
   it('leaves an already destroyed stream alone and destroys other streams with an ECONNRESET error', async () => {
     const p = new PassThrough();
     const err = once(p, 'error') as Promise<[NodeJS.ErrnoException]>;

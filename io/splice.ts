@@ -178,7 +178,9 @@ function relay(from: Duplex, to: Duplex, onBytes: ((bytes: number) => void) | un
       to.cork();
       setImmediate(uncork);
     }
-    if (!to.write(chunk) && !waiting) {
+    // Paused at every refused write, not only the first: something else (the read gate admitting
+    // it) may have resumed `from` while `to` is still full.
+    if (!to.write(chunk)) {
       waiting = true;
       from.pause();
     }
