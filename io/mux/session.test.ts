@@ -418,6 +418,24 @@ async function rawPeer(opts: Opts & { client?: boolean } = {}) {
   return { session, raw: b, frames, errors };
 }
 
+/** A session on an in-memory socket (the test pushes its "reads"), and stream 2 the peer opened on it. */
+async function streamOnFakeSocket(): Promise<{ socket: Duplex; stream: MuxStream }> {
+  const socket = new Duplex({ read() {}, write: (_c, _e, cb) => cb() });
+  const session = new MuxSession(socket, { client: true, keepAliveMs: 0 });
+  cleanups.push(() => session.destroy());
+  const accepted = once(session, 'stream') as Promise<[MuxStream]>;
+  socket.push(encodeFrame({ type: MuxType.WindowUpdate, flags: MuxFlag.SYN, streamId: 2, length: 0 }));
+  const [stream] = await accepted;
+  return { socket, stream };
+}
+
+/** node's gc: the memory tests compare what survives a full collection. */
+function exposedGc(): () => void {
+  const gc = global.gc;
+  if (!gc) throw new Error('needs --expose-gc (vitest.config.ts passes it to the test workers)');
+  return gc;
+}
+
 describe('MuxSession wire behaviour', () => {
   it('opens with a SYN WindowUpdate, accepts with ACK, answers Ping, sends FIN and RST as the spec says', async () => {
     const { session, raw, frames } = await rawPeer({ client: true });
@@ -460,8 +478,7 @@ describe('MuxSession wire behaviour', () => {
     // 200,000 one-byte frames (within the 256 KiB window), each written on its own so they arrive
     // spread over many socket reads. As one Buffer view per frame pinning its chunk, this was over 20 MB.
     const frame = encodeFrame({ type: MuxType.Data, flags: 0, streamId: 2, length: 1 }, Buffer.from('b'));
-    const gc = global.gc;
-    if (!gc) throw new Error('needs --expose-gc (vitest.config.ts passes it to the test workers)');
+    const gc = exposedGc();
     gc();
     const before = process.memoryUsage();
     for (let i = 0; i < 200; i++) {
@@ -519,15 +536,9 @@ describe('MuxSession wire behaviour', () => {
   it('tiny pieces each in a chunk of its own (padded with frames for an unknown stream) never pin their chunks', async () => {
     // 4000 one-byte pieces stay under the stream's high-water mark, so the consumer is never
     // "behind"; as views they pinned one 16 KiB chunk each (64 MB).
-    const socket = new Duplex({ read() {}, write: (_c, _e, cb) => cb() });
-    const session = new MuxSession(socket, { client: true, keepAliveMs: 0 });
-    cleanups.push(() => session.destroy());
-    const accepted = once(session, 'stream') as Promise<[MuxStream]>;
-    socket.push(encodeFrame({ type: MuxType.WindowUpdate, flags: MuxFlag.SYN, streamId: 2, length: 0 }));
-    const [stream] = await accepted;
+    const { socket, stream } = await streamOnFakeSocket();
     stream.pause();
-    const gc = global.gc;
-    if (!gc) throw new Error('needs --expose-gc (vitest.config.ts passes it to the test workers)');
+    const gc = exposedGc();
     gc();
     const before = process.memoryUsage();
     for (let i = 0; i < 4000; i++) {
@@ -554,20 +565,14 @@ describe('MuxSession wire behaviour', () => {
     // 1000 connections each echoing a 16-byte message 10 times a second: a 2 KiB block per message
     // made the client's RSS 115 MB instead of 86. Here the consumer keeps every chunk it gets (as a
     // socket's write queue does until the kernel takes them): 10,000 × 16 B must not hold 20 MB.
-    const socket = new Duplex({ read() {}, write: (_c, _e, cb) => cb() });
-    const session = new MuxSession(socket, { client: true, keepAliveMs: 0 });
-    cleanups.push(() => session.destroy());
-    const accepted = once(session, 'stream') as Promise<[MuxStream]>;
-    socket.push(encodeFrame({ type: MuxType.WindowUpdate, flags: MuxFlag.SYN, streamId: 2, length: 0 }));
-    const [stream] = await accepted;
+    const { socket, stream } = await streamOnFakeSocket();
     const got: Buffer[] = [];
     stream.on('data', (c: Buffer) => got.push(c));
     // Each message shares its socket read with another stream's frame, as on a busy session, so it
     // is a small piece of its chunk and is copied (a view would pin the whole read).
     const pad = encodeFrame({ type: MuxType.Data, flags: 0, streamId: 4, length: 200 }, Buffer.alloc(200));
     const reads = Array.from({ length: 10_000 }, (_, i) => Buffer.concat([encodeFrame({ type: MuxType.Data, flags: 0, streamId: 2, length: 16 }, Buffer.alloc(16, i & 0xff)), pad]));
-    const gc = global.gc;
-    if (!gc) throw new Error('needs --expose-gc (vitest.config.ts passes it to the test workers)');
+    const gc = exposedGc();
     gc();
     const before = process.memoryUsage().arrayBuffers;
     for (const read of reads) {
