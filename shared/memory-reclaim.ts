@@ -116,10 +116,10 @@ export class MemoryReclaimPolicy {
  *
  * Light traffic counts as quiet: when the reading says how many bytes the process read from its
  * sockets, fewer than `lightTrafficBytes` since the previous reading means no bulk transfer is
- * running, whatever small messages still churn the JavaScript heap. Measured (relay-memory after
- * 3 s of iperf3, then 1000 connections echoing 16-byte messages): the transfer left 25–30 MB of
- * holes in each process's C heap, and the connections' traffic, never quiet, kept them for the
- * busy minute, so the peak with 1000 connections was 105 MB instead of 86.
+ * running, whatever small messages still churn the JavaScript heap. Measured (the relay bench's
+ * sequence: iperf3, then latency at 1000 and 4000 requests/s): the transfer left 25–30 MB of holes
+ * in each process's C heap, and the requests, never quiet by the footprint, kept them for the busy
+ * minute; with this rule the C heap is back to 7 MB before the next phase.
  */
 export interface ProcessReading extends HeapReading {
   /** Resident set size, bytes. */
