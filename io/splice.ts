@@ -155,29 +155,20 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
  * pipe() keeps ten closures per direction). Per chunk:
  * - counted: for io/young-gc-pacer.ts when it is a fresh Buffer read from a socket (a mux stream's
  *   chunks are views of its session's, which the session counts), and for `onBytes`;
- * - written, the socket corked for the rest of the turn (see coalesceWrites);
+ * - written, the socket corked for the rest of the turn (corkForTurn);
  * - when the write is refused (`to` is past its high-water mark), `from` pauses until `to` drains.
  * `from` flows at once, even if it came paused (a socket handed over by a framed reader), unless
  * `to` is already full. Nothing is written to a destroyed `to`: the splice is aborting then.
  */
 function relay(from: Duplex, to: Duplex, onBytes: ((bytes: number) => void) | undefined): void {
   const fresh = !(from instanceof MuxStream);
-  const corks = to instanceof Socket;
-  let corked = false;
+  const cork = to instanceof Socket ? corkForTurn(to) : undefined;
   let waiting = false;
-  const uncork = () => {
-    corked = false;
-    if (!to.destroyed) to.uncork();
-  };
   from.on('data', (chunk: Buffer) => {
     if (fresh) noteSocketBytes(chunk.length);
     if (onBytes !== undefined) onBytes(chunk.length);
     if (to.destroyed) return;
-    if (corks && !corked) {
-      corked = true;
-      to.cork();
-      setImmediate(uncork);
-    }
+    if (cork !== undefined) cork();
     // Paused at every refused write, not only the first: something else (the read gate admitting
     // it) may have resumed `from` while `to` is still full.
     if (!to.write(chunk)) {
@@ -198,23 +189,27 @@ function relay(from: Duplex, to: Duplex, onBytes: ((bytes: number) => void) | un
 
 /**
  * Writes to a socket that arrive in one turn of the event loop go out in one writev(2): the
- * socket is corked at the first chunk and uncorked once the turn's I/O callbacks are done
- * (setImmediate). A TLS read hands over its 16 KiB records one by one, and a mux connection its
- * frames, so without this each record or frame is a write(2) of its own to the local socket.
- * For a transform's output piped to a socket (relay() corks its own writes).
+ * returned function corks the socket at the turn's first chunk and uncorks it once the turn's I/O
+ * callbacks are done (setImmediate). A TLS read hands over its 16 KiB records one by one, and a mux
+ * connection its frames, so without this each record or frame is a write(2) of its own to the
+ * local socket. The chunks are not copied. Called before each write: by relay(), and for a
+ * transform's output piped to a socket (coalesceWrites).
  */
-function coalesceWrites(from: Duplex, to: Duplex): void {
-  if (!(to instanceof Socket)) return;
+function corkForTurn(to: Socket): () => void {
   let corked = false;
   const uncork = () => {
     corked = false;
     if (!to.destroyed) to.uncork();
   };
-  // Registered before pipe()'s own 'data' listener, so the socket is corked before the write.
-  from.on('data', () => {
+  return () => {
     if (corked || to.destroyed) return;
     corked = true;
     to.cork();
     setImmediate(uncork);
-  });
+  };
+}
+
+/** A transform piped to a socket: its output corked per turn (registered before pipe()'s own 'data' listener, so before the write). */
+function coalesceWrites(from: Duplex, to: Duplex): void {
+  if (to instanceof Socket) from.on('data', corkForTurn(to));
 }
