@@ -252,7 +252,7 @@ describe('splice write coalescing', () => {
   });
 });
 
-describe('resetStream', () => {
+describe('splice backpressure', () => {
   it('a source that comes paused flows once spliced; a writer that is full holds it until it drains', async () => {
     // A socket handed over by a framed reader arrives paused: spliced, its data must still move.
     const [user, userRelay] = await tcpPair();
@@ -306,7 +306,9 @@ describe('resetStream', () => {
     await new Promise((r) => setImmediate(r));
     expect(source.readableLength).toBe(8);
   });
+});
 
+describe('resetStream', () => {
   it('leaves an already destroyed stream alone and destroys other streams with an ECONNRESET error', async () => {
     const p = new PassThrough();
     const err = once(p, 'error') as Promise<[NodeJS.ErrnoException]>;

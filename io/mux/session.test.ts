@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
 import { encodeFrame, encodeHeader, MUX_INITIAL_WINDOW, MuxError, MuxFlag, MuxFrameDecoder, MuxType, type MuxFrame } from '../../shared/mux/frame.js';
 import { MuxSession, type MuxSessionOptions, type MuxStream } from './session.js';
+import { exposedGc } from '../exposed-gc.js';
 import { loopbackPair } from '../loopback-pair.js';
 
 const W = MUX_INITIAL_WINDOW;
@@ -429,9 +430,9 @@ async function streamOnFakeSocket(): Promise<{ socket: Duplex; stream: MuxStream
   return { socket, stream };
 }
 
-/** node's gc: the memory tests compare what survives a full collection. */
-function exposedGc(): () => void {
-  const gc = global.gc;
+/** node's full gc (io/exposed-gc.ts), required: the memory tests compare what survives a full collection. */
+function requireGc(): () => void {
+  const gc = exposedGc();
   if (!gc) throw new Error('needs --expose-gc (vitest.config.ts passes it to the test workers)');
   return gc;
 }
@@ -478,7 +479,7 @@ describe('MuxSession wire behaviour', () => {
     // 200,000 one-byte frames (within the 256 KiB window), each written on its own so they arrive
     // spread over many socket reads. As one Buffer view per frame pinning its chunk, this was over 20 MB.
     const frame = encodeFrame({ type: MuxType.Data, flags: 0, streamId: 2, length: 1 }, Buffer.from('b'));
-    const gc = exposedGc();
+    const gc = requireGc();
     gc();
     const before = process.memoryUsage();
     for (let i = 0; i < 200; i++) {
@@ -538,7 +539,7 @@ describe('MuxSession wire behaviour', () => {
     // "behind"; as views they pinned one 16 KiB chunk each (64 MB).
     const { socket, stream } = await streamOnFakeSocket();
     stream.pause();
-    const gc = exposedGc();
+    const gc = requireGc();
     gc();
     const before = process.memoryUsage();
     for (let i = 0; i < 4000; i++) {
@@ -572,7 +573,7 @@ describe('MuxSession wire behaviour', () => {
     // is a small piece of its chunk and is copied (a view would pin the whole read).
     const pad = encodeFrame({ type: MuxType.Data, flags: 0, streamId: 4, length: 200 }, Buffer.alloc(200));
     const reads = Array.from({ length: 10_000 }, (_, i) => Buffer.concat([encodeFrame({ type: MuxType.Data, flags: 0, streamId: 2, length: 16 }, Buffer.alloc(16, i & 0xff)), pad]));
-    const gc = exposedGc();
+    const gc = requireGc();
     gc();
     const before = process.memoryUsage().arrayBuffers;
     for (const read of reads) {
