@@ -5,6 +5,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { TLS_CIPHERS } from './tls-suites.js';
 
 export interface DialOptions {
   host: string;
@@ -27,7 +28,7 @@ export function dial(options: DialOptions): Promise<Dialed> {
     // The TLS socket takes allowHalfOpen from it.
     const tcp = netConnect(common);
     const socket: Socket = options.tls
-      ? tlsConnect({ socket: tcp, rejectUnauthorized: false, servername: isIp(options.host) ? undefined : options.host })
+      ? tlsConnect({ socket: tcp, rejectUnauthorized: false, ciphers: TLS_CIPHERS, servername: isIp(options.host) ? undefined : options.host })
       : tcp;
     const timer = setTimeout(() => {
       socket.destroy();

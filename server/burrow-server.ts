@@ -4,6 +4,7 @@
  */
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import { TLS_CIPHERS } from '../io/tls-suites.js';
 import type { Logger } from 'pino';
 import { randomHex } from '../io/auth-proof.js';
 import { monotonicClock } from '../io/clock.js';
@@ -102,6 +103,10 @@ export class BurrowServer {
         allowHalfOpen: true,
         handshakeTimeout: this.config.handshakeTimeout * 1000,
         minVersion: 'TLSv1.2',
+        ciphers: TLS_CIPHERS,
+        // The server's order decides (io/tls-suites.ts), not the client's: node's client default
+        // puts AES-256 first. (node:tls servers do this by default; said here on purpose.)
+        honorCipherOrder: true,
       });
       server.on('secureConnection', (socket: Socket) => this.accept(socket));
       server.on('tlsClientError', (err: Error, socket: Socket) => {

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame, PROTOCOL_VERSION } from '../../shared/protocol/frame.js';
 import { MessageType } from '../../shared/protocol/messages.js';
+import { dial } from '../../io/dial.js';
+import { ensureSelfSignedIdentity } from '../../io/tls-identity.js';
 import {
   connectTcp,
   echoServer,
@@ -181,6 +184,43 @@ describe('malformed input on the control port', () => {
       s.once('error', () => resolve(false));
     });
     expect(ok).toBe(true);
+  });
+});
+
+describe('the cipher of the control channel', () => {
+  /** Connects with `options`, resolves with the negotiated TLS 1.3 suite. */
+  function suiteWith(port: number, options: { ciphers?: string }): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...options }, () => {
+        resolve(s.getCipher().standardName);
+        s.destroy();
+      });
+      s.once('error', reject);
+    });
+  }
+
+  it('is AES-128-GCM even for a client that prefers AES-256 (node\'s default), and AES-256 or ChaCha20 when that is all a client offers', async () => {
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    const server = await startServer({ tls: true }, dir.path);
+    cleanup.push(() => server.stop());
+    const port = server.address.port;
+    expect(await suiteWith(port, {})).toBe('TLS_AES_128_GCM_SHA256');
+    expect(await suiteWith(port, { ciphers: 'TLS_AES_256_GCM_SHA384' })).toBe('TLS_AES_256_GCM_SHA384');
+    expect(await suiteWith(port, { ciphers: 'TLS_CHACHA20_POLY1305_SHA256' })).toBe('TLS_CHACHA20_POLY1305_SHA256');
+  });
+
+  it('dial() asks for AES-128-GCM first, so a server that follows the client\'s order picks it', async () => {
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    // A TLS server that lets the client's order decide (node's own default is the server's order).
+    const identity = await ensureSelfSignedIdentity(dir.path);
+    const stock = createTlsServer({ cert: identity.cert, key: identity.key, honorCipherOrder: false }, (s) => s.end());
+    await new Promise<void>((resolve) => stock.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => stock.close(resolve)));
+    const { socket } = await dial({ host: '127.0.0.1', port: (stock.address() as AddressInfo).port, tls: true, timeoutMs: 5000 });
+    cleanup.push(() => socket.destroy());
+    expect((socket as TLSSocket).getCipher().standardName).toBe('TLS_AES_128_GCM_SHA256');
   });
 });
 
