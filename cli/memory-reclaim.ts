@@ -1,5 +1,5 @@
 /**
- * Wiring: the quiet-time garbage collection and heap trim of io/memory-reclaimer.ts, with node's
+ * Wiring: the quiet-time garbage collection, old-space compaction and heap trim of io/memory-reclaimer.ts, with node's
  * `gc` (bin/burrow.js's shebang passes --expose-gc) and io/malloc-trim.ts's addon, whichever exist;
  * and the young-generation pacing of io/young-gc-pacer.ts while data flows.
  */
@@ -15,6 +15,7 @@ export function startReclaimer(logger: Logger): MemoryReclaimer | undefined {
   const collectYoung = process.env.BURROW_YOUNG_GC === 'off' ? undefined : exposedGc('minor');
   if (collectYoung) installYoungGcPacer(new YoungGcPacer({ collectYoung }));
   const collect = exposedGc();
+  const compact = exposedGc('compacting');
   const trimHeap = loadHeapTrim();
   if (!collect && !trimHeap) return undefined;
   const mb = (n: number) => Math.round(n / 1e5) / 10;
@@ -22,10 +23,12 @@ export function startReclaimer(logger: Logger): MemoryReclaimer | undefined {
   try {
     return startMemoryReclaimer({
       collect,
+      compact,
       trimHeap,
       readSocketBytes: socketBytesRead,
       clock: monotonicClock,
       onCollected: (before, after) => logger.debug({ beforeMB: mb(before), afterMB: mb(after) }, 'quiet: collected garbage to give memory back'),
+      onCompacted: (before, after) => logger.debug({ oldSpaceBeforeMB: mb(before), oldSpaceAfterMB: mb(after) }, 'compacted the old generation\'s holes'),
       onTrimmed: (before, after) => logger.debug({ rssBeforeMB: mb(before), rssAfterMB: mb(after) }, 'gave the C heap\'s free pages back'),
       onError,
     });

@@ -135,6 +135,50 @@ describe('startMemoryReclaimer', () => {
     expect(trims).toEqual([6 * RECLAIM_SAMPLE_MS]);
   });
 
+  it('compacts the old space once a storm of connections is over, in place of a plain collection, and trims at the next reading', () => {
+    const clock = new ManualClock(0);
+    const proc = { heapUsed: 14 * MB, external: MB, rss: 70 * MB, oldUsed: 12 * MB, oldPhysical: 13 * MB, socketBytes: 0 };
+    const done: string[] = [];
+    const told: Array<[number, number]> = [];
+    let tick: (() => void) | undefined;
+    startMemoryReclaimer({
+      clock,
+      collect: () => done.push(`collect ${clock.now()}`),
+      compact: () => {
+        done.push(`compact ${clock.now()}`);
+        proc.oldPhysical = proc.oldUsed + MB;
+        proc.heapUsed = proc.oldUsed + 2 * MB;
+        proc.rss = 80 * MB;
+      },
+      trimHeap: () => (done.push(`trim ${clock.now()}`), (proc.rss = 78 * MB), true),
+      readHeap: () => ({ heapUsed: proc.heapUsed, external: proc.external }),
+      readOldSpace: () => ({ oldUsed: proc.oldUsed, oldPhysical: proc.oldPhysical }),
+      readRss: () => proc.rss,
+      readSocketBytes: () => proc.socketBytes,
+      every: (run) => ((tick = run), { stop: () => {} }),
+      onCompacted: (before, after) => told.push([before, after]),
+    });
+    const step = (change: Partial<typeof proc>) => {
+      Object.assign(proc, change);
+      proc.socketBytes += MB; // small messages only
+      clock.advance(RECLAIM_SAMPLE_MS);
+      tick!();
+    };
+    const collections = () => done.filter((d) => !d.startsWith('trim'));
+    step({ oldUsed: 30 * MB, oldPhysical: 31 * MB, heapUsed: 33 * MB }); // the storm
+    step({ oldUsed: 44 * MB, oldPhysical: 45 * MB, heapUsed: 47 * MB });
+    expect(collections()).toEqual([]);
+    // V8's own collection freed the garbage; the survivors hold 38 MB of pages. The footprint fell
+    // by 30 MB, so the plain collection's policy would fire too once quiet: the compaction is it.
+    step({ oldUsed: 15 * MB, oldPhysical: 38 * MB, heapUsed: 17 * MB, rss: 104 * MB });
+    expect(done).toEqual([`compact ${3 * RECLAIM_SAMPLE_MS}`]);
+    expect(told).toEqual([[38 * MB, 16 * MB]]);
+    step({});
+    expect(done).toEqual([`compact ${3 * RECLAIM_SAMPLE_MS}`, `trim ${4 * RECLAIM_SAMPLE_MS}`]);
+    for (let i = 0; i < 50; i++) step({});
+    expect(done).toHaveLength(2);
+  });
+
   it('stops, and says why, when a reading throws; the process lives on', () => {
     let tick: (() => void) | undefined;
     let stopped = false;

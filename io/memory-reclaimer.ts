@@ -1,11 +1,13 @@
 /**
  * I/O adapter: every few seconds, read the heap's figures and run a full garbage collection when
- * shared/memory-reclaim.ts says the process is quiet with garbage to free, and hand the C heap's
- * free pages back at the reading after each collection and whenever its HeapTrimPolicy says so. Both are passed in: the hosts give
- * `globalThis.gc`, which node exposes with `--expose-gc` (bin/burrow.js's shebang sets it), and
- * io/malloc-trim.ts's trim when its addon was built.
+ * shared/memory-reclaim.ts says the process is quiet with garbage to free, or a compacting one
+ * when shared/old-space-compaction.ts says the old generation was left full of holes, and hand the
+ * C heap's free pages back at the reading after each collection and whenever its HeapTrimPolicy
+ * says so. All are passed in: the hosts give io/exposed-gc.ts's collections (node exposes `gc`
+ * with `--expose-gc`, which bin/burrow.js's shebang sets) and io/malloc-trim.ts's trim when its
+ * addon was built.
  */
-import { getHeapStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import type { Clock } from '../shared/clock.js';
 import {
   HeapTrimPolicy,
@@ -15,6 +17,7 @@ import {
   type MemoryReclaimOptions,
   type ProcessReading,
 } from '../shared/memory-reclaim.js';
+import { OldSpaceCompactionPolicy, type OldSpaceCompactionOptions, type OldSpaceReading } from '../shared/old-space-compaction.js';
 
 /** How often the heap's figures are read (a read costs microseconds and allocates almost nothing). */
 export const RECLAIM_SAMPLE_MS = 2000;
@@ -22,6 +25,10 @@ export const RECLAIM_SAMPLE_MS = 2000;
 export interface MemoryReclaimerDeps {
   /** Runs a full, synchronous garbage collection; none without it. */
   collect?: () => void;
+  /** Runs a full collection that moves every live object of the old generation together; none without it. */
+  compact?: () => void;
+  /** V8's old space: bytes in use and bytes resident; default from node:v8. */
+  readOldSpace?: () => { oldUsed: number; oldPhysical: number };
   /** Hands the C heap's free pages back (malloc_trim); none without it. */
   trimHeap?: () => boolean;
   /** Resident set size, bytes; default process.memoryUsage.rss(). */
@@ -35,17 +42,25 @@ export interface MemoryReclaimerDeps {
   every?: (run: () => void, ms: number) => { stop(): void };
   /** Told after each collection: bytes of footprint before and after. */
   onCollected?: (before: number, after: number) => void;
+  /** Told after each compaction: resident old-space bytes before and after. */
+  onCompacted?: (before: number, after: number) => void;
   /** Told after each trim: RSS in bytes before and after. */
   onTrimmed?: (before: number, after: number) => void;
   /** Told when reading the process's figures, collecting or trimming threw; the reclaimer then stops. */
   onError?: (error: unknown) => void;
   options?: MemoryReclaimOptions;
   trimOptions?: HeapTrimOptions;
+  compactOptions?: OldSpaceCompactionOptions;
 }
 
 function v8Heap(): { heapUsed: number; external: number } {
   const s = getHeapStatistics();
   return { heapUsed: s.used_heap_size, external: s.external_memory };
+}
+
+function v8OldSpace(): { oldUsed: number; oldPhysical: number } {
+  const old = getHeapSpaceStatistics().find((s) => s.space_name === 'old_space');
+  return { oldUsed: old?.space_used_size ?? 0, oldPhysical: old?.physical_space_size ?? 0 };
 }
 
 function nodeEvery(run: () => void, ms: number): { stop(): void } {
@@ -64,15 +79,30 @@ export function startMemoryReclaimer(deps: MemoryReclaimerDeps): MemoryReclaimer
   const read = (): HeapReading => ({ now: deps.clock.now(), ...readHeap() });
   const { readSocketBytes } = deps;
   const readProcess = (): ProcessReading => ({ ...read(), rss: readRss(), ...(readSocketBytes ? { socketBytes: readSocketBytes() } : {}) });
-  const { collect, trimHeap } = deps;
+  const readOld = deps.readOldSpace ?? v8OldSpace;
+  const readOldSpace = (): OldSpaceReading => ({ now: deps.clock.now(), ...readOld(), ...(readSocketBytes ? { socketBytes: readSocketBytes() } : {}) });
+  const { collect, compact, trimHeap } = deps;
   const policy = new MemoryReclaimPolicy(read(), deps.options);
+  const compactPolicy = compact ? new OldSpaceCompactionPolicy(readOldSpace(), deps.compactOptions) : undefined;
   const trimPolicy = trimHeap ? new HeapTrimPolicy(readProcess(), deps.trimOptions) : undefined;
   // A collection frees the Buffers' memory to glibc only as V8 sweeps them, partly on a background
   // thread after gc() returns: the trim that follows a collection waits for the next reading.
   let trimAfterCollection = false;
   const tick = (): void => {
     const before = read();
-    if (collect && policy.sample(before)) {
+    const collectDue = collect !== undefined && policy.sample(before);
+    const oldBefore = compactPolicy ? readOldSpace() : undefined;
+    if (compact && compactPolicy && oldBefore && compactPolicy.sample(oldBefore)) {
+      // A compacting collection is a full one too: both policies start again from what is left.
+      compact();
+      const oldAfter = readOldSpace();
+      compactPolicy.compacted(oldAfter);
+      policy.collected(read());
+      deps.onCompacted?.(oldBefore.oldPhysical, oldAfter.oldPhysical);
+      trimAfterCollection = true;
+      return;
+    }
+    if (collect && collectDue) {
       collect();
       const after = read();
       policy.collected(after);

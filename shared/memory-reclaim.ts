@@ -44,7 +44,7 @@ export const RECLAIM_DEFAULT_MIN_INTERVAL_MS = 30_000;
 const footprint = (r: HeapReading): number => r.heapUsed + r.external;
 
 /** Each option's value, or its default; a RangeError names the first that is not a finite number >= 0. */
-function optionValues<K extends string>(given: Partial<Record<K, number>>, defaults: Record<K, number>): Record<K, number> {
+export function optionValues<K extends string>(given: Partial<Record<K, number>>, defaults: Record<K, number>): Record<K, number> {
   const out = { ...defaults };
   for (const name of Object.keys(defaults) as K[]) {
     const v = given[name] ?? defaults[name];

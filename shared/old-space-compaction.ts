@@ -1,0 +1,116 @@
+/**
+ * State machine: when a process whose old generation was left full of holes should run one
+ * compacting full garbage collection (io/memory-reclaimer.ts carries it out).
+ *
+ * Why: a storm of short connections (the relay bench's new-connections phase: ~12,000 in 3 s)
+ * promotes every connection's objects into V8's old generation (a connection outlives the two
+ * scavenges that promote it: ~55 scavenges/s, 0.4 MB promoted each). V8's next full collection
+ * frees them, but it moves live objects only off pages that are almost empty, so the 1000
+ * connections opened afterwards stay scattered over pages they share with holes: measured, old
+ * space 14.8 MB used of 37.7 MB resident on the client, and it stays so for as long as the
+ * connections stay. RSS at 1000 held connections: 94–107 MB after the storm, 78–80 MB when one
+ * compacting collection ran first (docs/BENCHMARKS.md, issue 12). V8's memory reducer does the same
+ * for an idle Chrome tab; a relay with steady light traffic never looks idle to it.
+ *
+ * The rule, on readings taken every few seconds (time is an argument; no timers here):
+ * - `reclaimable` = old space resident − the lowest old-space use seen since the last compaction:
+ *   the holes plus whatever became garbage since (V8's own full collections lower the low);
+ * - compact when `reclaimable` ≥ `minReclaimableBytes`, the old space grew less than
+ *   `settledBytes` since the previous reading (the storm is over: during one it grows by
+ *   megabytes a second, and compacting then would only be undone), the traffic is light (fewer
+ *   than `lightTrafficBytes` read from sockets since the previous reading — a bulk transfer is
+ *   left alone), the old space holds at most `maxLiveBytes` (the pause grows with what it moves:
+ *   measured 17–19 ms after the bench's storm, 30–33 ms for 15 MB live), and `minIntervalMs`
+ *   passed since the last one.
+ * A reading right after one of V8's own full collections in mid-storm looks settled too (the old
+ * space shrank); the compaction it starts is wasted, and the interval is kept short (10 s) so that
+ * the one after the storm is not long in coming. A server in a storm that never ends compacts at
+ * most every 10 s: ~2 ‰ of its time.
+ * After a compaction the low restarts from what is left, so memory that is really in use (the
+ * 1000 connections) does not trigger compaction after compaction.
+ */
+
+import { optionValues } from './memory-reclaim.js';
+
+export interface OldSpaceReading {
+  /** Monotonic milliseconds. */
+  now: number;
+  /** Bytes of V8's old space in use (garbage included until collected). */
+  oldUsed: number;
+  /** Bytes of V8's old space that are resident. */
+  oldPhysical: number;
+  /** Bytes read from sockets so far (a running total), when the host counts them. */
+  socketBytes?: number;
+}
+
+export interface OldSpaceCompactionOptions {
+  /** Compact only when this much could be given back; default 8 MiB. */
+  minReclaimableBytes?: number;
+  /** The old space counts as settled while it grows less than this between readings; default 1 MiB. */
+  settledBytes?: number;
+  /** Fewer socket bytes than this between readings is light traffic; default 8 MiB. */
+  lightTrafficBytes?: number;
+  /** Never compact an old space holding more than this (the pause would be long); default 32 MiB. */
+  maxLiveBytes?: number;
+  /** At least this long between compactions, ms; default 10 000. */
+  minIntervalMs?: number;
+}
+
+export const COMPACT_DEFAULT_MIN_RECLAIMABLE = 8 * 1024 * 1024;
+export const COMPACT_DEFAULT_SETTLED = 1024 * 1024;
+export const COMPACT_DEFAULT_LIGHT_TRAFFIC = 8 * 1024 * 1024;
+export const COMPACT_DEFAULT_MAX_LIVE = 32 * 1024 * 1024;
+export const COMPACT_DEFAULT_MIN_INTERVAL_MS = 10_000;
+
+export class OldSpaceCompactionPolicy {
+  private readonly minReclaimable: number;
+  private readonly settled: number;
+  private readonly lightTraffic: number;
+  private readonly maxLive: number;
+  private readonly minInterval: number;
+  private low: number;
+  private previous: OldSpaceReading;
+  private lastCompaction: number;
+
+  constructor(first: OldSpaceReading, options: OldSpaceCompactionOptions = {}) {
+    const o = optionValues(options, {
+      minReclaimableBytes: COMPACT_DEFAULT_MIN_RECLAIMABLE,
+      settledBytes: COMPACT_DEFAULT_SETTLED,
+      lightTrafficBytes: COMPACT_DEFAULT_LIGHT_TRAFFIC,
+      maxLiveBytes: COMPACT_DEFAULT_MAX_LIVE,
+      minIntervalMs: COMPACT_DEFAULT_MIN_INTERVAL_MS,
+    });
+    this.minReclaimable = o.minReclaimableBytes;
+    this.settled = o.settledBytes;
+    this.lightTraffic = o.lightTrafficBytes;
+    this.maxLive = o.maxLiveBytes;
+    this.minInterval = o.minIntervalMs;
+    this.low = first.oldUsed;
+    this.previous = first;
+    this.lastCompaction = first.now - this.minInterval;
+  }
+
+  /** A new reading; true when a compacting collection should run now (then report the reading after it with `compacted`). */
+  sample(r: OldSpaceReading): boolean {
+    const prev = this.previous;
+    this.previous = r;
+    if (r.oldUsed < this.low) this.low = r.oldUsed;
+    const settled = r.oldUsed - prev.oldUsed < this.settled;
+    // Without a socket count there is no telling a transfer from light traffic: settled must do.
+    const light = r.socketBytes === undefined || prev.socketBytes === undefined || r.socketBytes - prev.socketBytes < this.lightTraffic;
+    return (
+      r.oldPhysical - this.low >= this.minReclaimable &&
+      settled &&
+      light &&
+      r.oldUsed <= this.maxLive &&
+      r.now - this.lastCompaction >= this.minInterval
+    );
+  }
+
+  /** The reading right after a compaction: the new low point. */
+  compacted(after: OldSpaceReading): void {
+    this.low = after.oldUsed;
+    this.previous = after;
+    this.lastCompaction = after.now;
+  }
+}
