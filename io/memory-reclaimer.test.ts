@@ -169,14 +169,17 @@ describe('startMemoryReclaimer', () => {
     step({ oldUsed: 44 * MB, oldPhysical: 45 * MB, heapUsed: 47 * MB });
     expect(collections()).toEqual([]);
     // V8's own collection freed the garbage; the survivors hold 38 MB of pages. The footprint fell
-    // by 30 MB, so the plain collection's policy would fire too once quiet: the compaction is it.
+    // by 30 MB, so the plain collection's policy will fire too once quiet: the compaction is it.
     step({ oldUsed: 15 * MB, oldPhysical: 38 * MB, heapUsed: 17 * MB, rss: 104 * MB });
-    expect(done).toEqual([`compact ${3 * RECLAIM_SAMPLE_MS}`]);
+    expect(collections()).toEqual([]); // the old space just shrank: the storm may go on
+    const trimsBefore = done.length;
+    step({});
+    expect(done.slice(trimsBefore)).toEqual([`compact ${4 * RECLAIM_SAMPLE_MS}`]);
     expect(told).toEqual([[38 * MB, 16 * MB]]);
     step({});
-    expect(done).toEqual([`compact ${3 * RECLAIM_SAMPLE_MS}`, `trim ${4 * RECLAIM_SAMPLE_MS}`]);
+    expect(done.slice(trimsBefore)).toEqual([`compact ${4 * RECLAIM_SAMPLE_MS}`, `trim ${5 * RECLAIM_SAMPLE_MS}`]);
     for (let i = 0; i < 50; i++) step({});
-    expect(done).toHaveLength(2);
+    expect(done.slice(trimsBefore)).toHaveLength(2);
   });
 
   it('stops, and says why, when a reading throws; the process lives on', () => {

@@ -19,8 +19,12 @@ import {
 } from '../shared/memory-reclaim.js';
 import { OldSpaceCompactionPolicy, type OldSpaceCompactionOptions, type OldSpaceReading } from '../shared/old-space-compaction.js';
 
-/** How often the heap's figures are read (a read costs microseconds and allocates almost nothing). */
-export const RECLAIM_SAMPLE_MS = 2000;
+/**
+ * How often the heap's figures are read (a read costs microseconds and allocates almost nothing).
+ * Once a second: the compaction after a storm of connections should not wait long (it was 2 s
+ * when only the quiet-time collection and the trim read them).
+ */
+export const RECLAIM_SAMPLE_MS = 1000;
 
 export interface MemoryReclaimerDeps {
   /** Runs a full, synchronous garbage collection; none without it. */
@@ -92,7 +96,8 @@ export function startMemoryReclaimer(deps: MemoryReclaimerDeps): MemoryReclaimer
     const before = read();
     const collectDue = collect !== undefined && policy.sample(before);
     const oldBefore = compactPolicy ? readOldSpace() : undefined;
-    if (compact && compactPolicy && oldBefore && compactPolicy.sample(oldBefore)) {
+    const oldSpaceDue = compactPolicy && oldBefore ? compactPolicy.sample(oldBefore) : undefined;
+    if (compact && compactPolicy && oldBefore && oldSpaceDue === 'compact') {
       // A compacting collection is a full one too: both policies start again from what is left.
       compact();
       const oldAfter = readOldSpace();
@@ -102,10 +107,11 @@ export function startMemoryReclaimer(deps: MemoryReclaimerDeps): MemoryReclaimer
       trimAfterCollection = true;
       return;
     }
-    if (collect && collectDue) {
+    if (collect && (collectDue || oldSpaceDue === 'collect')) {
       collect();
       const after = read();
       policy.collected(after);
+      compactPolicy?.collected(readOldSpace());
       deps.onCollected?.(before.heapUsed + before.external, after.heapUsed + after.external);
       trimAfterCollection = true;
       return;

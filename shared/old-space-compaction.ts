@@ -15,17 +15,16 @@
  * The rule, on readings taken every few seconds (time is an argument; no timers here):
  * - `reclaimable` = old space resident − the lowest old-space use seen since the last compaction:
  *   the holes plus whatever became garbage since (V8's own full collections lower the low);
- * - compact when `reclaimable` ≥ `minReclaimableBytes`, the old space grew less than
+ * - compact when `reclaimable` ≥ `minReclaimableBytes`, the old space moved less than
  *   `settledBytes` since the previous reading (the storm is over: during one it grows by
- *   megabytes a second, and compacting then would only be undone), the traffic is light (fewer
- *   than `lightTrafficBytes` read from sockets since the previous reading — a bulk transfer is
- *   left alone), the old space holds at most `maxLiveBytes` (the pause grows with what it moves:
- *   measured 17–19 ms after the bench's storm, 30–33 ms for 15 MB live), and `minIntervalMs`
- *   passed since the last one.
- * A reading right after one of V8's own full collections in mid-storm looks settled too (the old
- * space shrank); the compaction it starts is wasted, and the interval is kept short (10 s) so that
- * the one after the storm is not long in coming. A server in a storm that never ends compacts at
- * most every 10 s: ~2 ‰ of its time.
+ *   megabytes a second, and a reading just after one of V8's own full collections in mid-storm
+ *   shows it shrinking — compacting then would only be undone, so both wait), the traffic is light
+ *   (fewer than `lightTrafficBytes` read from sockets since the previous reading — a bulk transfer
+ *   is left alone), and `minIntervalMs` passed since the last one;
+ * - but when the old space holds more than `maxLiveBytes`, run a plain full collection instead
+ *   (the compaction's pause grows with what it moves — measured 17–19 ms after the bench's storm,
+ *   30–33 ms for 15 MB live — and what is live is known only after marking: right after a storm
+ *   most of it is garbage); the next reading decides again.
  * After a compaction the low restarts from what is left, so memory that is really in use (the
  * 1000 connections) does not trigger compaction after compaction.
  */
@@ -46,7 +45,7 @@ export interface OldSpaceReading {
 export interface OldSpaceCompactionOptions {
   /** Compact only when this much could be given back; default 8 MiB. */
   minReclaimableBytes?: number;
-  /** The old space counts as settled while it grows less than this between readings; default 1 MiB. */
+  /** The old space counts as settled while it moves (grows or shrinks) less than this between readings; default 1 MiB. */
   settledBytes?: number;
   /** Fewer socket bytes than this between readings is light traffic; default 8 MiB. */
   lightTrafficBytes?: number;
@@ -71,6 +70,7 @@ export class OldSpaceCompactionPolicy {
   private low: number;
   private previous: OldSpaceReading;
   private lastCompaction: number;
+  private lastCollection: number;
 
   constructor(first: OldSpaceReading, options: OldSpaceCompactionOptions = {}) {
     const o = optionValues(options, {
@@ -88,23 +88,32 @@ export class OldSpaceCompactionPolicy {
     this.low = first.oldUsed;
     this.previous = first;
     this.lastCompaction = first.now - this.minInterval;
+    this.lastCollection = this.lastCompaction;
   }
 
-  /** A new reading; true when a compacting collection should run now (then report the reading after it with `compacted`). */
-  sample(r: OldSpaceReading): boolean {
+  /**
+   * A new reading, and what to run now: 'compact' (then report the reading after it with
+   * `compacted`), 'collect' — a plain full collection first, because the old space holds more than
+   * `maxLiveBytes` and how much of it is live is known only after marking (report with
+   * `collected`; at most once per interval) — or nothing.
+   */
+  sample(r: OldSpaceReading): 'compact' | 'collect' | undefined {
     const prev = this.previous;
     this.previous = r;
     if (r.oldUsed < this.low) this.low = r.oldUsed;
-    const settled = r.oldUsed - prev.oldUsed < this.settled;
+    const settled = Math.abs(r.oldUsed - prev.oldUsed) < this.settled;
     // Without a socket count there is no telling a transfer from light traffic: settled must do.
     const light = r.socketBytes === undefined || prev.socketBytes === undefined || r.socketBytes - prev.socketBytes < this.lightTraffic;
-    return (
-      r.oldPhysical - this.low >= this.minReclaimable &&
-      settled &&
-      light &&
-      r.oldUsed <= this.maxLive &&
-      r.now - this.lastCompaction >= this.minInterval
-    );
+    if (r.oldPhysical - this.low < this.minReclaimable || !settled || !light) return undefined;
+    if (r.oldUsed > this.maxLive) return r.now - this.lastCollection >= this.minInterval ? 'collect' : undefined;
+    return r.now - this.lastCompaction >= this.minInterval ? 'compact' : undefined;
+  }
+
+  /** The reading right after the plain collection that `sample` asked for. */
+  collected(after: OldSpaceReading): void {
+    if (after.oldUsed < this.low) this.low = after.oldUsed;
+    this.previous = after;
+    this.lastCollection = after.now;
   }
 
   /** The reading right after a compaction: the new low point. */
