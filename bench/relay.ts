@@ -116,14 +116,16 @@ async function benchPath(spec: PathSpec, opts: Options, echo: Target, iperfTarge
     log(`  (${spec.id}) ${p.activeConnections} active connections, hold ${p.activeHoldSeconds} s`);
     let serverPeak: MemSample | undefined;
     let clientPeak: MemSample | undefined;
+    let serverEnd: MemSample | undefined;
+    let clientEnd: MemSample | undefined;
     result.active = await phase(result, 'active', () =>
       holdActive({
         port: path.echoPort,
         count: p.activeConnections,
         holdSeconds: p.activeHoldSeconds,
         onSample: () => {
-          if (path.server) serverPeak = maxSample(serverPeak, sampleMemory(path.server.pid, path.server.includeChildren));
-          if (path.client) clientPeak = maxSample(clientPeak, sampleMemory(path.client.pid, path.client.includeChildren));
+          if (path.server) serverPeak = maxSample(serverPeak, (serverEnd = sampleMemory(path.server.pid, path.server.includeChildren)));
+          if (path.client) clientPeak = maxSample(clientPeak, (clientEnd = sampleMemory(path.client.pid, path.client.includeChildren)));
         },
       }),
     );
@@ -141,8 +143,8 @@ async function benchPath(spec: PathSpec, opts: Options, echo: Target, iperfTarge
     const dead = path.health();
     if (dead) result.errors.push({ phase: 'health', message: `a process of this path died during the run: ${dead}` });
     if (result.active) {
-      if (path.server && serverPeak) result.server = { label: path.server.label, peak: serverPeak };
-      if (path.client && clientPeak) result.client = { label: path.client.label, peak: clientPeak };
+      if (path.server && serverPeak) result.server = { label: path.server.label, peak: serverPeak, end: serverEnd };
+      if (path.client && clientPeak) result.client = { label: path.client.label, peak: clientPeak, end: clientEnd };
     }
     return result;
   } finally {

@@ -130,12 +130,14 @@ describe('relay report over rounds: table', () => {
   });
 });
 
+/** The target check named `name`; throws when there is none. */
+function find(rounds: Rounds, name: string) {
+  const t = checkTargets(rounds, phases).find((c) => c.name === name);
+  if (!t) throw new Error(`no target ${name}`);
+  return t;
+}
+
 describe('relay report over rounds: targets', () => {
-  const find = (rounds: Rounds, name: string) => {
-    const t = checkTargets(rounds, phases).find((c) => c.name === name);
-    if (!t) throw new Error(`no target ${name}`);
-    return t;
-  };
 
   it('judges a ratio to ssh -R on the median of per-round ratios and says how many rounds met it', () => {
     const t = find(threeRounds(), '(c) throughput >= 1.2x (d), 1 stream');
@@ -162,6 +164,24 @@ describe('relay report over rounds: targets', () => {
   it('keeps memory targets on the last round and one-round details as before', () => {
     expect(find(threeRounds(), '(c) server RSS <= 80 MB at 1000 active connections')).toMatchObject({ verdict: 'met', detail: '61.2 MB' });
     expect(find([threeRounds()[0]!], '(c) throughput >= 1.2x (d), 1 stream')).toMatchObject({ verdict: 'met', detail: '1.30x ssh -R' });
+  });
+});
+
+describe('relay report: RSS at the end of the hold', () => {
+  it('shows where the processes settled beside the peak, and checks both against 80 MB', () => {
+    const rounds = threeRounds();
+    const c = rounds[2]!.find((r) => r.id === 'c')!;
+    const sample = (rssMB: number) => ({ rssMB, pssMB: rssMB - 5, processes: 1 });
+    c.server = { label: 'server', peak: sample(96.4), end: sample(77.3) };
+    c.client = { label: 'client', peak: sample(101.5), end: sample(81.2) };
+    const t = buildTable(rounds, phases);
+    expect(cell(t, 'server RSS @ 1000 conns (MB)', 'c')).toBe('96.4');
+    expect(cell(t, 'server RSS @ 1000 conns, end of hold (MB)', 'c')).toBe('77.3');
+    expect(cell(t, 'client RSS @ 1000 conns, end of hold (MB)', 'c')).toBe('81.2');
+    expect(find(rounds, '(c) server RSS <= 80 MB at 1000 active connections')).toMatchObject({ verdict: 'missed', detail: '96.4 MB' });
+    const hold = `hold of 1000 connections`;
+    expect(find(rounds, `(c) server RSS <= 80 MB at the end of the ${phases.activeHoldSeconds} s ${hold}`)).toMatchObject({ verdict: 'met', detail: '77.3 MB' });
+    expect(find(rounds, `(c) client RSS <= 80 MB at the end of the ${phases.activeHoldSeconds} s ${hold}`)).toMatchObject({ verdict: 'missed', detail: '81.2 MB' });
   });
 });
 

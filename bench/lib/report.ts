@@ -44,6 +44,8 @@ function rowDefs(phases: Phases): RowDef[] {
   rows.push({ metric: 'new connections/s', phase: 'connRate', kind: 'rate', ratio: true, decimals: () => 0, get: (r) => r.connRate?.perSec });
   rows.push({ metric: `server RSS @ ${n} conns (MB)`, phase: 'active', kind: 'memory', ratio: false, decimals: () => 1, get: (r) => r.server?.peak.rssMB });
   rows.push({ metric: `client RSS @ ${n} conns (MB)`, phase: 'active', kind: 'memory', ratio: false, decimals: () => 1, get: (r) => r.client?.peak.rssMB });
+  rows.push({ metric: `server RSS @ ${n} conns, end of hold (MB)`, phase: 'active', kind: 'memory', ratio: false, decimals: () => 1, get: (r) => r.server?.end?.rssMB });
+  rows.push({ metric: `client RSS @ ${n} conns, end of hold (MB)`, phase: 'active', kind: 'memory', ratio: false, decimals: () => 1, get: (r) => r.client?.end?.rssMB });
   rows.push({ metric: `server PSS @ ${n} conns (MB)`, phase: 'active', kind: 'memory', ratio: false, decimals: () => 1, get: (r) => r.server?.peak.pssMB });
   rows.push({ metric: `client PSS @ ${n} conns (MB)`, phase: 'active', kind: 'memory', ratio: false, decimals: () => 1, get: (r) => r.client?.peak.pssMB });
   rows.push({ metric: 'server RSS idle, after start (MB)', phase: 'start', kind: 'memory', ratio: false, decimals: () => 1, get: (r) => r.idleServer?.rssMB });
@@ -249,6 +251,12 @@ export function checkTargets(rounds: Rounds, phases: Phases): TargetCheck[] {
   cmpRounds('(c) new connections/s >= 3x (d)', vsSsh(rate), (v) => v >= 3, xSsh, x2);
   const c = by('c');
   cmp(`(c) client RSS <= 80 MB at ${phases.activeConnections} active connections`, c?.client?.peak.rssMB, (v) => v <= 80, (v) => `${v.toFixed(1)} MB`);
+  // The peak includes what the new-connections phase just before left behind; the end of the hold
+  // is what the processes settled at with the connections still open.
+  for (const side of ['server', 'client'] as const) {
+    const end = c?.[side]?.end?.rssMB;
+    if (end !== undefined) cmp(`(c) ${side} RSS <= 80 MB at the end of the ${phases.activeHoldSeconds} s hold of ${phases.activeConnections} connections`, end, (v) => v <= 80, (v) => `${v.toFixed(1)} MB`);
+  }
   cmp('(c) idle server RSS <= 50 MB', c?.idleServer?.rssMB, (v) => v <= 50, (v) => `${v.toFixed(1)} MB (PSS ${c?.idleServer?.pssMB.toFixed(1) ?? '?'} MB)`);
   if (phases.burstConnections > 0) {
     for (const r of [c, by('g')]) {

@@ -10,6 +10,8 @@ import type { MemSample } from './rss.js';
 export interface MemResult {
   label: string;
   peak: MemSample;
+  /** The hold's last sample: what the process settled at with the connections still open. */
+  end?: MemSample;
 }
 
 export type Phase = 'start' | 'health' | 'iperf1' | 'iperf8' | `latency${number}` | 'connRate' | 'active' | 'burst';
