@@ -2,6 +2,7 @@
  * The server's TLS identity: a configured certificate, or a self-signed one created on first
  * start in the state directory and reused afterwards. Clients pin its SHA-256 fingerprint.
  */
+import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -30,7 +31,47 @@ export async function loadIdentity(certFile: string, keyFile: string): Promise<T
   return { cert, key, fingerprint: certificateFingerprint(cert), created: false };
 }
 
-export async function ensureSelfSignedIdentity(stateDir: string): Promise<TlsIdentity> {
+/** A new self-signed certificate and its private key, PEM. */
+export type IdentityGenerator = () => Promise<{ cert: string; key: string }>;
+
+const SUBJECT = [{ name: 'commonName', value: 'burrow-server' }];
+const generatorOptions = () => ({ keyType: 'ec', algorithm: 'sha256', notAfterDate: new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000) });
+
+/** In this process: selfsigned and node-forge stay loaded for as long as it runs (+5.7 MB RSS measured). */
+export const generateHere: IdentityGenerator = async () => {
+  const { generate } = await import('selfsigned');
+  const pems = await generate(SUBJECT, generatorOptions() as Parameters<typeof generate>[1]);
+  return { cert: pems.cert, key: pems.private };
+};
+
+/**
+ * In a short-lived node child, so that the server never loads the generator's modules: an idle
+ * server that made its certificate on this start sat 4.6–5.7 MB above one that found it on disk
+ * (a worker thread gave back only 3.6 MB of it; issue 12, docs/BENCHMARKS.md). The PEMs come back
+ * over the child's stdout pipe. Rejects when no child can run (process.execPath is not node, a
+ * sandbox without spawn) or it printed no certificate.
+ */
+export const generateInChild: IdentityGenerator = async () => {
+  const moduleUrl = import.meta.resolve('selfsigned');
+  const code = [
+    `const { generate } = await import(${JSON.stringify(moduleUrl)});`,
+    `const p = await generate(${JSON.stringify(SUBJECT)}, { ...${JSON.stringify({ keyType: 'ec', algorithm: 'sha256' })}, notAfterDate: new Date(${generatorOptions().notAfterDate.getTime()}) });`,
+    `process.stdout.write(JSON.stringify({ cert: p.cert, key: p.private }));`,
+  ].join('\n');
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', code], { timeout: 60_000, maxBuffer: 1 << 20, env: {} }, (err, stdout) =>
+      err ? reject(err) : resolve(stdout),
+    );
+  });
+  const pems = JSON.parse(out) as { cert?: unknown; key?: unknown };
+  if (typeof pems.cert !== 'string' || typeof pems.key !== 'string') throw new Error('the certificate generator printed no certificate');
+  return { cert: pems.cert, key: pems.key };
+};
+
+/** In a child, or here when no child can run. */
+export const generateIdentity: IdentityGenerator = () => generateInChild().catch(() => generateHere());
+
+export async function ensureSelfSignedIdentity(stateDir: string, generate: IdentityGenerator = generateIdentity): Promise<TlsIdentity> {
   const certFile = join(stateDir, 'server-cert.pem');
   const keyFile = join(stateDir, 'server-key.pem');
   try {
@@ -39,15 +80,8 @@ export async function ensureSelfSignedIdentity(stateDir: string): Promise<TlsIde
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const notAfterDate = new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000);
-  // selfsigned pulls in node-forge: load it only on the first start, when a certificate is made.
-  const { generate } = await import('selfsigned');
-  const pems = await generate([{ name: 'commonName', value: 'burrow-server' }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    notAfterDate,
-  } as Parameters<typeof generate>[1]);
-  await writeFile(keyFile, pems.private, { mode: 0o600, flag: 'wx' });
-  await writeFile(certFile, pems.cert, { mode: 0o644, flag: 'wx' });
-  return { cert: pems.cert, key: pems.private, fingerprint: certificateFingerprint(pems.cert), created: true };
+  const { cert, key } = await generate();
+  await writeFile(keyFile, key, { mode: 0o600, flag: 'wx' });
+  await writeFile(certFile, cert, { mode: 0o644, flag: 'wx' });
+  return { cert, key, fingerprint: certificateFingerprint(cert), created: true };
 }
