@@ -15,7 +15,7 @@ export function startReclaimer(logger: Logger): MemoryReclaimer | undefined {
   const collectYoung = process.env.BURROW_YOUNG_GC === 'off' ? undefined : exposedGc('minor');
   if (collectYoung) installYoungGcPacer(new YoungGcPacer({ collectYoung }));
   const collect = exposedGc();
-  const compact = exposedGc('compacting');
+  const compact = process.env.BURROW_COMPACT === 'off' ? undefined : exposedGc('compacting');
   const trimHeap = loadHeapTrim();
   if (!collect && !trimHeap) return undefined;
   const mb = (n: number) => Math.round(n / 1e5) / 10;

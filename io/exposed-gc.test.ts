@@ -18,6 +18,9 @@ async function kindsOf(run: () => void): Promise<number[]> {
 
 describe('exposedGc (vitest.config.ts runs the workers with --expose-gc)', () => {
   it("'minor' runs a scavenge only, 'major' (the default) a full mark-compact", async () => {
+    // Settle first: a full collection V8 started on its own (the worker just loaded its modules)
+    // must not finish inside the window below.
+    exposedGc()!();
     const minor = await kindsOf(exposedGc('minor')!);
     expect(minor).toContain(constants.NODE_PERFORMANCE_GC_MINOR);
     expect(minor).not.toContain(constants.NODE_PERFORMANCE_GC_MAJOR);
@@ -27,10 +30,10 @@ describe('exposedGc (vitest.config.ts runs the workers with --expose-gc)', () =>
   it("'compacting' gives back old-generation pages that 'major' leaves holding a few live objects each", () => {
     const oldSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!;
     const holes = () => oldSpace().physical_space_size - oldSpace().space_used_size;
-    // 300,000 small objects promoted to the old generation, then all but every third dropped: the
+    // 600,000 small objects promoted to the old generation, then all but every third dropped: the
     // survivors are spread over every page they filled.
     let kept: Array<{ n: number; pair: number[] }> = [];
-    for (let i = 0; i < 300_000; i++) kept.push({ n: i, pair: [i, i] });
+    for (let i = 0; i < 600_000; i++) kept.push({ n: i, pair: [i, i] });
     const major = exposedGc('major')!;
     major();
     major();
@@ -40,14 +43,15 @@ describe('exposedGc (vitest.config.ts runs the workers with --expose-gc)', () =>
     const afterMajor = holes();
     exposedGc('compacting')!();
     const afterCompacting = holes();
-    expect(kept.length).toBe(100_000);
+    expect(kept.length).toBe(200_000);
     expect(afterMajor).toBeGreaterThan(8 * 1024 * 1024);
     expect(afterCompacting).toBeLessThan(afterMajor / 4);
-    // The flag was for that one collection only.
-    kept = kept.filter((_, i) => i % 3 === 0);
+    // The flag was for that one collection only: half of the survivors dropped leaves pages half
+    // full, which plain collections keep.
+    kept = kept.filter((_, i) => i % 2 === 0);
     major();
     major();
-    expect(holes()).toBeGreaterThan(4 * 1024 * 1024);
+    expect(holes()).toBeGreaterThan(afterCompacting + 2 * 1024 * 1024);
   });
 
   it('is undefined when node runs without --expose-gc (no gc on the global object)', () => {

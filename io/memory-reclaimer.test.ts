@@ -182,6 +182,30 @@ describe('startMemoryReclaimer', () => {
     expect(done.slice(trimsBefore)).toHaveLength(2);
   });
 
+  it('never forces a collection in the middle of a transfer (V8 then runs full collections for the rest of it)', () => {
+    const clock = new ManualClock(0);
+    const proc = { heapUsed: 15 * MB, external: MB, socketBytes: 0 };
+    const collections: number[] = [];
+    let tick: (() => void) | undefined;
+    startMemoryReclaimer({
+      clock,
+      collect: () => (collections.push(clock.now()), (proc.external = MB)),
+      readHeap: () => ({ heapUsed: proc.heapUsed, external: proc.external }),
+      readSocketBytes: () => proc.socketBytes,
+      every: (run) => ((tick = run), { stop: () => {} }),
+    });
+    proc.external = 60 * MB; // the transfer's Buffers: the footprint grew and then holds still
+    for (let i = 0; i < 10; i++) {
+      proc.socketBytes += 700 * MB;
+      clock.advance(RECLAIM_SAMPLE_MS);
+      tick!();
+    }
+    expect(collections).toEqual([]);
+    clock.advance(RECLAIM_SAMPLE_MS);
+    tick!(); // nothing read since the last reading: over
+    expect(collections).toEqual([11 * RECLAIM_SAMPLE_MS]);
+  });
+
   it('stops, and says why, when a reading throws; the process lives on', () => {
     let tick: (() => void) | undefined;
     let stopped = false;

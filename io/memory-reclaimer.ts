@@ -1,5 +1,5 @@
 /**
- * I/O adapter: every few seconds, read the heap's figures and run a full garbage collection when
+ * I/O adapter: once a second, read the heap's figures and run a full garbage collection when
  * shared/memory-reclaim.ts says the process is quiet with garbage to free, or a compacting one
  * when shared/old-space-compaction.ts says the old generation was left full of holes, and hand the
  * C heap's free pages back at the reading after each collection and whenever its HeapTrimPolicy
@@ -80,11 +80,12 @@ export interface MemoryReclaimer {
 export function startMemoryReclaimer(deps: MemoryReclaimerDeps): MemoryReclaimer {
   const readHeap = deps.readHeap ?? v8Heap;
   const readRss = deps.readRss ?? (() => process.memoryUsage.rss());
-  const read = (): HeapReading => ({ now: deps.clock.now(), ...readHeap() });
   const { readSocketBytes } = deps;
-  const readProcess = (): ProcessReading => ({ ...read(), rss: readRss(), ...(readSocketBytes ? { socketBytes: readSocketBytes() } : {}) });
+  const socket = (): { socketBytes?: number } => (readSocketBytes ? { socketBytes: readSocketBytes() } : {});
+  const read = (): HeapReading => ({ now: deps.clock.now(), ...readHeap(), ...socket() });
+  const readProcess = (): ProcessReading => ({ ...read(), rss: readRss() });
   const readOld = deps.readOldSpace ?? v8OldSpace;
-  const readOldSpace = (): OldSpaceReading => ({ now: deps.clock.now(), ...readOld(), ...(readSocketBytes ? { socketBytes: readSocketBytes() } : {}) });
+  const readOldSpace = (): OldSpaceReading => ({ now: deps.clock.now(), ...readOld(), ...socket() });
   const { collect, compact, trimHeap } = deps;
   const policy = new MemoryReclaimPolicy(read(), deps.options);
   const compactPolicy = compact ? new OldSpaceCompactionPolicy(readOldSpace(), deps.compactOptions) : undefined;

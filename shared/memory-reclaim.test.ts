@@ -21,6 +21,14 @@ describe('MemoryReclaimPolicy', () => {
     }
   });
 
+  it('does not collect while bytes flow through the sockets, even when the footprint holds still for a reading', () => {
+    const r = (now: number, heapMB: number, externalMB: number, socketMB: number): HeapReading => ({ ...at(now, heapMB, externalMB), socketBytes: socketMB * MB });
+    const p = new MemoryReclaimPolicy(r(0, 15, 1, 0));
+    expect(p.sample(r(1_000, 40, 60, 700))).toBe(false); // a transfer: grown, moving
+    expect(p.sample(r(2_000, 40, 60, 1400))).toBe(false); // still for a second, 700 MB read meanwhile
+    expect(p.sample(r(3_000, 40, 60, 1401))).toBe(true); // the transfer is over
+  });
+
   it('does not collect when the growth is small', () => {
     const p = new MemoryReclaimPolicy(at(0, 15, 1));
     expect(p.sample(at(40_000, 25, 5))).toBe(false);

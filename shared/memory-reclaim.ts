@@ -13,8 +13,13 @@
  * - `low` = the smallest footprint seen since the last collection (V8's own collections lower it);
  * - collect when the footprint is at least `minGarbageBytes` above `low` (there is probably
  *   that much to free), it moved less than `quietBytes` since the previous reading (nothing is
- *   being allocated: the process is idle, so a pause of a few ms disturbs nobody), and at least
+ *   being allocated: the process is idle, so a pause of a few ms disturbs nobody), fewer than
+ *   `busyTrafficBytes` were read from sockets since then (when the host counts them), and at least
  *   `minIntervalMs` passed since the last collection (the first may come at any time).
+ * The socket rule is there because a footprint can hold still for a second in the middle of a
+ * transfer, and a collection forced then throws V8 into a run of incremental full collections for
+ * the rest of it: measured, gc() 2.5 s into an 8-stream iperf3 through `burrow server` → 129
+ * more full collections in the next 4 s, 750 → 523 MB/s (issue 12, docs/BENCHMARKS.md).
  * After a collection, `low` restarts from what is left: memory that is really in use (say 1000
  * open idle connections) does not trigger collection after collection.
  */
@@ -26,6 +31,8 @@ export interface HeapReading {
   heapUsed: number;
   /** Memory outside the heap owned by JavaScript objects (ArrayBuffers, Buffers), bytes. */
   external: number;
+  /** Bytes read from sockets so far (a running total), when the host counts them. */
+  socketBytes?: number;
 }
 
 export interface MemoryReclaimOptions {
@@ -35,11 +42,14 @@ export interface MemoryReclaimOptions {
   quietBytes?: number;
   /** At least this long between collections, ms; default 30 000. */
   minIntervalMs?: number;
+  /** No collection while more socket bytes than this were read since the previous reading; default 8 MiB. */
+  busyTrafficBytes?: number;
 }
 
 export const RECLAIM_DEFAULT_MIN_GARBAGE = 16 * 1024 * 1024;
 export const RECLAIM_DEFAULT_QUIET = 1024 * 1024;
 export const RECLAIM_DEFAULT_MIN_INTERVAL_MS = 30_000;
+export const RECLAIM_DEFAULT_BUSY_TRAFFIC = 8 * 1024 * 1024;
 
 const footprint = (r: HeapReading): number => r.heapUsed + r.external;
 
@@ -58,8 +68,10 @@ export class MemoryReclaimPolicy {
   private readonly minGarbage: number;
   private readonly quiet: number;
   private readonly minInterval: number;
+  private readonly busyTraffic: number;
   private low: number;
   private previous: number;
+  private previousSocketBytes: number | undefined;
   private lastCollection: number;
 
   constructor(first: HeapReading, options: MemoryReclaimOptions = {}) {
@@ -67,12 +79,15 @@ export class MemoryReclaimPolicy {
       minGarbageBytes: RECLAIM_DEFAULT_MIN_GARBAGE,
       quietBytes: RECLAIM_DEFAULT_QUIET,
       minIntervalMs: RECLAIM_DEFAULT_MIN_INTERVAL_MS,
+      busyTrafficBytes: RECLAIM_DEFAULT_BUSY_TRAFFIC,
     });
     this.minGarbage = o.minGarbageBytes;
     this.quiet = o.quietBytes;
     this.minInterval = o.minIntervalMs;
+    this.busyTraffic = o.busyTrafficBytes;
     this.low = footprint(first);
     this.previous = this.low;
+    this.previousSocketBytes = first.socketBytes;
     // The first collection may come as soon as the process is quiet.
     this.lastCollection = first.now - this.minInterval;
   }
@@ -81,15 +96,18 @@ export class MemoryReclaimPolicy {
   sample(r: HeapReading): boolean {
     const f = footprint(r);
     const moved = Math.abs(f - this.previous);
+    const flowing = r.socketBytes !== undefined && this.previousSocketBytes !== undefined && r.socketBytes - this.previousSocketBytes >= this.busyTraffic;
     this.previous = f;
+    this.previousSocketBytes = r.socketBytes;
     if (f < this.low) this.low = f;
-    return f - this.low >= this.minGarbage && moved < this.quiet && r.now - this.lastCollection >= this.minInterval;
+    return f - this.low >= this.minGarbage && moved < this.quiet && !flowing && r.now - this.lastCollection >= this.minInterval;
   }
 
   /** The reading right after a collection: the new low point. */
   collected(after: HeapReading): void {
     this.low = footprint(after);
     this.previous = this.low;
+    this.previousSocketBytes = after.socketBytes;
     this.lastCollection = after.now;
   }
 }
@@ -124,8 +142,6 @@ export class MemoryReclaimPolicy {
 export interface ProcessReading extends HeapReading {
   /** Resident set size, bytes. */
   rss: number;
-  /** Bytes read from sockets so far (a running total), when the host counts them. */
-  socketBytes?: number;
 }
 
 export interface HeapTrimOptions {
