@@ -12,21 +12,21 @@
  * compacting collection ran first (docs/BENCHMARKS.md, issue 12). V8's memory reducer does the same
  * for an idle Chrome tab; a relay with steady light traffic never looks idle to it.
  *
- * The rule, on readings taken every few seconds (time is an argument; no timers here):
- * - `reclaimable` = old space resident − the lowest old-space use seen since the last compaction:
- *   the holes plus whatever became garbage since (V8's own full collections lower the low);
- * - compact when `reclaimable` ≥ `minReclaimableBytes`, the old space moved less than
- *   `settledBytes` since the previous reading (the storm is over: during one it grows by
- *   megabytes a second, and a reading just after one of V8's own full collections in mid-storm
- *   shows it shrinking — compacting then would only be undone, so both wait), the traffic is light
- *   (fewer than `lightTrafficBytes` read from sockets since the previous reading — a bulk transfer
- *   is left alone), and `minIntervalMs` passed since the last one;
- * - but when the old space holds more than `maxLiveBytes`, run a plain full collection instead
- *   (the compaction's pause grows with what it moves — measured 17–19 ms after the bench's storm,
- *   30–33 ms for 15 MB live — and what is live is known only after marking: right after a storm
- *   most of it is garbage); the next reading decides again.
- * After a compaction the low restarts from what is left, so memory that is really in use (the
- * 1000 connections) does not trigger compaction after compaction.
+ * The rule, on readings taken every few seconds (time is an argument; no timers here), acting only
+ * when the old space moved (grew or shrank) less than `settledBytes` since the previous reading —
+ * the storm is over: during one it grows by megabytes a second, and a reading just after one of
+ * V8's own mid-storm collections shows it shrinking; compacting then would only be undone — and the
+ * traffic is light (fewer than `lightTrafficBytes` read from sockets since then; a bulk transfer is
+ * left alone):
+ * - 'compact' when the old space has at least `minReclaimableBytes` of holes (resident − in use)
+ *   and holds at most `maxLiveBytes` (the pause grows with what it moves: measured 17–19 ms after
+ *   the bench's storm, 30–33 ms for 15 MB live), at most every `minIntervalMs`;
+ * - else 'collect' (a plain full collection) when the old space grew by `minReclaimableBytes`
+ *   since the lowest it was after the last collection or compaction: right after a storm that
+ *   growth is mostly garbage, which only marking can tell; the holes it leaves are compacted at a
+ *   later reading. Also at most every `minIntervalMs`.
+ * After either, the low restarts from what is left, so memory that is really in use (the 1000
+ * connections) does not trigger collection after collection.
  */
 
 import { optionValues } from './memory-reclaim.js';
@@ -43,7 +43,7 @@ export interface OldSpaceReading {
 }
 
 export interface OldSpaceCompactionOptions {
-  /** Compact only when this much could be given back; default 8 MiB. */
+  /** Compact for at least this much of holes, collect for this much of growth; default 8 MiB. */
   minReclaimableBytes?: number;
   /** The old space counts as settled while it moves (grows or shrinks) less than this between readings; default 1 MiB. */
   settledBytes?: number;
@@ -104,14 +104,17 @@ export class OldSpaceCompactionPolicy {
     const settled = Math.abs(r.oldUsed - prev.oldUsed) < this.settled;
     // Without a socket count there is no telling a transfer from light traffic: settled must do.
     const light = r.socketBytes === undefined || prev.socketBytes === undefined || r.socketBytes - prev.socketBytes < this.lightTraffic;
-    if (r.oldPhysical - this.low < this.minReclaimable || !settled || !light) return undefined;
-    if (r.oldUsed > this.maxLive) return r.now - this.lastCollection >= this.minInterval ? 'collect' : undefined;
-    return r.now - this.lastCompaction >= this.minInterval ? 'compact' : undefined;
+    if (!settled || !light) return undefined;
+    const holes = r.oldPhysical - r.oldUsed;
+    if (holes >= this.minReclaimable && r.oldUsed <= this.maxLive && r.now - this.lastCompaction >= this.minInterval) return 'compact';
+    const grown = r.oldUsed - this.low;
+    if (grown >= this.minReclaimable && r.now - this.lastCollection >= this.minInterval) return 'collect';
+    return undefined;
   }
 
-  /** The reading right after the plain collection that `sample` asked for. */
+  /** The reading right after the plain collection that `sample` asked for: what is left is the new low. */
   collected(after: OldSpaceReading): void {
-    if (after.oldUsed < this.low) this.low = after.oldUsed;
+    this.low = after.oldUsed;
     this.previous = after;
     this.lastCollection = after.now;
   }
