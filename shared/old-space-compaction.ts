@@ -92,10 +92,9 @@ export class OldSpaceCompactionPolicy {
   }
 
   /**
-   * A new reading, and what to run now: 'compact' (then report the reading after it with
-   * `compacted`), 'collect' — a plain full collection first, because the old space holds more than
-   * `maxLiveBytes` and how much of it is live is known only after marking (report with
-   * `collected`; at most once per interval) — or nothing.
+   * A new reading, and what to run now (see the rule above): 'compact' (then report the reading
+   * after it with `compacted`), 'collect' (a plain full collection; report with `collected`), or
+   * nothing.
    */
   sample(r: OldSpaceReading): 'compact' | 'collect' | undefined {
     const prev = this.previous;
