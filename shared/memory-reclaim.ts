@@ -53,6 +53,11 @@ export const RECLAIM_DEFAULT_BUSY_TRAFFIC = 8 * 1024 * 1024;
 
 const footprint = (r: HeapReading): number => r.heapUsed + r.external;
 
+/** Bytes read from sockets between two readings, or undefined when either does not say. */
+export function socketBytesBetween(prev: { socketBytes?: number }, r: { socketBytes?: number }): number | undefined {
+  return r.socketBytes === undefined || prev.socketBytes === undefined ? undefined : r.socketBytes - prev.socketBytes;
+}
+
 /** Each option's value, or its default; a RangeError names the first that is not a finite number >= 0. */
 export function optionValues<K extends string>(given: Partial<Record<K, number>>, defaults: Record<K, number>): Record<K, number> {
   const out = { ...defaults };
@@ -96,7 +101,7 @@ export class MemoryReclaimPolicy {
   sample(r: HeapReading): boolean {
     const f = footprint(r);
     const moved = Math.abs(f - this.previous);
-    const flowing = r.socketBytes !== undefined && this.previousSocketBytes !== undefined && r.socketBytes - this.previousSocketBytes >= this.busyTraffic;
+    const flowing = (socketBytesBetween({ socketBytes: this.previousSocketBytes }, r) ?? 0) >= this.busyTraffic;
     this.previous = f;
     this.previousSocketBytes = r.socketBytes;
     if (f < this.low) this.low = f;
@@ -196,7 +201,7 @@ export class HeapTrimPolicy {
     const prev = this.previous;
     this.previous = r;
     if (r.rss < this.base) this.base = r.rss;
-    const light = r.socketBytes !== undefined && prev.socketBytes !== undefined && r.socketBytes - prev.socketBytes < this.lightTraffic;
+    const light = (socketBytesBetween(prev, r) ?? Infinity) < this.lightTraffic;
     const quiet = light || (Math.abs(r.rss - prev.rss) < this.quiet && Math.abs(footprint(r) - footprint(prev)) < this.quiet);
     return r.rss - this.base >= this.minGrowth && r.now - this.lastTrim >= (quiet ? this.minInterval : this.busyInterval);
   }

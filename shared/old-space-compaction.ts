@@ -29,7 +29,7 @@
  * connections) does not trigger collection after collection.
  */
 
-import { optionValues } from './memory-reclaim.js';
+import { optionValues, socketBytesBetween } from './memory-reclaim.js';
 
 export interface OldSpaceReading {
   /** Monotonic milliseconds. */
@@ -62,32 +62,23 @@ export const COMPACT_DEFAULT_MAX_LIVE = 32 * 1024 * 1024;
 export const COMPACT_DEFAULT_MIN_INTERVAL_MS = 10_000;
 
 export class OldSpaceCompactionPolicy {
-  private readonly minReclaimable: number;
-  private readonly settled: number;
-  private readonly lightTraffic: number;
-  private readonly maxLive: number;
-  private readonly minInterval: number;
+  private readonly o: Required<OldSpaceCompactionOptions>;
   private low: number;
   private previous: OldSpaceReading;
   private lastCompaction: number;
   private lastCollection: number;
 
   constructor(first: OldSpaceReading, options: OldSpaceCompactionOptions = {}) {
-    const o = optionValues(options, {
+    this.o = optionValues(options, {
       minReclaimableBytes: COMPACT_DEFAULT_MIN_RECLAIMABLE,
       settledBytes: COMPACT_DEFAULT_SETTLED,
       lightTrafficBytes: COMPACT_DEFAULT_LIGHT_TRAFFIC,
       maxLiveBytes: COMPACT_DEFAULT_MAX_LIVE,
       minIntervalMs: COMPACT_DEFAULT_MIN_INTERVAL_MS,
     });
-    this.minReclaimable = o.minReclaimableBytes;
-    this.settled = o.settledBytes;
-    this.lightTraffic = o.lightTrafficBytes;
-    this.maxLive = o.maxLiveBytes;
-    this.minInterval = o.minIntervalMs;
     this.low = first.oldUsed;
     this.previous = first;
-    this.lastCompaction = first.now - this.minInterval;
+    this.lastCompaction = first.now - this.o.minIntervalMs;
     this.lastCollection = this.lastCompaction;
   }
 
@@ -100,14 +91,15 @@ export class OldSpaceCompactionPolicy {
     const prev = this.previous;
     this.previous = r;
     if (r.oldUsed < this.low) this.low = r.oldUsed;
-    const settled = Math.abs(r.oldUsed - prev.oldUsed) < this.settled;
+    const { minReclaimableBytes, settledBytes, maxLiveBytes, minIntervalMs } = this.o;
+    const settled = Math.abs(r.oldUsed - prev.oldUsed) < settledBytes;
     // Without a socket count there is no telling a transfer from light traffic: settled must do.
-    const light = r.socketBytes === undefined || prev.socketBytes === undefined || r.socketBytes - prev.socketBytes < this.lightTraffic;
+    const light = (socketBytesBetween(prev, r) ?? 0) < this.o.lightTrafficBytes;
     if (!settled || !light) return undefined;
     const holes = r.oldPhysical - r.oldUsed;
-    if (holes >= this.minReclaimable && r.oldUsed <= this.maxLive && r.now - this.lastCompaction >= this.minInterval) return 'compact';
+    if (holes >= minReclaimableBytes && r.oldUsed <= maxLiveBytes && r.now - this.lastCompaction >= minIntervalMs) return 'compact';
     const grown = r.oldUsed - this.low;
-    if (grown >= this.minReclaimable && r.now - this.lastCollection >= this.minInterval) return 'collect';
+    if (grown >= minReclaimableBytes && r.now - this.lastCollection >= minIntervalMs) return 'collect';
     return undefined;
   }
 
