@@ -88,7 +88,7 @@ export function startMemoryReclaimer(deps: MemoryReclaimerDeps): MemoryReclaimer
   const readOldSpace = (): OldSpaceReading => ({ now: deps.clock.now(), ...readOld(), ...socket() });
   const { collect, compact, trimHeap } = deps;
   const policy = new MemoryReclaimPolicy(read(), deps.options);
-  const compactPolicy = compact ? new OldSpaceCompactionPolicy(readOldSpace(), deps.compactOptions) : undefined;
+  const compaction = compact ? { run: compact, policy: new OldSpaceCompactionPolicy(readOldSpace(), deps.compactOptions) } : undefined;
   const trimPolicy = trimHeap ? new HeapTrimPolicy(readProcess(), deps.trimOptions) : undefined;
   // A collection frees the Buffers' memory to glibc only as V8 sweeps them, partly on a background
   // thread after gc() returns: the trim that follows a collection waits for the next reading.
@@ -96,13 +96,13 @@ export function startMemoryReclaimer(deps: MemoryReclaimerDeps): MemoryReclaimer
   const tick = (): void => {
     const before = read();
     const collectDue = collect !== undefined && policy.sample(before);
-    const oldBefore = compactPolicy ? readOldSpace() : undefined;
-    const oldSpaceDue = compactPolicy && oldBefore ? compactPolicy.sample(oldBefore) : undefined;
-    if (compact && compactPolicy && oldBefore && oldSpaceDue === 'compact') {
+    const oldBefore = compaction ? readOldSpace() : undefined;
+    const oldSpaceDue = compaction && oldBefore ? compaction.policy.sample(oldBefore) : undefined;
+    if (compaction && oldBefore && oldSpaceDue === 'compact') {
       // A compacting collection is a full one too: both policies start again from what is left.
-      compact();
+      compaction.run();
       const oldAfter = readOldSpace();
-      compactPolicy.compacted(oldAfter);
+      compaction.policy.compacted(oldAfter);
       policy.collected(read());
       deps.onCompacted?.(oldBefore.oldPhysical, oldAfter.oldPhysical);
       trimAfterCollection = true;
@@ -112,7 +112,7 @@ export function startMemoryReclaimer(deps: MemoryReclaimerDeps): MemoryReclaimer
       collect();
       const after = read();
       policy.collected(after);
-      compactPolicy?.collected(readOldSpace());
+      compaction?.policy.collected(readOldSpace());
       deps.onCollected?.(before.heapUsed + before.external, after.heapUsed + after.external);
       trimAfterCollection = true;
       return;

@@ -35,12 +35,14 @@ export async function loadIdentity(certFile: string, keyFile: string): Promise<T
 export type IdentityGenerator = () => Promise<{ cert: string; key: string }>;
 
 const SUBJECT = [{ name: 'commonName', value: 'burrow-server' }];
-const generatorOptions = () => ({ keyType: 'ec', algorithm: 'sha256', notAfterDate: new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000) });
+/** selfsigned's options, but for `notAfterDate`, which is given in ms (it must cross a process boundary as JSON). */
+const generatorOptions = () => ({ keyType: 'ec', algorithm: 'sha256', notAfterMs: Date.now() + 10 * 365 * 24 * 3600 * 1000 });
 
 /** In this process: selfsigned and node-forge stay loaded for as long as it runs (+5.7 MB RSS measured). */
 export const generateHere: IdentityGenerator = async () => {
   const { generate } = await import('selfsigned');
-  const pems = await generate(SUBJECT, generatorOptions() as Parameters<typeof generate>[1]);
+  const { notAfterMs, ...options } = generatorOptions();
+  const pems = await generate(SUBJECT, { ...options, notAfterDate: new Date(notAfterMs) } as Parameters<typeof generate>[1]);
   return { cert: pems.cert, key: pems.private };
 };
 
@@ -55,7 +57,8 @@ export const generateInChild: IdentityGenerator = async () => {
   const moduleUrl = import.meta.resolve('selfsigned');
   const code = [
     `const { generate } = await import(${JSON.stringify(moduleUrl)});`,
-    `const p = await generate(${JSON.stringify(SUBJECT)}, { ...${JSON.stringify({ keyType: 'ec', algorithm: 'sha256' })}, notAfterDate: new Date(${generatorOptions().notAfterDate.getTime()}) });`,
+    `const { notAfterMs, ...options } = ${JSON.stringify(generatorOptions())};`,
+    `const p = await generate(${JSON.stringify(SUBJECT)}, { ...options, notAfterDate: new Date(notAfterMs) });`,
     `process.stdout.write(JSON.stringify({ cert: p.cert, key: p.private }));`,
   ].join('\n');
   const out = await new Promise<string>((resolve, reject) => {

@@ -75,7 +75,7 @@ export function noteSocketBytes(n: number): void {
   if (installed !== undefined) installed.note(n);
 }
 
-/** Bytes noted so far, pacer or not (the heap trim's light-traffic rule reads it: shared/memory-reclaim.ts). */
+/** Bytes noted so far, pacer or not (io/memory-reclaimer.ts's policies tell a transfer from light traffic by it). */
 export function socketBytesRead(): number {
   return totalSocketBytes;
 }
